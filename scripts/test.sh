@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: venv, PostgreSQL, Redis, chromium, ruff, pytest.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+ensure_venv test
+ensure_postgres
+ensure_redis
+ensure_chromium
+
+export APP_ENV=test
+export DATABASE_URL="$PG_BASE_URL/mlconnector"
+export DJANGO_ALLOW_ASYNC_UNSAFE=true  # Playwright's sync API runs an event loop beside the live server
+
+log "ruff"
+"$ROOT/.venv/bin/ruff" check .
+"$ROOT/.venv/bin/ruff" format --check .
+log "migrations are complete"
+"$PY" manage.py makemigrations --check --dry-run >/dev/null || die "Model changes without a migration: run manage.py makemigrations."
+
+workers="${TEST_WORKERS:-$(nproc 2>/dev/null || echo 1)}"
+log "pytest ($workers workers)"
+exec "$ROOT/.venv/bin/pytest" -n "$workers" --dist loadgroup "$@"

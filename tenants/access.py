@@ -1,0 +1,82 @@
+"""The one way views reach tenant data.
+
+`org_view` resolves the organisation from the URL's public UUID and the signed-in user's membership:
+an outsider gets 404 (we do not confirm the organisation exists), a viewer attempting a write
+(any unsafe HTTP method) gets 403. The decorator marks the view so the tenant-wall test can
+prove every organisation URL is protected.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+
+from tenants.models import Membership, Organisation
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SESSION_KEY = "current_organisation"
+
+
+def get_membership(user: Any, org_id: uuid.UUID | str) -> Membership:
+    """The user's membership of the organisation, or 404 for anyone who is not a member."""
+    if not getattr(user, "is_authenticated", False):
+        raise Http404("No such organisation.")
+    membership = (
+        Membership.objects.select_related("organisation")
+        .filter(user=user, organisation__public_id=org_id)
+        .first()
+    )
+    if membership is None:
+        raise Http404("No such organisation.")
+    return membership
+
+
+def get_org_for_user(user: Any, org_id: uuid.UUID | str) -> Organisation:
+    return get_membership(user, org_id).organisation
+
+
+def get_writable_org_for_user(user: Any, org_id: uuid.UUID | str) -> Organisation:
+    membership = get_membership(user, org_id)
+    if not membership.can_write:
+        raise PermissionDenied("Only owners and admins can change this organisation.")
+    return membership.organisation
+
+
+def org_view(
+    view: Callable[..., HttpResponse] | None = None, *, viewer_may_post: bool = False, writers_only: bool = False
+) -> Any:
+    """Protect a view whose URL carries `org_id`; sets request.organisation and request.membership.
+
+    viewer_may_post: a viewer may POST here (e.g. their own notification preferences).
+    writers_only: even reading the page needs owner/admin (e.g. connection set-up forms).
+    """
+
+    def decorate(func: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(func)
+        def wrapper(request: HttpRequest, org_id: uuid.UUID, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            membership = get_membership(request.user, org_id)
+            is_write = request.method not in SAFE_METHODS and not viewer_may_post
+            if (is_write or writers_only) and not membership.can_write:
+                raise PermissionDenied("Only owners and admins can do this.")
+            request.organisation = membership.organisation  # type: ignore[attr-defined]
+            request.membership = membership  # type: ignore[attr-defined]
+            request.session[SESSION_KEY] = str(membership.organisation.public_id)
+            return func(request, *args, **kwargs)
+
+        wrapper.tenant_access = {  # type: ignore[attr-defined]
+            "viewer_may_post": viewer_may_post,
+            "writers_only": writers_only,
+        }
+        return wrapper
+
+    if view is not None:
+        return decorate(view)
+    return decorate

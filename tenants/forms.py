@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import zoneinfo
+
+from django import forms
+from django.utils.text import slugify
+
+from tenants.models import Invitation, Membership, Organisation, Role
+
+_TIME_ZONES = sorted(zoneinfo.available_timezones())
+
+
+class OrganisationForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(
+        choices=[(tz, tz) for tz in _TIME_ZONES],
+        initial="UTC",
+        help_text="Used for schedules and bill dates.",
+    )
+
+    class Meta:
+        model = Organisation
+        fields = ["name", "time_zone"]
+        help_texts = {"name": "Your company's name, as your colleagues know it."}
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not slugify(name):
+            raise forms.ValidationError("Use at least one letter or digit in the name.")
+        return name
+
+    def save(self, commit: bool = True) -> Organisation:
+        organisation = super().save(commit=False)
+        if not organisation.slug:
+            organisation.slug = _unique_slug(organisation.name)
+        if commit:
+            organisation.save()
+        return organisation
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:50] or "org"
+    slug, n = base, 2
+    while Organisation.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+class InvitationForm(forms.ModelForm):
+    class Meta:
+        model = Invitation
+        fields = ["email", "role"]
+        help_texts = {"role": "Viewers can see everything but change nothing."}
+
+    def __init__(self, *args: object, organisation: Organisation, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.organisation = organisation
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if Membership.objects.filter(organisation=self.organisation, user__email__iexact=email).exists():
+            raise forms.ValidationError(f"{email} is already a member of {self.organisation}.")
+        return email
+
+
+class MembershipRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)

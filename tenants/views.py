@@ -1,0 +1,139 @@
+"""Organisation pages: create, dashboard, settings, members and invitations. Thin: access → form → render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from tenants.access import org_view
+from tenants.emails import send_invitation
+from tenants.forms import InvitationForm, MembershipRoleForm, OrganisationForm
+from tenants.models import Invitation, Membership, Role
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return render(request, "tenants/landing.html")
+    current = request.current_membership  # type: ignore[attr-defined]
+    if current is None:
+        return redirect("tenants-create")
+    return redirect("tenants-dashboard", org_id=current.organisation.public_id)
+
+
+@login_required
+def organisation_create(request: HttpRequest) -> HttpResponse:
+    form = OrganisationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            organisation = form.save()
+            Membership.objects.create(organisation=organisation, user=request.user, role=Role.OWNER)
+        messages.success(request, f"{organisation.name} is ready. Next: connect Procurify and QuickBooks.")
+        return redirect("tenants-dashboard", org_id=organisation.public_id)
+    return render(request, "tenants/organisation_create.html", {"form": form})
+
+
+@org_view
+def dashboard(request: HttpRequest) -> HttpResponse:
+    organisation = request.organisation  # type: ignore[attr-defined]
+    connections = {c.provider: c for c in organisation.connections.all()}
+    return render(request, "tenants/dashboard.html", {"organisation": organisation, "connections": connections})
+
+
+@org_view
+def organisation_settings(request: HttpRequest) -> HttpResponse:
+    organisation = request.organisation  # type: ignore[attr-defined]
+    form = OrganisationForm(request.POST or None, instance=organisation)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Settings saved.")
+        return redirect("tenants-settings", org_id=organisation.public_id)
+    return render(request, "tenants/settings.html", {"organisation": organisation, "form": form})
+
+
+@org_view
+def members(request: HttpRequest) -> HttpResponse:
+    organisation = request.organisation  # type: ignore[attr-defined]
+    form = InvitationForm(request.POST or None, organisation=organisation)
+    if request.method == "POST" and form.is_valid():
+        invitation = form.save(commit=False)
+        invitation.organisation = organisation
+        invitation.invited_by = request.user
+        invitation.save()
+        send_invitation(invitation)
+        messages.success(request, f"Invitation sent to {invitation.email}.")
+        return redirect("tenants-members", org_id=organisation.public_id)
+    context = {
+        "organisation": organisation,
+        "form": form,
+        "members": organisation.memberships.select_related("user").order_by("user__email"),
+        "invitations": organisation.invitations.filter(accepted_at__isnull=True),
+        "roles": Role.choices,
+    }
+    return render(request, "tenants/members.html", context)
+
+
+@org_view
+@require_POST
+def member_update(request: HttpRequest, membership_id: str) -> HttpResponse:
+    organisation = request.organisation  # type: ignore[attr-defined]
+    membership = get_object_or_404(Membership, organisation=organisation, public_id=membership_id)
+    owners = organisation.memberships.filter(role=Role.OWNER)
+    last_owner = membership.role == Role.OWNER and owners.count() == 1
+    if request.POST.get("action") == "remove":
+        if last_owner:
+            messages.error(request, "An organisation needs at least one owner. Make someone else owner first.")
+        else:
+            membership.delete()
+            messages.success(request, f"{membership.user.email} no longer has access.")
+        return redirect("tenants-members", org_id=organisation.public_id)
+    form = MembershipRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose owner, admin or viewer.")
+    elif last_owner and form.cleaned_data["role"] != Role.OWNER:
+        messages.error(request, "An organisation needs at least one owner. Make someone else owner first.")
+    elif form.cleaned_data["role"] == Role.OWNER and request.membership.role != Role.OWNER:  # type: ignore[attr-defined]
+        messages.error(request, "Only an owner can make someone else an owner.")
+    else:
+        membership.role = form.cleaned_data["role"]
+        membership.save(update_fields=["role"])
+        messages.success(request, f"{membership.user.email} is now {membership.get_role_display().lower()}.")
+    return redirect("tenants-members", org_id=organisation.public_id)
+
+
+@org_view
+@require_POST
+def invitation_revoke(request: HttpRequest, invitation_id: str) -> HttpResponse:
+    organisation = request.organisation  # type: ignore[attr-defined]
+    invitation = get_object_or_404(Invitation, organisation=organisation, public_id=invitation_id)
+    invitation.delete()
+    messages.success(request, f"Invitation for {invitation.email} withdrawn.")
+    return redirect("tenants-members", org_id=organisation.public_id)
+
+
+@login_required
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = get_object_or_404(Invitation.objects.select_related("organisation"), token=token)
+    email_matches = request.user.email.lower() == invitation.email.lower()  # type: ignore[union-attr]
+    if request.method == "POST" and invitation.is_open and email_matches:
+        with transaction.atomic():
+            Membership.objects.get_or_create(
+                organisation=invitation.organisation, user=request.user, defaults={"role": invitation.role}
+            )
+            invitation.accepted_at = timezone.now()
+            invitation.accepted_by = request.user
+            invitation.save(update_fields=["accepted_at", "accepted_by"])
+        messages.success(request, f"Welcome to {invitation.organisation.name}.")
+        return redirect("tenants-dashboard", org_id=invitation.organisation.public_id)
+    context = {"invitation": invitation, "email_matches": email_matches}
+    return render(request, "tenants/invitation.html", context)
+
+
+@login_required
+def organisation_list(request: HttpRequest) -> HttpResponse:
+    memberships = Membership.objects.select_related("organisation").filter(user=request.user)
+    return render(request, "tenants/organisation_list.html", {"memberships": memberships})
