@@ -28,9 +28,7 @@ def env_bool(name: str, default: bool) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ImproperlyConfigured(
-        f"{name} must be a boolean (true/false, 1/0, yes/no, on/off); got {raw!r}."
-    )
+    raise ImproperlyConfigured(f"{name} must be a boolean (true/false, 1/0, yes/no, on/off); got {raw!r}.")
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
@@ -57,7 +55,9 @@ def env_secret(name: str, default: str = "") -> str:
         try:
             return Path(file_path).read_text().strip()
         except OSError as exc:
-            raise ImproperlyConfigured(f"{name}_FILE points to {file_path!r}, which cannot be read: {exc}") from None
+            raise ImproperlyConfigured(
+                f"{name}_FILE points to {file_path!r}, which cannot be read: {exc}"
+            ) from None
     return env_str(name, default)
 
 

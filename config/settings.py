@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -137,6 +138,9 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if APP_ENV == "test":
+    # Parallel test processes share one Redis: keep their rate-limit counters apart.
+    CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}"
 if IS_PRODUCTION and not REDIS_URL:
     raise ImproperlyConfigured("REDIS_URL is required when APP_ENV=production.")
 
@@ -241,6 +245,8 @@ WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 30, minimum=1)
 # Merged into django-celery-beat's database schedule at beat start-up.
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "connector.tasks.heartbeat", "schedule": WORKER_HEARTBEAT_SECONDS},
+    # Keeps each QuickBooks refresh token's rolling 100-day window open; warns before hard expiry.
+    "keep-qbo-tokens-alive": {"task": "tenants.tasks.keep_qbo_tokens_alive", "schedule": 24 * 60 * 60},
 }
 
 # External endpoints. Defaults are the real services; the demo points every one at the sandbox.

@@ -49,7 +49,10 @@ def get_writable_org_for_user(user: Any, org_id: uuid.UUID | str) -> Organisatio
 
 
 def org_view(
-    view: Callable[..., HttpResponse] | None = None, *, viewer_may_post: bool = False, writers_only: bool = False
+    view: Callable[..., HttpResponse] | None = None,
+    *,
+    viewer_may_post: bool = False,
+    writers_only: bool = False,
 ) -> Any:
     """Protect a view whose URL carries `org_id`; sets request.organisation and request.membership.
 

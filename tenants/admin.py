@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import models
 
 from tenants.fields import EncryptedTextField
 from tenants.models import Connection, Invitation, Membership, Organisation, SyncSchedule
@@ -37,6 +38,7 @@ class ConnectionAdmin(admin.ModelAdmin):
     list_filter = ["provider", "needs_reauth"]
     exclude = _secret_fields(Connection)
     readonly_fields = ["last_error", "last_refresh_success", "last_refresh_failure"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 admin.site.register(SyncSchedule)

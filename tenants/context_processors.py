@@ -13,4 +13,7 @@ def organisations(request: HttpRequest) -> dict[str, Any]:
     if not request.user.is_authenticated:
         return {"current_membership": None, "user_memberships": []}
     memberships = Membership.objects.select_related("organisation").filter(user=request.user)
-    return {"current_membership": current, "user_memberships": list(memberships.order_by("organisation__name"))}
+    return {
+        "current_membership": current,
+        "user_memberships": list(memberships.order_by("organisation__name")),
+    }

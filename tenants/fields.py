@@ -60,7 +60,7 @@ def decrypt(token: str) -> SecretStr:
 
 
 class EncryptedTextField(models.TextField):
-    """Stores ciphertext; Python code sees plaintext (as SecretStr). Empty string and None stay as they are."""
+    """Stores ciphertext; Python code sees plaintext (as SecretStr). Empty and None stay as they are."""
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> str | None:
         if value is None or value == "":

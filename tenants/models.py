@@ -81,7 +81,9 @@ class Invitation(models.Model):
     email = models.EmailField()
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
     token = models.CharField(max_length=64, unique=True, default=_invitation_token, editable=False)
-    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(default=_invitation_expiry)
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -140,7 +142,9 @@ class Connection(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "provider"], name="tenants_connection_one_per_provider")
+            models.UniqueConstraint(
+                fields=["organisation", "provider"], name="tenants_connection_one_per_provider"
+            )
         ]
 
     def __str__(self) -> str:

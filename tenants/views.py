@@ -41,7 +41,9 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     organisation = request.organisation  # type: ignore[attr-defined]
     connections = {c.provider: c for c in organisation.connections.all()}
-    return render(request, "tenants/dashboard.html", {"organisation": organisation, "connections": connections})
+    return render(
+        request, "tenants/dashboard.html", {"organisation": organisation, "connections": connections}
+    )
 
 
 @org_view
@@ -86,7 +88,9 @@ def member_update(request: HttpRequest, membership_id: str) -> HttpResponse:
     last_owner = membership.role == Role.OWNER and owners.count() == 1
     if request.POST.get("action") == "remove":
         if last_owner:
-            messages.error(request, "An organisation needs at least one owner. Make someone else owner first.")
+            messages.error(
+                request, "An organisation needs at least one owner. Make someone else owner first."
+            )
         else:
             membership.delete()
             messages.success(request, f"{membership.user.email} no longer has access.")

@@ -20,20 +20,20 @@ class Person:
     password: str = "correct horse battery staple"
 
 
-def make_user(django_user_model, email: str, password: str = "correct horse battery staple"):  # noqa: ANN001
+def make_user(django_user_model, email: str, password: str = "correct horse battery staple"):
     user = django_user_model.objects.create_user(username=email, email=email, password=password)
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     return user
 
 
-def make_org(name: str, owner, **kwargs) -> Organisation:  # noqa: ANN001
+def make_org(name: str, owner, **kwargs) -> Organisation:
     slug = name.lower().replace(" ", "-")
     organisation = Organisation.objects.create(name=name, slug=slug, **kwargs)
     Membership.objects.create(organisation=organisation, user=owner, role=Role.OWNER)
     return organisation
 
 
-def _person(django_user_model, email: str) -> Person:  # noqa: ANN001
+def _person(django_user_model, email: str) -> Person:
     user = make_user(django_user_model, email)
     client = Client()
     client.force_login(user)
@@ -41,7 +41,7 @@ def _person(django_user_model, email: str) -> Person:  # noqa: ANN001
 
 
 @pytest.fixture
-def owner(db, django_user_model) -> Person:  # noqa: ANN001
+def owner(db, django_user_model) -> Person:
     return _person(django_user_model, "alice@northwind.example")
 
 
@@ -51,21 +51,21 @@ def org_a(owner: Person) -> Organisation:
 
 
 @pytest.fixture
-def viewer(db, django_user_model, org_a: Organisation) -> Person:  # noqa: ANN001
+def viewer(db, django_user_model, org_a: Organisation) -> Person:
     person = _person(django_user_model, "bob@northwind.example")
     Membership.objects.create(organisation=org_a, user=person.user, role=Role.VIEWER)
     return person
 
 
 @pytest.fixture
-def admin_member(db, django_user_model, org_a: Organisation) -> Person:  # noqa: ANN001
+def admin_member(db, django_user_model, org_a: Organisation) -> Person:
     person = _person(django_user_model, "dana@northwind.example")
     Membership.objects.create(organisation=org_a, user=person.user, role=Role.ADMIN)
     return person
 
 
 @pytest.fixture
-def outsider(db, django_user_model) -> Person:  # noqa: ANN001
+def outsider(db, django_user_model) -> Person:
     return _person(django_user_model, "charlie@contoso.example")
 
 

@@ -32,7 +32,7 @@ def org_patterns() -> list[tuple[str, URLPattern]]:
 
 
 def fill(route: str, org_id: uuid.UUID) -> str:
-    """Turn a route into a concrete path: org_id is real, other ids are random (the wall must answer first)."""
+    """A concrete path: org_id is real, other ids are random (the wall must answer first)."""
     path = route.replace("<uuid:org_id>", str(org_id))
     while "<" in path:
         start, end = path.index("<"), path.index(">")
