@@ -246,6 +246,8 @@ WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 30, minimum=1)
 # Merged into django-celery-beat's database schedule at beat start-up.
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "connector.tasks.heartbeat", "schedule": WORKER_HEARTBEAT_SECONDS},
+    "dispatch-due-syncs": {"task": "connector.tasks.dispatch_due_syncs", "schedule": 60.0},
+    "reap-abandoned-runs": {"task": "connector.tasks.reap_abandoned_runs", "schedule": 300.0},
     # Keeps each QuickBooks refresh token's rolling 100-day window open; warns before hard expiry.
     "keep-qbo-tokens-alive": {"task": "tenants.tasks.keep_qbo_tokens_alive", "schedule": 24 * 60 * 60},
 }

@@ -1,14 +1,48 @@
-"""Thin Celery tasks: they take ids, call one function, and record the outcome."""
+"""Thin Celery tasks: they take ids, call one function, and record the outcome (style.md item 11)."""
 
 from __future__ import annotations
+
+import logging
 
 from celery import shared_task
 from django.utils import timezone
 
-from connector.models import WorkerHeartbeat
+from connector.errors import ConnectorError
+from connector.models import SyncRun, WorkerHeartbeat
+from connector.sync import runs
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
 def heartbeat() -> None:
     """Proves broker → worker → database works end to end; read by /healthz."""
     WorkerHeartbeat.objects.update_or_create(name="worker", defaults={"beat_at": timezone.now()})
+
+
+@shared_task(ignore_result=True)
+def dispatch_due_syncs() -> list[int]:
+    """Beat, every minute: queue a run for every organisation whose schedule is due."""
+    return runs.dispatch_due(timezone.now(), lambda run_id: sync_organisation.delay(run_id))
+
+
+@shared_task(ignore_result=True)
+def sync_organisation(run_id: int) -> str:
+    """Claim the run and run the pipeline; a failure is recorded on the run, never re-raised."""
+    from connector.clients import procurify_client_for, qbo_client_for  # built per run, lazily
+    from connector.sync.engine import run_pipeline
+
+    run = SyncRun.objects.select_related("organisation").get(pk=run_id)
+    try:
+        procurify = procurify_client_for(run.organisation)
+        qbo = qbo_client_for(run.organisation)
+    except ConnectorError as exc:
+        runs.fail_before_start(run_id, exc.message, timezone.now())
+        return SyncRun.Status.FAILED
+    return run_pipeline(run_id, procurify=procurify, qbo=qbo).status
+
+
+@shared_task(ignore_result=True)
+def reap_abandoned_runs() -> int:
+    """Runs whose worker stopped beating become abandoned, freeing their organisation."""
+    return runs.reap_abandoned(timezone.now())

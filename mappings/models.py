@@ -1,3 +1,147 @@
-"""Vendor and account mappings between Procurify and QuickBooks Online (filled in by the sync engine)."""
+"""Vendor and account mappings between Procurify and QuickBooks Online, and the QBO lists they
+choose from. The engine refreshes these tables every run; a manual choice is never overwritten."""
 
 from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from tenants.models import Organisation
+
+
+class Source(models.TextChoices):
+    NONE = "", "Not mapped"
+    MANUAL = "manual", "Chosen by a person"
+    AUTO_NAME = "auto_name", "Matched by name"
+    AUTO_NUMBER = "auto_number", "Matched by account number"
+    CREATED = "created", "Created in QuickBooks by ml-connector"
+
+
+class QBOVendor(models.Model):
+    """A QuickBooks vendor as last read (active and inactive), for matching and for the mapping UI."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="qbo_vendors")
+    qbo_id = models.CharField(max_length=40)
+    display_name = models.CharField(max_length=500)
+    normalised_name = models.CharField(max_length=500, db_index=True)
+    active = models.BooleanField(default=True)
+    refreshed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["display_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "qbo_id"], name="mappings_qbovendor_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class QBOAccount(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="qbo_accounts")
+    qbo_id = models.CharField(max_length=40)
+    name = models.CharField(max_length=200)
+    fully_qualified_name = models.CharField(max_length=600, blank=True)
+    acct_num = models.CharField(max_length=40, blank=True, db_index=True)
+    account_type = models.CharField(max_length=40, blank=True)
+    classification = models.CharField(max_length=20, blank=True)
+    active = models.BooleanField(default=True)
+    refreshed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["acct_num", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "qbo_id"], name="mappings_qboaccount_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.acct_num} {self.name}".strip()
+
+
+class QBOTerm(models.Model):
+    """Payment terms, so a bill's 'Net 30' can become SalesTermRef when QBO has that term."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="qbo_terms")
+    qbo_id = models.CharField(max_length=40)
+    name = models.CharField(max_length=100)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "qbo_id"], name="mappings_qboterm_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class VendorMapping(models.Model):
+    """One Procurify vendor and the QBO vendor it maps to (blank while unmapped)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="vendor_mappings")
+    procurify_vendor_id = models.BigIntegerField()
+    procurify_name = models.CharField(max_length=200)
+    normalised_name = models.CharField(max_length=200, db_index=True)
+    procurify_active = models.BooleanField(default=True)
+    qbo_vendor_id = models.CharField(max_length=40, blank=True)
+    qbo_vendor_name = models.CharField(max_length=500, blank=True)
+    source = models.CharField(max_length=12, choices=Source.choices, blank=True, default=Source.NONE)
+    reason = models.CharField(max_length=300, blank=True, help_text="Why this mapping was made.")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    seen_at = models.DateTimeField(null=True, blank=True, help_text="Last time Procurify listed this vendor.")
+
+    class Meta:
+        ordering = ["procurify_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "procurify_vendor_id"], name="mappings_vendormapping_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.procurify_name} → {self.qbo_vendor_name or 'unmapped'}"
+
+    @property
+    def is_mapped(self) -> bool:
+        return bool(self.qbo_vendor_id)
+
+
+class AccountMapping(models.Model):
+    """One Procurify account code and the QBO account it maps to. We never create accounts."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="account_mappings")
+    procurify_account_code_id = models.BigIntegerField()
+    code = models.CharField(max_length=50)
+    description = models.CharField(max_length=200, blank=True)
+    procurify_active = models.BooleanField(default=True)
+    qbo_account_id = models.CharField(max_length=40, blank=True)
+    qbo_account_name = models.CharField(max_length=600, blank=True)
+    source = models.CharField(max_length=12, choices=Source.choices, blank=True, default=Source.NONE)
+    reason = models.CharField(max_length=300, blank=True, help_text="Why this mapping was made.")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "procurify_account_code_id"], name="mappings_accountmapping_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} → {self.qbo_account_name or 'unmapped'}"
+
+    @property
+    def is_mapped(self) -> bool:
+        return bool(self.qbo_account_id)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from tenants import views
 
@@ -18,4 +18,5 @@ urlpatterns = [
         views.invitation_revoke,
         name="tenants-invitation-revoke",
     ),
+    path("", include("tenants.connection_urls")),
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import QBO
+from sandbox_support import QBO
 
 from sandbox import Sandbox
 

@@ -6,7 +6,7 @@ import threading
 
 import httpx
 import pytest
-from conftest import QBO, fault_code
+from sandbox_support import QBO, fault_code
 
 from sandbox import Sandbox
 

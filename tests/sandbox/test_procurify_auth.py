@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import AUDIENCE, Procurify, procurify_token
+from sandbox_support import AUDIENCE, Procurify, procurify_token
 
 from sandbox import Sandbox
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from conftest import FIXED_NOW, Procurify
+from sandbox_support import FIXED_NOW, Procurify
 
 from sandbox import Sandbox
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import QBO, expense_line, fault_code
+from sandbox_support import QBO, expense_line, fault_code
 
 from sandbox import Sandbox
 

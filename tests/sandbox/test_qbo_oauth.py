@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from conftest import QBO, REDIRECT, basic, connect, exchange_code
+from sandbox_support import QBO, REDIRECT, basic, connect, exchange_code
 
 from sandbox import Sandbox
 

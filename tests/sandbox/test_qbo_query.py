@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import QBO, fault_code
+from sandbox_support import QBO, fault_code
 
 from sandbox import Sandbox
 
@@ -70,7 +70,7 @@ def test_it_pages_with_startposition_and_maxresults(qbo: QBO) -> None:
 
 
 def test_it_caps_maxresults_at_1000(sb: Sandbox, client) -> None:
-    from conftest import connect
+    from sandbox_support import connect
 
     large = Sandbox.create(seed="large", n_bills=10, n_vendors=2400, n_pos=0)
     with large.client() as c:
@@ -96,7 +96,7 @@ def test_it_filters_on_last_updated_time(sb: Sandbox, qbo: QBO) -> None:
 
 
 def test_it_filters_bills_by_vendor_ref_doc_number_and_private_note(qbo: QBO) -> None:
-    from conftest import expense_line
+    from sandbox_support import expense_line
 
     vendor = qbo.one("Vendor", "DisplayName = 'Great Lakes Fasteners'")
     account = qbo.one("Account", "AcctNum = '6100'")

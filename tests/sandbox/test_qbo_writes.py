@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import QBO, expense_line, fault_code
+from sandbox_support import QBO, expense_line, fault_code
 
 from sandbox import Sandbox
 
@@ -223,7 +223,7 @@ def test_it_replays_a_requestid_without_writing_twice(sb: Sandbox, qbo: QBO) -> 
 
 
 def test_it_treats_requestids_per_realm(client) -> None:
-    from conftest import connect
+    from sandbox_support import connect
 
     two = Sandbox.create(seed="empty", tenants=2)
     with two.client() as c:

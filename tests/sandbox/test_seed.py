@@ -6,7 +6,7 @@ import json
 import time
 import unicodedata
 
-from conftest import FIXED_NOW
+from sandbox_support import FIXED_NOW
 
 from sandbox import Sandbox
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import AUDIENCE, FIXED_NOW
+from sandbox_support import AUDIENCE, FIXED_NOW
 
 from sandbox import Sandbox
 from sandbox.server import ServerHandle

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from conftest import AUDIENCE
+from sandbox_support import AUDIENCE
 
 from sandbox import Sandbox
 

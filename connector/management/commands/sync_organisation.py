@@ -1,0 +1,50 @@
+"""Run one organisation's pipeline in the foreground and print the counts."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from connector.models import SyncRun
+from connector.sync import runs
+from connector.sync.engine import STEPS, run_pipeline
+from tenants.models import Organisation
+
+
+class Command(BaseCommand):
+    help = "Sync one organisation now: python manage.py sync_organisation <slug or public id>"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("organisation", help="The organisation's slug or public UUID.")
+        parser.add_argument("--steps", default=",".join(STEPS), help=f"Comma-separated subset of {STEPS}.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from connector.clients import procurify_client_for, qbo_client_for
+
+        organisation = _find(options["organisation"])
+        steps = [s for s in options["steps"].split(",") if s]
+        if unknown := set(steps) - set(STEPS):
+            raise CommandError(f"Unknown steps: {', '.join(sorted(unknown))}")
+        run = runs.enqueue_run(organisation, SyncRun.Trigger.COMMAND)
+        if run is None:
+            raise CommandError(f"{organisation} already has a sync queued or running.")
+        procurify, qbo = procurify_client_for(organisation), qbo_client_for(organisation)
+        run = run_pipeline(run.pk, procurify=procurify, qbo=qbo, steps=steps)
+        self.stdout.write(f"{organisation}: {run.status}")
+        self.stdout.write(json.dumps(run.counts, indent=2, sort_keys=True))
+        if run.status != SyncRun.Status.SUCCEEDED:
+            raise CommandError(run.error or "The sync failed.")
+
+
+def _find(value: str) -> Organisation:
+    try:
+        lookup = {"public_id": uuid.UUID(value)}
+    except ValueError:
+        lookup = {"slug": value}
+    try:
+        return Organisation.objects.get(**lookup)
+    except Organisation.DoesNotExist as exc:
+        raise CommandError(f"No organisation '{value}'.") from exc

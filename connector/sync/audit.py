@@ -1,0 +1,81 @@
+"""The append-only audit trail: every read, decision, mapping used, request and response.
+
+Bodies are stored as JSON with secrets redacted; Decimal and dates become strings so what is
+stored is exactly what can be shown.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from connector.models import AuditEvent, SyncRun
+from tenants.models import Organisation
+
+SECRET_KEYS = frozenset(
+    {"access_token", "refresh_token", "client_secret", "authorization", "password", "token", "code", "secret"}
+)
+REDACTED = "[redacted]"
+MAX_STRING = 4000
+
+
+def redact(value: Any) -> Any:
+    """A JSON-safe copy with secret-looking keys replaced (never trust a body not to carry one)."""
+    if isinstance(value, dict):
+        return {str(k): REDACTED if str(k).lower() in SECRET_KEYS else redact(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [redact(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return value[:MAX_STRING]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if hasattr(value, "model_dump"):
+        return redact(value.model_dump(mode="json", by_alias=True, exclude_none=True))
+    return str(value)[:MAX_STRING]
+
+
+class Audit:
+    """Writes events for one organisation (and run); the engine passes it everywhere."""
+
+    def __init__(self, organisation: Organisation, run: SyncRun | None = None) -> None:
+        self.organisation = organisation
+        self.run = run
+
+    def record(
+        self,
+        kind: str,
+        message: str,
+        *,
+        object_type: str = "",
+        procurify_id: str = "",
+        data: Any = None,
+    ) -> None:
+        AuditEvent.objects.create(
+            organisation=self.organisation,
+            run=self.run,
+            object_type=object_type,
+            procurify_id=str(procurify_id),
+            kind=kind,
+            message=message[:500],
+            data=redact(data) if data is not None else {},
+        )
+
+    def for_record(self, object_type: str, procurify_id: str) -> RecordAudit:
+        return RecordAudit(self, object_type, str(procurify_id))
+
+
+class RecordAudit:
+    """The audit trail bound to one record, so call sites stay one line."""
+
+    def __init__(self, audit: Audit, object_type: str, procurify_id: str) -> None:
+        self.audit, self.object_type, self.procurify_id = audit, object_type, procurify_id
+
+    def __call__(self, kind: str, message: str, data: Any = None) -> None:
+        self.audit.record(
+            kind, message, object_type=self.object_type, procurify_id=self.procurify_id, data=data
+        )

@@ -1,0 +1,306 @@
+"""The pipeline of one organisation: token check → reference/mappings → vendors → purchase orders → bills.
+
+Clients are parameters (the Celery tasks build them with connector.clients), so tests and the
+management command run the same code against the sandbox. Purchase orders run before bills so a
+bill can link to its PO in the same run (otherwise every PO bill would be updated a run later).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from django.utils import timezone
+
+from connector.errors import ConnectorError, Permanent, QBOFault
+from connector.models import ExternalRecord, HeldRecord, SyncCursor, SyncRun
+from connector.procurify.client import ProcurifyClient
+from connector.procurify.schemas import MalformedRecord
+from connector.qbo.client import QBOClient
+from connector.sync import cursors, holds, runs
+from connector.sync.audit import Audit
+from connector.sync.records import (
+    BILL,
+    PURCHASE_ORDER,
+    VENDOR,
+    Context,
+    hold_malformed,
+    hold_record,
+    process_bill,
+    process_purchase_order,
+)
+from connector.sync.reference import load_mappings, refresh_reference
+from connector.sync.transform import SYNC_STATUSES, VOID_STATUSES, Held, Plan, vendor_payload
+from connector.sync.writers import Writer
+from mappings import services
+from mappings.models import Source, VendorMapping
+from tenants.models import Organisation
+
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+STEPS = ("token_check", "reference", "vendors", "purchase_orders", "bills")
+
+
+class CursorConflict(Permanent):
+    """Someone else moved the cursor; the one-active-run constraint should make this impossible."""
+
+
+def run_pipeline(
+    run_id: int,
+    *,
+    procurify: ProcurifyClient,
+    qbo: QBOClient,
+    clock: Clock = timezone.now,
+    steps: Iterable[str] = STEPS,
+) -> SyncRun:
+    """Claim a queued run and run its steps in order; a failing step ends this organisation's run.
+
+    Args:
+        run_id: a queued SyncRun. A run someone else claimed is returned untouched.
+        procurify, qbo: clients for this organisation's Procurify site and QBO realm.
+        clock: the run's clock; its value at the claim is the signpost no cursor may pass.
+        steps: a subset of STEPS, in order (tests and the management command use subsets).
+
+    Returns the SyncRun, finished (succeeded or failed) with counts and a plain error sentence.
+    """
+    run = runs.claim_run(run_id, clock())
+    if run is None:
+        return SyncRun.objects.get(pk=run_id)
+    ctx = _context(run.organisation, run, procurify, qbo, clock, run.started_at or clock())
+    try:
+        for name in steps:
+            runs.beat(run, clock(), step=name)
+            STEP_FUNCTIONS[name](ctx)
+    except ConnectorError as exc:
+        ctx.audit.record("error", f"Step '{run.step or name}' failed: {exc.message}")
+        runs.finish_run(run, SyncRun.Status.FAILED, counts=ctx.totals(), error=exc.message, now=clock())
+        return run
+    except Exception as exc:
+        log.exception("sync run %s failed", run.pk)
+        message = f"An unexpected error stopped the sync ({type(exc).__name__}). We have been notified."
+        runs.finish_run(run, SyncRun.Status.FAILED, counts=ctx.totals(), error=message, now=clock())
+        return run
+    runs.finish_run(run, SyncRun.Status.SUCCEEDED, counts=ctx.totals(), error="", now=clock())
+    return run
+
+
+def _context(
+    organisation: Organisation,
+    run: SyncRun | None,
+    procurify: ProcurifyClient,
+    qbo: QBOClient,
+    clock: Clock,
+    signpost: datetime,
+) -> Context:
+    return Context(
+        organisation=organisation,
+        run=run,
+        procurify=procurify,
+        qbo=qbo,
+        clock=clock,
+        signpost=signpost,
+        audit=Audit(organisation, run),
+        writer=Writer(organisation, qbo),
+        mappings=load_mappings(organisation),
+    )
+
+
+# ---- steps ---------------------------------------------------------------------------------------
+
+
+def check_tokens(ctx: Context) -> None:
+    """Fail fast (ReauthRequired) before touching data if either side refuses us."""
+    info = ctx.qbo.company_info()
+    ping = ctx.procurify.ping()
+    ctx.audit.record(
+        "read",
+        "Both connections answered.",
+        data={"qbo_company": info.CompanyName, "procurify_vendors": ping.vendor_count},
+    )
+
+
+def sync_reference(ctx: Context) -> None:
+    counts = refresh_reference(ctx.organisation, ctx.procurify, ctx.qbo, ctx.audit, ctx.clock())
+    ctx.counts.setdefault("reference", Counter()).update(counts)
+    ctx.mappings = load_mappings(ctx.organisation)
+
+
+def sync_vendors(ctx: Context) -> None:
+    """Create the QBO vendors no one could match, when the organisation allows it."""
+    if not ctx.organisation.create_missing_vendors:
+        return
+    held = set(
+        HeldRecord.objects.filter(
+            organisation=ctx.organisation, object_type=VENDOR, state=HeldRecord.State.HELD
+        ).values_list("procurify_id", flat=True)
+    )
+    pending = VendorMapping.objects.filter(
+        organisation=ctx.organisation, qbo_vendor_id="", procurify_active=True, source=Source.NONE
+    )
+    for mapping in pending:
+        key = str(mapping.procurify_vendor_id)
+        if key in held:
+            continue  # waits for a person (e.g. a name clash); released holds come back here
+        _create_vendor(ctx, mapping, key)
+    ctx.mappings = load_mappings(ctx.organisation)
+
+
+def _create_vendor(ctx: Context, mapping: VendorMapping, key: str) -> None:
+    audit = ctx.audit.for_record(VENDOR, key)
+    label = f"Vendor {mapping.procurify_name}"
+    plan = Plan("Vendor", vendor_payload(mapping.procurify_name), label, key, "", None)
+    try:
+        result = ctx.writer.write(VENDOR, key, plan, audit)
+    except Held as exc:
+        exc.waiting_on_type, exc.waiting_on_key = "vendor_mapping", key
+        ctx.count(VENDOR, hold_record(ctx, VENDOR, key, exc, label))
+        return
+    services.record_created_vendor(
+        ctx.organisation, mapping.procurify_vendor_id, result.record.qbo_id, plan.payload["DisplayName"]
+    )
+    audit("mapping", f"Vendor '{mapping.procurify_name}' mapped to the QuickBooks vendor we created.")
+    ctx.count(VENDOR, result.outcome)
+
+
+def sync_purchase_orders(ctx: Context) -> None:
+    cursor = _cursor(ctx.organisation, "purchase_orders")
+    start = cursors.read_start(cursor.value, signpost=ctx.signpost)
+    first_day, last_day = cursors.day_window(start, cursors.read_end(ctx.signpost))
+    seen: set[str] = set()
+    stamps: list[datetime | None] = []
+    try:
+        for row in ctx.procurify.iter_purchase_orders(first_day, last_day):
+            if isinstance(row, MalformedRecord):
+                ctx.count(PURCHASE_ORDER, hold_malformed(ctx, PURCHASE_ORDER, row))
+                continue
+            seen.add(row.uuid)
+            process_purchase_order(ctx, row.uuid)
+            stamps.append(row.last_modified)
+            if ctx.run:
+                runs.beat(ctx.run, ctx.clock())
+    except QBOFault as fault:
+        ctx.audit.record("error", f"Purchase orders skipped: {fault.message}")
+        return
+    _save_cursor(cursor, cursors.advance(cursor.value, stamps, ctx.signpost))
+    _retry_holds(ctx, PURCHASE_ORDER, seen, process_purchase_order)
+    ctx.mappings = load_mappings(ctx.organisation)  # bills link to the POs written just now
+
+
+def sync_bills(ctx: Context) -> None:
+    cursor = _cursor(ctx.organisation, "bills")
+    start = cursors.read_start(cursor.value, signpost=ctx.signpost)
+    seen: set[str] = set()
+    stamps: list[datetime | None] = []
+    for row in ctx.procurify.iter_bills(start, cursors.read_end(ctx.signpost)):
+        if isinstance(row, MalformedRecord):
+            ctx.count(BILL, hold_malformed(ctx, BILL, row))
+            continue
+        seen.add(row.uuid)
+        if _worth_reading(ctx, row.uuid, row.status):
+            process_bill(ctx, row.uuid)
+        stamps.append(row.last_modified_datetime)
+        if ctx.run:
+            runs.beat(ctx.run, ctx.clock())
+    # Every listed bill is now written or held (durably): the cursor may move.
+    _save_cursor(cursor, cursors.advance(cursor.value, stamps, ctx.signpost))
+    _retry_holds(ctx, BILL, seen, process_bill)
+
+
+def _worth_reading(ctx: Context, uuid: str, status: int) -> bool:
+    # Drafts and pending bills are skipped from the list row alone: no detail read, no audit noise.
+    if status in SYNC_STATUSES:
+        return True
+    if status in VOID_STATUSES:
+        return ExternalRecord.objects.filter(
+            organisation=ctx.organisation, object_type=BILL, procurify_id=uuid
+        ).exists()
+    return False
+
+
+def _retry_holds(
+    ctx: Context, object_type: str, seen: set[str], process: Callable[[Context, str], str]
+) -> None:
+    for procurify_id in holds.retry_ids(ctx.organisation, object_type, resolvable=_resolvable(ctx)):
+        if procurify_id not in seen and not procurify_id.startswith("malformed:"):
+            ctx.audit.record(
+                "decision", "Retrying a held record.", object_type=object_type, procurify_id=procurify_id
+            )
+            process(ctx, procurify_id)
+
+
+def _resolvable(ctx: Context) -> Callable[[str, str], bool]:
+    def check(waiting_on_type: str, key: str) -> bool:
+        refs = ctx.mappings.vendors if waiting_on_type == "vendor_mapping" else ctx.mappings.accounts
+        ref = refs.get(int(key)) if key.isdigit() else None
+        return ref is not None and ref.active
+
+    return check
+
+
+# ---- cursors -------------------------------------------------------------------------------------
+
+
+def _cursor(organisation: Organisation, stream: str) -> SyncCursor:
+    cursor, _ = SyncCursor.objects.get_or_create(organisation=organisation, stream=stream)
+    return cursor
+
+
+def _save_cursor(cursor: SyncCursor, value: datetime | None) -> None:
+    """Optimistic write: only if nobody moved the cursor since we read it."""
+    if value == cursor.value:
+        return
+    moved = SyncCursor.objects.filter(pk=cursor.pk, version=cursor.version).update(
+        value=value, version=cursor.version + 1, updated_at=timezone.now()
+    )
+    if not moved:
+        raise CursorConflict(f"The {cursor.stream} cursor was moved by another run.", code="cursor_conflict")
+    cursor.value, cursor.version = value, cursor.version + 1
+
+
+STEP_FUNCTIONS: dict[str, Callable[[Context], None]] = {
+    "token_check": check_tokens,
+    "reference": sync_reference,
+    "vendors": sync_vendors,
+    "purchase_orders": sync_purchase_orders,
+    "bills": sync_bills,
+}
+
+
+# ---- replay --------------------------------------------------------------------------------------
+
+
+def replay_record(
+    organisation_id: int,
+    object_type: str,
+    procurify_id: str,
+    *,
+    procurify: ProcurifyClient | None = None,
+    qbo: QBOClient | None = None,
+    clock: Clock = timezone.now,
+) -> str:
+    """Run one record through the pipeline again (under its own SyncRun, so it never overlaps a sync).
+
+    Returns the outcome: created, updated, unchanged, held, failed, skipped, or "busy" when the
+    organisation has a run queued or running.
+    """
+    organisation = Organisation.objects.get(pk=organisation_id)
+    if procurify is None or qbo is None:
+        from connector.clients import procurify_client_for, qbo_client_for
+
+        procurify, qbo = procurify or procurify_client_for(organisation), qbo or qbo_client_for(organisation)
+    queued = runs.enqueue_run(organisation, SyncRun.Trigger.REPLAY)
+    if queued is None:
+        return "busy"
+    run = runs.claim_run(queued.pk, clock())
+    assert run is not None
+    ctx = _context(organisation, run, procurify, qbo, clock, run.started_at or clock())
+    process = {BILL: process_bill, PURCHASE_ORDER: process_purchase_order}[object_type]
+    try:
+        outcome = process(ctx, str(procurify_id))
+    except ConnectorError as exc:
+        runs.finish_run(run, SyncRun.Status.FAILED, counts=ctx.totals(), error=exc.message, now=clock())
+        return "failed"
+    runs.finish_run(run, SyncRun.Status.SUCCEEDED, counts=ctx.totals(), error="", now=clock())
+    return outcome

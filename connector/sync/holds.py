@@ -1,0 +1,116 @@
+"""Held records: hold with a stable reason, release what a fix unblocks, pick what to retry.
+
+A hold stores what it waits on (e.g. ``vendor_mapping`` / ``<procurify vendor id>``). Saving a
+mapping releases every hold waiting on it; the next run retries released holds, holds whose
+mapping now resolves, and holds whose cause lives in QuickBooks (closed period, validation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from django.db.models import Q
+from django.utils import timezone
+
+from connector.errors import RecordHeld
+from connector.models import HeldRecord, SyncRun
+from tenants.models import Organisation
+
+# Causes that can be fixed in QuickBooks without us seeing it happen: retry every run.
+RETRY_EACH_RUN = frozenset(
+    {"qbo_validation", "period_closed", "stale_sync_token_exhausted", "duplicate_docnumber", "sync_failed"}
+)
+MAPPING_WAITS = frozenset({"vendor_mapping", "account_mapping"})
+
+
+def hold(
+    organisation: Organisation,
+    object_type: str,
+    procurify_id: str,
+    exc: RecordHeld,
+    *,
+    label: str = "",
+    run: SyncRun | None = None,
+) -> HeldRecord:
+    """Create or refresh the one hold row of this record with the latest reason."""
+    waiting_type = getattr(exc, "waiting_on_type", "") or ""
+    waiting_key = getattr(exc, "waiting_on_key", "") or ""
+    params = getattr(exc, "params", None) or {}
+    record, created = HeldRecord.objects.get_or_create(
+        organisation=organisation,
+        object_type=object_type,
+        procurify_id=str(procurify_id),
+        defaults={
+            "label": label[:200],
+            "reason_code": exc.reason_code,
+            "message": exc.message,
+            "waiting_on_type": waiting_type,
+            "waiting_on_key": waiting_key,
+            "detail": {k: str(v) for k, v in params.items()},
+            "run": run,
+        },
+    )
+    if not created:
+        record.label = label[:200] or record.label
+        record.reason_code, record.message = exc.reason_code, exc.message
+        record.waiting_on_type, record.waiting_on_key = waiting_type, waiting_key
+        record.detail = {k: str(v) for k, v in params.items()}
+        record.state, record.run = HeldRecord.State.HELD, run
+        record.attempts += 1
+        record.released_at = record.resolved_at = None
+        record.save()
+    return record
+
+
+def resolve(organisation: Organisation, object_type: str, procurify_id: str) -> bool:
+    """The record was written (or found unchanged): its hold, if any, is over."""
+    now = timezone.now()
+    updated = (
+        HeldRecord.objects.filter(
+            organisation=organisation, object_type=object_type, procurify_id=str(procurify_id)
+        )
+        .exclude(state=HeldRecord.State.RESOLVED)
+        .update(state=HeldRecord.State.RESOLVED, resolved_at=now)
+    )
+    return bool(updated)
+
+
+def release_waiting(organisation: Organisation, waiting_on_type: str, waiting_on_key: str) -> int:
+    """Mark every hold waiting on this thing as ready for the next run; returns how many."""
+    return HeldRecord.objects.filter(
+        organisation=organisation,
+        state=HeldRecord.State.HELD,
+        waiting_on_type=waiting_on_type,
+        waiting_on_key=str(waiting_on_key),
+    ).update(state=HeldRecord.State.RELEASED, released_at=timezone.now())
+
+
+def retry_ids(
+    organisation: Organisation,
+    object_type: str,
+    *,
+    resolvable: Callable[[str, str], bool],
+) -> list[str]:
+    """Procurify ids of holds worth retrying now, without any HTTP: released ones, those whose
+    mapping now resolves (mapped and active), and those whose cause lives in QuickBooks."""
+    rows = HeldRecord.objects.filter(organisation=organisation, object_type=object_type).filter(
+        Q(state=HeldRecord.State.RELEASED) | Q(state=HeldRecord.State.HELD)
+    )
+    out = []
+    for row in rows.only("procurify_id", "state", "reason_code", "waiting_on_type", "waiting_on_key"):
+        if _worth_retrying(row, resolvable):
+            out.append(row.procurify_id)
+    return out
+
+
+def _worth_retrying(row: HeldRecord, resolvable: Callable[[str, str], bool]) -> bool:
+    if row.state == HeldRecord.State.RELEASED or row.reason_code in RETRY_EACH_RUN:
+        return True
+    return row.waiting_on_type in MAPPING_WAITS and resolvable(row.waiting_on_type, row.waiting_on_key)
+
+
+def open_holds(organisation: Organisation, object_types: Iterable[str] | None = None) -> list[HeldRecord]:
+    rows = HeldRecord.objects.filter(organisation=organisation).exclude(state=HeldRecord.State.RESOLVED)
+    if object_types is not None:
+        rows = rows.filter(object_type__in=list(object_types))
+    return list(rows)

@@ -1,0 +1,174 @@
+"""One record through the pipeline: read → decide → transform → write, or hold with a reason."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from connector.errors import Permanent, RecordHeld
+from connector.models import ExternalRecord, SyncRun
+from connector.procurify.client import ProcurifyClient
+from connector.procurify.schemas import MalformedRecord
+from connector.qbo.client import QBOClient
+from connector.sync import holds
+from connector.sync.audit import Audit, RecordAudit
+from connector.sync.transform import (
+    SYNC_STATUSES,
+    VOID_STATUSES,
+    Held,
+    Mappings,
+    Plan,
+    bill_label,
+    bill_plan,
+    po_plan,
+)
+from connector.sync.writers import Writer
+from tenants.models import Organisation
+
+BILL, PURCHASE_ORDER, VENDOR = "bill", "purchase_order", "vendor"
+SKIPPED, HELD, FAILED = "skipped", "held", "failed"
+
+
+@dataclass
+class Context:
+    """Everything one run needs; built once by the engine and passed to every step."""
+
+    organisation: Organisation
+    run: SyncRun | None
+    procurify: ProcurifyClient
+    qbo: QBOClient
+    clock: Callable[[], datetime]
+    signpost: datetime
+    audit: Audit
+    writer: Writer
+    mappings: Mappings = field(default_factory=Mappings)
+    counts: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def count(self, object_type: str, outcome: str) -> None:
+        self.counts.setdefault(object_type, Counter())[outcome] += 1
+
+    def totals(self) -> dict[str, object]:
+        total: Counter[str] = Counter()
+        for per_type in self.counts.values():
+            total.update(per_type)
+        summary: dict[str, object] = {
+            k: total.get(k, 0) for k in ("created", "updated", "unchanged", "held", "failed")
+        }
+        summary["by_type"] = {k: dict(v) for k, v in self.counts.items()}
+        return summary
+
+
+def hold_record(ctx: Context, object_type: str, procurify_id: str, exc: RecordHeld, label: str) -> str:
+    holds.hold(ctx.organisation, object_type, procurify_id, exc, label=label, run=ctx.run)
+    ctx.audit.record(
+        "hold",
+        exc.message,
+        object_type=object_type,
+        procurify_id=procurify_id,
+        data={"reason_code": exc.reason_code},
+    )
+    return HELD
+
+
+def hold_malformed(ctx: Context, object_type: str, record: MalformedRecord) -> str:
+    # A record we cannot read still gets a row a person can see; its id may be unknown.
+    procurify_id = record.record_id or f"malformed:{abs(hash(repr(record.raw))) % 10**12}"
+    kind = "Procurify bill" if object_type == BILL else "Procurify purchase order"
+    return hold_record(ctx, object_type, procurify_id, record.held(kind), label=f"{kind} {procurify_id}")
+
+
+def process_bill(ctx: Context, uuid: str) -> str:
+    """Read one bill's detail and sync it; returns the outcome (also counted on the context)."""
+    audit = ctx.audit.for_record(BILL, uuid)
+    outcome = _bill(ctx, uuid, audit)
+    ctx.count(BILL, outcome)
+    return outcome
+
+
+def _bill(ctx: Context, uuid: str, audit: RecordAudit) -> str:
+    try:
+        bill = ctx.procurify.get_bill(uuid)
+    except Permanent as exc:
+        if exc.status == 404:
+            return _removed(ctx, uuid, audit)
+        raise
+    if isinstance(bill, MalformedRecord):
+        return hold_malformed(ctx, BILL, bill)
+    audit("read", f"Read Procurify bill {bill.invoice_number or bill.id} (status {bill.status}).", bill)
+    label = bill_label(bill)
+    if bill.status in VOID_STATUSES or bill.active is False:
+        return _voided(ctx, uuid, label, audit)
+    if bill.status not in SYNC_STATUSES:
+        audit("decision", f"Status {bill.status} is not approved yet; not synced.")
+        return SKIPPED
+    return _write(ctx, BILL, uuid, label, audit, lambda: bill_plan(bill, ctx.mappings))
+
+
+def _voided(ctx: Context, uuid: str, label: str, audit: RecordAudit) -> str:
+    if not _in_qbo(ctx, BILL, uuid):
+        audit("decision", "Voided or withdrawn before it reached QuickBooks; nothing to do.")
+        holds.resolve(ctx.organisation, BILL, uuid)
+        return SKIPPED
+    # Never delete silently: a person decides what happens to the QuickBooks bill.
+    return hold_record(ctx, BILL, uuid, Held("bill_voided_in_procurify", bill=label), label)
+
+
+def _removed(ctx: Context, uuid: str, audit: RecordAudit) -> str:
+    if not _in_qbo(ctx, BILL, uuid):
+        audit("decision", "Procurify no longer has this bill and it never reached QuickBooks.")
+        holds.resolve(ctx.organisation, BILL, uuid)
+        return SKIPPED
+    label = ExternalRecord.objects.get(
+        organisation=ctx.organisation, object_type=BILL, procurify_id=uuid
+    ).label
+    return hold_record(ctx, BILL, uuid, Held("bill_removed_in_procurify", bill=label), label)
+
+
+def _in_qbo(ctx: Context, object_type: str, procurify_id: str) -> bool:
+    return (
+        ExternalRecord.objects.filter(
+            organisation=ctx.organisation, object_type=object_type, procurify_id=procurify_id
+        )
+        .exclude(qbo_id="")
+        .exists()
+    )
+
+
+def process_purchase_order(ctx: Context, uuid: str) -> str:
+    audit = ctx.audit.for_record(PURCHASE_ORDER, uuid)
+    outcome = _purchase_order(ctx, uuid, audit)
+    ctx.count(PURCHASE_ORDER, outcome)
+    return outcome
+
+
+def _purchase_order(ctx: Context, uuid: str, audit: RecordAudit) -> str:
+    po = ctx.procurify.get_purchase_order(uuid)
+    if isinstance(po, MalformedRecord):
+        return hold_malformed(ctx, PURCHASE_ORDER, po)
+    audit("read", f"Read Procurify purchase order {po.number} (state {po.state}).", po)
+    label = f"Purchase order {po.number}"
+    return _write(ctx, PURCHASE_ORDER, uuid, label, audit, lambda: po_plan(po, ctx.mappings))
+
+
+def _write(
+    ctx: Context,
+    object_type: str,
+    procurify_id: str,
+    label: str,
+    audit: RecordAudit,
+    plan_fn: Callable[[], Plan],
+) -> str:
+    try:
+        plan = plan_fn()
+        audit("mapping", f"Vendor → QBO {plan.vendor_id}; payload built.", plan.payload)
+        result = ctx.writer.write(object_type, procurify_id, plan, audit)
+    except RecordHeld as exc:
+        return hold_record(ctx, object_type, procurify_id, exc, label)
+    except Permanent as exc:  # e.g. a refused read; writes already became holds in the writer
+        audit("error", exc.message)
+        hold_record(ctx, object_type, procurify_id, Held("sync_failed", detail=exc.message), label)
+        return FAILED
+    holds.resolve(ctx.organisation, object_type, procurify_id)
+    return result.outcome

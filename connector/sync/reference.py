@@ -1,0 +1,201 @@
+"""Reference data: read QBO vendors, accounts and terms and Procurify vendors and account codes,
+refresh the mapping tables, auto-match, and build the in-memory `Mappings` the transforms use."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from connector.models import ExternalRecord
+from connector.procurify.client import ProcurifyClient
+from connector.procurify.schemas import AccountCode, MalformedRecord, Vendor
+from connector.qbo import query as q
+from connector.qbo.client import QBOClient
+from connector.sync.audit import Audit
+from connector.sync.transform import Mappings, POLink, Ref
+from mappings import services
+from mappings.models import AccountMapping, QBOAccount, QBOTerm, QBOVendor, VendorMapping
+from mappings.normalise import normalise_name
+from tenants.models import Organisation
+
+OTHER_VENDOR_TYPE = 1  # Procurify's reserved "OTHER" vendor (procurify.md §3): never synced
+
+
+def refresh_reference(
+    organisation: Organisation, procurify: ProcurifyClient, qbo: QBOClient, audit: Audit, now: datetime
+) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    counts["qbo_vendors"] = _qbo_vendors(organisation, qbo)
+    counts["qbo_accounts"] = _qbo_accounts(organisation, qbo)
+    counts["qbo_terms"] = _qbo_terms(organisation, qbo)
+    counts["procurify_vendors"] = _procurify_vendors(organisation, procurify, audit, now)
+    counts["procurify_account_codes"] = _procurify_codes(organisation, procurify, audit, now)
+    for mapping in services.auto_match_vendors(organisation):
+        audit.record(
+            "mapping",
+            f"Vendor '{mapping.procurify_name}' mapped automatically: {mapping.reason}",
+            object_type="vendor",
+            procurify_id=str(mapping.procurify_vendor_id),
+        )
+        counts["vendors_matched"] += 1
+    for account in services.auto_match_accounts(organisation):
+        audit.record(
+            "mapping",
+            f"Account code {account.code} mapped automatically: {account.reason}",
+            object_type="account_code",
+            procurify_id=str(account.procurify_account_code_id),
+        )
+        counts["accounts_matched"] += 1
+    audit.record("read", "Reference data refreshed.", data=dict(counts))
+    return dict(counts)
+
+
+def _qbo_vendors(organisation: Organisation, qbo: QBOClient) -> int:
+    n = 0
+    for vendor in qbo.query_all("Vendor", q.active_any()):
+        name = getattr(vendor, "DisplayName", None) or ""
+        QBOVendor.objects.update_or_create(
+            organisation=organisation,
+            qbo_id=str(vendor.Id),
+            defaults={
+                "display_name": name,
+                "normalised_name": normalise_name(name),
+                "active": bool(vendor.Active),
+            },
+        )
+        n += 1
+    return n
+
+
+def _qbo_accounts(organisation: Organisation, qbo: QBOClient) -> int:
+    n = 0
+    for account in qbo.query_all("Account", q.active_any()):
+        QBOAccount.objects.update_or_create(
+            organisation=organisation,
+            qbo_id=str(account.Id),
+            defaults={
+                "name": account.Name or "",
+                "fully_qualified_name": account.FullyQualifiedName or "",
+                "acct_num": account.AcctNum or "",
+                "account_type": account.AccountType or "",
+                "classification": account.Classification or "",
+                "active": bool(account.Active),
+            },
+        )
+        n += 1
+    return n
+
+
+def _qbo_terms(organisation: Organisation, qbo: QBOClient) -> int:
+    n = 0
+    for term in qbo.query_all("Term", q.active_any()):
+        QBOTerm.objects.update_or_create(
+            organisation=organisation,
+            qbo_id=str(term.Id),
+            defaults={"name": getattr(term, "Name", "") or "", "active": bool(getattr(term, "Active", True))},
+        )
+        n += 1
+    return n
+
+
+def _procurify_vendors(
+    organisation: Organisation, procurify: ProcurifyClient, audit: Audit, now: datetime
+) -> int:
+    n = 0
+    for vendor in procurify.iter_vendors():
+        if isinstance(vendor, MalformedRecord):
+            audit.record(
+                "error",
+                f"Unreadable Procurify vendor: {vendor.error}",
+                object_type="vendor",
+                procurify_id=vendor.record_id or "",
+            )
+            continue
+        if _is_other(vendor):
+            continue
+        VendorMapping.objects.update_or_create(
+            organisation=organisation,
+            procurify_vendor_id=vendor.id,
+            defaults={
+                "procurify_name": vendor.name[:200],
+                "normalised_name": normalise_name(vendor.name)[:200],
+                "procurify_active": vendor.active,
+                "seen_at": now,
+            },
+        )
+        n += 1
+    return n
+
+
+def _is_other(vendor: Vendor) -> bool:
+    return vendor.type == OTHER_VENDOR_TYPE or (vendor.id == 1 and vendor.name.upper() == "OTHER")
+
+
+def _procurify_codes(
+    organisation: Organisation, procurify: ProcurifyClient, audit: Audit, now: datetime
+) -> int:
+    n = 0
+    for code in procurify.iter_account_codes():
+        if isinstance(code, MalformedRecord):
+            audit.record(
+                "error",
+                f"Unreadable Procurify account code: {code.error}",
+                object_type="account_code",
+                procurify_id=code.record_id or "",
+            )
+            continue
+        _store_code(organisation, code, now)
+        n += 1
+    return n
+
+
+def _store_code(organisation: Organisation, code: AccountCode, now: datetime) -> None:
+    AccountMapping.objects.update_or_create(
+        organisation=organisation,
+        procurify_account_code_id=code.id,
+        defaults={
+            "code": code.code,
+            "description": (code.description or "")[:200],
+            "procurify_active": code.active,
+            "seen_at": now,
+        },
+    )
+
+
+def load_mappings(organisation: Organisation) -> Mappings:
+    """Everything the transforms need, read once per step from the database."""
+    vendor_active = dict(QBOVendor.objects.filter(organisation=organisation).values_list("qbo_id", "active"))
+    account_active = dict(
+        QBOAccount.objects.filter(organisation=organisation).values_list("qbo_id", "active")
+    )
+    vendors = {
+        m.procurify_vendor_id: Ref(
+            m.qbo_vendor_id, m.qbo_vendor_name, vendor_active.get(m.qbo_vendor_id, True)
+        )
+        for m in VendorMapping.objects.filter(organisation=organisation).exclude(qbo_vendor_id="")
+    }
+    accounts = {
+        m.procurify_account_code_id: Ref(
+            m.qbo_account_id, m.qbo_account_name, account_active.get(m.qbo_account_id, True)
+        )
+        for m in AccountMapping.objects.filter(organisation=organisation).exclude(qbo_account_id="")
+    }
+    terms = {
+        t.name.strip().lower(): t.qbo_id
+        for t in QBOTerm.objects.filter(organisation=organisation, active=True)
+    }
+    return Mappings(vendors, accounts, terms, _po_links(organisation), organisation.time_zone)
+
+
+def _po_links(organisation: Organisation) -> dict[str, POLink]:
+    links = {}
+    rows = ExternalRecord.objects.filter(
+        organisation=organisation, object_type="purchase_order", state=ExternalRecord.State.SYNCED
+    )
+    for row in rows:
+        extra = row.extra or {}
+        if extra.get("first_line_id"):
+            links[row.procurify_id] = POLink(
+                row.qbo_id, extra.get("line_ids_by_account", {}), extra["first_line_id"]
+            )
+    return links

@@ -1,0 +1,247 @@
+"""Idempotent QBO writes through ExternalRecord and a payload hash (style.md item 7, QBO §13).
+
+- Absent row: persist a "creating" row with a request_id (committed on its own), then POST.
+- A "creating" row left by a dead process: look the object up by its marker; adopt it if found,
+  else POST again with the SAME request_id (QBO replays the original answer).
+- Known row, same hash: skip. Changed hash: sparse update with the stored SyncToken; on 5010
+  re-read, refuse to touch a paid bill, retry with the fresh token (bounded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from connector.errors import Permanent, QBOFault, Retryable
+from connector.models import ExternalRecord
+from connector.qbo import query as q
+from connector.qbo.client import QBOClient
+from connector.qbo.schemas import Entity
+from connector.sync.audit import RecordAudit
+from connector.sync.transform import Held, Plan
+from tenants.models import Organisation
+
+MAX_STALE_RETRIES = 2  # QBO §4: re-read and retry once or twice
+PAYMENT_TYPES = frozenset({"BillPayment", "BillPaymentCheck", "BillPaymentCreditCard", "VendorCredit"})
+
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    outcome: str
+    record: ExternalRecord
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    """Stable across runs: sorted keys, Decimal as its normalised string."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=_canonical)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _canonical(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value)
+
+
+class Writer:
+    """Writes plans for one organisation to one QBO realm."""
+
+    def __init__(self, organisation: Organisation, qbo: QBOClient) -> None:
+        self.organisation = organisation
+        self.qbo = qbo
+
+    def write(self, object_type: str, procurify_id: str, plan: Plan, audit: RecordAudit) -> WriteResult:
+        digest = payload_hash(plan.payload)
+        record = ExternalRecord.objects.filter(
+            organisation=self.organisation, object_type=object_type, procurify_id=str(procurify_id)
+        ).first()
+        if record is None:
+            record = self._start_create(object_type, procurify_id, plan, digest)
+        elif record.state == ExternalRecord.State.CREATING:
+            audit(
+                "decision", "A previous create did not finish; looking for it in QuickBooks before retrying."
+            )
+            found = self._lookup(plan, audit)
+            if found is not None:
+                self._adopt(record, found, audit)
+        if record.state == ExternalRecord.State.CREATING:
+            return self._create(record, plan, digest, audit)
+        if record.payload_hash == digest:
+            audit("decision", "Unchanged since the last sync; nothing sent.", {"hash": digest})
+            return WriteResult(UNCHANGED, record)
+        return self._update(record, plan, digest, audit)
+
+    # ---- create ---------------------------------------------------------------------------------
+
+    def _start_create(self, object_type: str, procurify_id: str, plan: Plan, digest: str) -> ExternalRecord:
+        # Committed before the POST, so a crash between POST and save leaves the request_id behind.
+        with transaction.atomic():
+            return ExternalRecord.objects.create(
+                organisation=self.organisation,
+                object_type=object_type,
+                procurify_id=str(procurify_id),
+                label=plan.label[:200],
+                qbo_entity=plan.entity,
+                request_id=uuid.uuid4().hex,
+                pending_hash=digest,
+                state=ExternalRecord.State.CREATING,
+            )
+
+    def _create(self, record: ExternalRecord, plan: Plan, digest: str, audit: RecordAudit) -> WriteResult:
+        if record.pending_hash != digest:
+            # The payload changed since the first attempt; a new request_id, or QBO would replay the
+            # old answer. Safe: the lookup above found nothing under the marker.
+            record.request_id, record.pending_hash = uuid.uuid4().hex, digest
+            record.save(update_fields=["request_id", "pending_hash", "updated_at"])
+        audit("request", f"Create {plan.entity}", {"request_id": record.request_id, "body": plan.payload})
+        try:
+            created = self.qbo.create(plan.entity, plan.payload, request_id=record.request_id)
+        except Retryable:
+            # Ambiguous: the write may have landed and only the answer was lost (QBO §12.8).
+            found = self._lookup(plan, audit)
+            if found is None:
+                raise
+            self._adopt(record, found, audit)
+            return self._finish_adopted(record, plan, digest, audit)
+        except QBOFault as fault:
+            audit("response", "QuickBooks refused the create.", {"fault": str(fault)})
+            # A definite refusal wrote nothing: a fresh request_id next time, or QBO would replay
+            # this refusal even after the cause is fixed.
+            record.request_id = uuid.uuid4().hex
+            record.save(update_fields=["request_id", "updated_at"])
+            raise self._held(fault, plan) from fault
+        audit(
+            "response",
+            f"Created {plan.entity} {created.Id}",
+            {"Id": created.Id, "SyncToken": created.SyncToken},
+        )
+        self._store(record, created, digest)
+        return WriteResult(CREATED, record)
+
+    def _finish_adopted(
+        self, record: ExternalRecord, plan: Plan, digest: str, audit: RecordAudit
+    ) -> WriteResult:
+        if record.payload_hash == digest:
+            return WriteResult(CREATED, record)
+        return self._update(record, plan, digest, audit)
+
+    def _adopt(self, record: ExternalRecord, found: Entity, audit: RecordAudit) -> None:
+        audit("decision", f"Found {record.qbo_entity} {found.Id} already in QuickBooks; adopting it.")
+        record.qbo_id, record.sync_token = str(found.Id), str(found.SyncToken)
+        # Only the payload we POSTed carries the marker, so the adopted object has pending_hash's content.
+        record.payload_hash, record.state = record.pending_hash, ExternalRecord.State.SYNCED
+        record.last_synced_at = timezone.now()
+        record.save()
+
+    def _lookup(self, plan: Plan, audit: RecordAudit) -> Entity | None:
+        """Find an object we created by its natural key (QBO §13.3)."""
+        if plan.entity == "Vendor":
+            where = [q.eq("DisplayName", plan.payload["DisplayName"]), q.active_any()]
+            rows = list(self.qbo.query_all("Vendor", where))
+            return rows[0] if rows else None
+        conditions = [q.eq("VendorRef", plan.vendor_id)]
+        if plan.doc_number:
+            conditions.append(q.eq("DocNumber", plan.doc_number))
+        # PrivateNote is not filterable; the marker is checked here (QBO §6).
+        for row in self.qbo.query_all(plan.entity, conditions):
+            if plan.marker and plan.marker in (getattr(row, "PrivateNote", None) or ""):
+                audit("read", f"Lookup found {plan.entity} {row.Id} by marker {plan.marker}.")
+                return row
+        audit("read", f"Lookup found no {plan.entity} with marker {plan.marker}.")
+        return None
+
+    # ---- update ---------------------------------------------------------------------------------
+
+    def _update(self, record: ExternalRecord, plan: Plan, digest: str, audit: RecordAudit) -> WriteResult:
+        sync_token = record.sync_token
+        for attempt in range(MAX_STALE_RETRIES + 1):
+            body = {"Id": record.qbo_id, "SyncToken": sync_token, **plan.payload}
+            audit("request", f"Update {plan.entity} {record.qbo_id}", {"attempt": attempt + 1, "body": body})
+            try:
+                updated = self.qbo.update(plan.entity, body, request_id=uuid.uuid4().hex, sparse=True)
+            except QBOFault as fault:
+                audit("response", "QuickBooks refused the update.", {"fault": str(fault)})
+                if not fault.is_stale_object():
+                    raise self._held(fault, plan) from fault
+                sync_token = self._reread(record, plan, audit)
+                continue
+            audit("response", f"Updated {plan.entity} {updated.Id}", {"SyncToken": updated.SyncToken})
+            self._store(record, updated, digest)
+            return WriteResult(UPDATED, record)
+        raise Held("stale_sync_token_exhausted", bill=plan.label)
+
+    def _reread(self, record: ExternalRecord, plan: Plan, audit: RecordAudit) -> str:
+        """After 5010: read by Id (never trust a query's token, §12.12) and check it is still ours."""
+        fresh = self.qbo.read(plan.entity, record.qbo_id)
+        audit(
+            "read",
+            f"Re-read {plan.entity} {record.qbo_id} after a stale SyncToken.",
+            {"SyncToken": fresh.SyncToken},
+        )
+        if plan.entity == "Bill" and is_locked(fresh):
+            raise Held("bill_paid_in_qbo", bill=plan.label)
+        return str(fresh.SyncToken)
+
+    def _store(self, record: ExternalRecord, entity: Entity, digest: str) -> None:
+        record.qbo_id, record.sync_token = str(entity.Id), str(entity.SyncToken)
+        record.payload_hash, record.pending_hash = digest, ""
+        record.state, record.last_synced_at = ExternalRecord.State.SYNCED, timezone.now()
+        extra = line_ids_by_account(entity) if record.qbo_entity == "PurchaseOrder" else None
+        if extra is not None:
+            record.extra = extra
+        record.save()
+
+    def _held(self, fault: QBOFault, plan: Plan) -> Held:
+        return held_for_fault(fault, plan)
+
+
+def held_for_fault(fault: Permanent, plan: Plan) -> Held:
+    """A refused write becomes a hold with a sentence the finance user understands."""
+    if isinstance(fault, QBOFault):
+        if fault.is_period_closed():
+            return Held("period_closed", date=plan.payload.get("TxnDate", "?"))
+        if fault.is_duplicate_docnumber():
+            return Held("duplicate_docnumber", doc_number=plan.doc_number or "")
+        if fault.is_duplicate_name():
+            key = ("vendor_mapping", plan.marker) if plan.entity == "Vendor" else ("", "")
+            return Held(
+                "duplicate_vendor_name", waiting_on=key, vendor=plan.payload.get("DisplayName", plan.label)
+            )
+        if fault.is_inactive_reference():
+            return Held(
+                "qbo_validation", detail="a vendor or account it uses was made inactive in QuickBooks."
+            )
+    return Held("qbo_validation", detail=fault.message)
+
+
+def is_locked(bill: Entity) -> bool:
+    """Paid or part-paid in QBO: Balance below TotalAmt, or a payment linked (issue 5, item 3)."""
+    data = bill.body()
+    total, balance = data.get("TotalAmt"), data.get("Balance")
+    if total is not None and balance is not None and Decimal(str(balance)) < Decimal(str(total)):
+        return True
+    return any(link.get("TxnType") in PAYMENT_TYPES for link in data.get("LinkedTxn") or [])
+
+
+def line_ids_by_account(entity: Entity) -> dict[str, Any]:
+    """For a PurchaseOrder: QBO line Ids by account, so bill lines can link to them."""
+    by_account: dict[str, str] = {}
+    first = ""
+    for line in entity.body().get("Line") or []:
+        line_id = str(line.get("Id") or "")
+        account = ((line.get("AccountBasedExpenseLineDetail") or {}).get("AccountRef") or {}).get("value")
+        if not line_id:
+            continue
+        first = first or line_id
+        if account:
+            by_account.setdefault(str(account), line_id)
+    return {"line_ids_by_account": by_account, "first_line_id": first}
