@@ -9,6 +9,7 @@ follow the sandbox's clock.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ class NotConnected(Permanent):
 class _Seam:
     transport: httpx.BaseTransport | None = None
     clock: Callable[[], datetime] | None = None
+    sleep: Callable[[float], None] | None = None  # tests skip real back-off waits
 
 
 _seam = _Seam()
@@ -46,24 +48,31 @@ _seam_lock = threading.Lock()
 
 
 def set_transport(
-    transport: httpx.BaseTransport | None, *, clock: Callable[[], datetime] | None = None
+    transport: httpx.BaseTransport | None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> None:
     """Route every client built here through ``transport`` (None: the real network)."""
     with _seam_lock:
         _seam.transport = transport
         _seam.clock = clock
+        _seam.sleep = sleep
 
 
 @contextmanager
 def use_transport(
-    transport: httpx.BaseTransport, *, clock: Callable[[], datetime] | None = None
+    transport: httpx.BaseTransport,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> Iterator[httpx.BaseTransport]:
-    previous = (_seam.transport, _seam.clock)
-    set_transport(transport, clock=clock)
+    previous = (_seam.transport, _seam.clock, _seam.sleep)
+    set_transport(transport, clock=clock, sleep=sleep)
     try:
         yield transport
     finally:
-        set_transport(previous[0], clock=previous[1])
+        set_transport(previous[0], clock=previous[1], sleep=previous[2])
 
 
 def now() -> datetime:
@@ -148,6 +157,7 @@ def procurify_client_for(
         token_url=settings.PROCURIFY_TOKEN_URL or None,
         clock=now,
         max_attempts=max_attempts,
+        sleep=_seam.sleep or time.sleep,
     )
 
 
@@ -175,6 +185,7 @@ def qbo_client_for(
         http=http or http_client(),
         max_attempts=max_attempts,
         clock=now,
+        sleep=_seam.sleep or time.sleep,
     )
 
 
