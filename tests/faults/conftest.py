@@ -6,6 +6,6 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def quiet_http_logs(caplog) -> None:  # noqa: ANN001
+def quiet_http_logs(caplog) -> None:
     # Hundreds of requests per scenario; keep failure output readable.
     caplog.set_level("WARNING", logger="connector.http")

@@ -1,5 +1,6 @@
 """Helpers for the fault-injection suite: an organisation connected to the sandbox through the real
-connection flows, a transport that misbehaves on a seeded plan, and the invariants every scenario must end in."""
+connection flows, a transport that misbehaves on a seeded plan, and the invariants every scenario
+must end in."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ REDIRECT_URI = "http://testserver/connections/qbo/callback/"
 MARKER = re.compile(r"procurify:bill:([0-9a-f]+)")
 
 
-class WorkerKilled(BaseException):  # noqa: N818 — named for what it stands in for
+class WorkerKilled(BaseException):
     """Stands in for SIGKILL: no `except Exception` in the engine catches it, so no clean-up runs."""
 
 
@@ -102,7 +103,7 @@ def edit_a_bill_in_qbo(sb: Sandbox, realm_id: str) -> None:
         sb.qbo.edit_as_user(realm_id, "bill", bill["Id"], DueDate=bill.get("DueDate") or bill["TxnDate"])
 
 
-def reap_killed_runs(now) -> None:  # noqa: ANN001
+def reap_killed_runs(now) -> None:
     """What the reaper does once the heartbeat is stale; the wait itself is not worth spending here."""
     from connector.sync.runs import reap_abandoned
 

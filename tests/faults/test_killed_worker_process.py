@@ -65,7 +65,7 @@ def _start_worker(slug: str, env: dict[str, str]) -> subprocess.Popen[str]:
     )
 
 
-def _wait_for_first_write(org, timeout: float = 30.0) -> None:  # noqa: ANN001
+def _wait_for_first_write(org, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not ExternalRecord.objects.filter(organisation=org).exists():
         assert time.monotonic() < deadline, "the worker never started writing"

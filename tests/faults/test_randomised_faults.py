@@ -38,7 +38,7 @@ def _no_sleep(_: float) -> None:
     return None
 
 
-def _sync(organisation) -> str:  # noqa: ANN001
+def _sync(organisation) -> str:
     """One run through the management command the operators use; returns how it ended."""
     try:
         call_command("sync_organisation", organisation.slug, stdout=StringIO())
