@@ -39,11 +39,11 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
 
 @org_view
 def dashboard(request: HttpRequest) -> HttpResponse:
+    from connector.views import dashboard_context  # the sync pages own what the dashboard shows
+
     organisation = request.organisation  # type: ignore[attr-defined]
-    connections = {c.provider: c for c in organisation.connections.all()}
-    return render(
-        request, "tenants/dashboard.html", {"organisation": organisation, "connections": connections}
-    )
+    context = {"organisation": organisation, "org": organisation, **dashboard_context(organisation)}
+    return render(request, "tenants/dashboard.html", context)
 
 
 @org_view

@@ -1,0 +1,107 @@
+"""Alert e-mails to an organisation's owners and admins: held-records digest, repeated failures,
+first successful sync. Each links to the page that fixes it; none carries a token or a secret.
+
+Where the engine should call them (connector/tasks.py, after runs.finish_run):
+  - send_held_digest(organisation, records_newly_held_in_this_run) — once per run, only if any;
+  - maybe_send_run_failed(run) — after every failed run (sends when the last 3 all failed);
+  - maybe_send_first_sync(run) — after every succeeded run (sends only for the first one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import groupby
+
+from django.conf import settings
+from django.urls import reverse
+
+from connector.models import HeldRecord, SyncRun
+from connector.views import REASON_TITLES, fix_links
+from tenants.emails import send_templated
+from tenants.models import Membership, Organisation, Role
+
+FAILURES_BEFORE_ALERT = 3
+
+
+def recipients(organisation: Organisation) -> list[str]:
+    writers = Membership.objects.filter(organisation=organisation, role__in=[Role.OWNER, Role.ADMIN])
+    return sorted({m.user.email for m in writers.select_related("user") if m.user.email})
+
+
+def _absolute(path: str) -> str:
+    return settings.SITE_URL + path
+
+
+def send_held_digest(organisation: Organisation, held_records: Sequence[HeldRecord]) -> bool:
+    """One mail listing every newly held record, grouped by reason, each with its fix link."""
+    to = recipients(organisation)
+    if not held_records or not to:
+        return False
+    rows = sorted(held_records, key=lambda r: (r.reason_code, r.label))
+    links = fix_links(organisation, rows)
+    groups = [
+        {
+            "title": REASON_TITLES.get(code, code.replace("_", " ").capitalize()),
+            "rows": [
+                {"held": r, "fix_label": links[r.pk][0], "fix_url": _absolute(links[r.pk][1])} for r in items
+            ],
+        }
+        for code, items in groupby(rows, key=lambda r: r.reason_code)
+    ]
+    context = {
+        "organisation": organisation,
+        "count": len(rows),
+        "groups": groups,
+        "held_url": _absolute(reverse("connector-held", args=[organisation.public_id])),
+    }
+    send_templated("held_digest", context, to)
+    return True
+
+
+def maybe_send_run_failed(run: SyncRun, threshold: int = FAILURES_BEFORE_ALERT) -> bool:
+    """Mail once when the last `threshold` finished runs all failed (not on every failure)."""
+    finished = SyncRun.objects.filter(organisation=run.organisation).exclude(status__in=SyncRun.ACTIVE)
+    recent = list(finished.order_by("-created_at", "-pk")[: threshold + 1])
+    failed = [r.status in (SyncRun.Status.FAILED, SyncRun.Status.ABANDONED) for r in recent]
+    if len(failed) < threshold or not all(failed[:threshold]):
+        return False
+    if len(failed) > threshold and failed[threshold]:
+        return False  # already alerted for this streak
+    return send_run_failed(run, threshold)
+
+
+def send_run_failed(run: SyncRun, failures: int) -> bool:
+    organisation = run.organisation
+    to = recipients(organisation)
+    if not to:
+        return False
+    context = {
+        "organisation": organisation,
+        "run": run,
+        "failures": failures,
+        "run_url": _absolute(reverse("connector-run", args=[organisation.public_id, run.public_id])),
+        "connections_url": _absolute(reverse("tenants-connections", args=[organisation.public_id])),
+    }
+    send_templated("run_failed", context, to)
+    return True
+
+
+def maybe_send_first_sync(run: SyncRun) -> bool:
+    organisation = run.organisation
+    succeeded = SyncRun.objects.filter(organisation=organisation, status=SyncRun.Status.SUCCEEDED)
+    if run.status != SyncRun.Status.SUCCEEDED or succeeded.exclude(pk=run.pk).exists():
+        return False
+    to = recipients(organisation)
+    if not to:
+        return False
+    context = {
+        "organisation": organisation,
+        "run": run,
+        "run_url": _absolute(reverse("connector-run", args=[organisation.public_id, run.public_id])),
+        "held_url": _absolute(reverse("connector-held", args=[organisation.public_id])),
+        "held_count": HeldRecord.objects.filter(
+            organisation=organisation, state=HeldRecord.State.HELD
+        ).count(),
+    }
+    send_templated("first_sync", context, to)
+    return True

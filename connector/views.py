@@ -1,0 +1,460 @@
+"""Sync pages: held records, a record's audit timeline, runs, sync now and its progress, sync settings.
+
+Thin: org_view → form / engine service (connector.sync.*) → render. Everything is filtered by
+request.organisation and looked up by public UUID inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import groupby
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, Max
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from connector import tasks
+from connector.forms import IgnoreForm, RunFilterForm, SyncSettingsForm
+from connector.models import AuditEvent, ExternalRecord, HeldRecord, SyncRun
+from connector.sync import holds, runs
+from connector.sync.audit import Audit
+from mappings.models import AccountMapping, VendorMapping
+from tenants.access import org_view
+from tenants.models import Organisation, SyncSchedule
+
+OBJECT_TYPES = {"bill": "Bill", "purchase_order": "Purchase order", "vendor": "Vendor"}
+OPEN_STATES = (HeldRecord.State.HELD, HeldRecord.State.RELEASED)
+PAGE_SIZE = 50
+REASON_TITLES = {
+    "vendor_unmapped": "Vendor not mapped",
+    "vendor_inactive": "Vendor inactive in QuickBooks",
+    "account_unmapped": "Account code not mapped",
+    "account_inactive": "Account inactive in QuickBooks",
+    "qbo_validation": "Rejected by QuickBooks",
+    "period_closed": "Books closed in QuickBooks",
+    "duplicate_vendor_name": "Vendor name already used in QuickBooks",
+}
+
+
+# ---- helpers shared with the dashboard and the e-mails ---------------------------------------------
+
+
+def fix_links(organisation: Organisation, rows: Iterable[HeldRecord]) -> dict[int, tuple[str, str]]:
+    """For each held record: (label, path) of the page where the cause is fixed."""
+    rows = list(rows)
+    vendor_keys = {r.waiting_on_key for r in rows if r.waiting_on_type == "vendor_mapping"}
+    account_keys = {r.waiting_on_key for r in rows if r.waiting_on_type == "account_mapping"}
+    vendors = dict(
+        VendorMapping.objects.filter(
+            organisation=organisation, procurify_vendor_id__in=_ints(vendor_keys)
+        ).values_list("procurify_vendor_id", "public_id")
+    )
+    accounts = dict(
+        AccountMapping.objects.filter(
+            organisation=organisation, procurify_account_code_id__in=_ints(account_keys)
+        ).values_list("procurify_account_code_id", "public_id")
+    )
+    org_id = organisation.public_id
+    links = {}
+    for row in rows:
+        key = int(row.waiting_on_key) if row.waiting_on_key.isdigit() else None
+        if row.waiting_on_type == "vendor_mapping" and key in vendors:
+            links[row.pk] = (
+                "Map the vendor",
+                reverse("mappings-edit", args=[org_id, "vendors", vendors[key]]),
+            )
+        elif row.waiting_on_type == "account_mapping" and key in accounts:
+            links[row.pk] = (
+                "Map the account",
+                reverse("mappings-edit", args=[org_id, "accounts", accounts[key]]),
+            )
+        else:
+            links[row.pk] = ("See the record", record_path(organisation, row.object_type, row.procurify_id))
+    return links
+
+
+def _ints(keys: set[str]) -> list[int]:
+    return [int(k) for k in keys if k.isdigit()]
+
+
+def record_path(organisation: Organisation, object_type: str, procurify_id: str) -> str:
+    return reverse("connector-record", args=[organisation.public_id, object_type, procurify_id])
+
+
+def open_holds(organisation: Organisation) -> Any:
+    return HeldRecord.objects.filter(organisation=organisation, state__in=OPEN_STATES)
+
+
+def active_run(organisation: Organisation) -> SyncRun | None:
+    return SyncRun.objects.filter(organisation=organisation, status__in=SyncRun.ACTIVE).first()
+
+
+def start_run(organisation: Organisation, trigger: str) -> SyncRun | None:
+    """Queue a run (None if one is active) and hand it to the worker once the row is committed."""
+    run = runs.enqueue_run(organisation, trigger)
+    if run is not None:
+        run_pk = run.pk
+        transaction.on_commit(lambda: tasks.sync_organisation.delay(run_pk))
+    return run
+
+
+def _release(rows: Any) -> int:
+    # holds.release_waiting releases by what a hold waits on; a person's "retry" releases by row.
+    return rows.filter(state=HeldRecord.State.HELD).update(
+        state=HeldRecord.State.RELEASED, released_at=timezone.now()
+    )
+
+
+# ---- held records ----------------------------------------------------------------------------------
+
+
+@org_view
+def held_list(request: HttpRequest) -> HttpResponse:
+    organisation = request.organisation  # type: ignore[attr-defined]
+    rows = open_holds(organisation).order_by("reason_code", "-last_held_at", "pk")
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    links = fix_links(organisation, page.object_list)
+    for row in page.object_list:
+        row.fix_label, row.fix_url = links[row.pk]
+    groups = [
+        {
+            "code": code,
+            "title": REASON_TITLES.get(code, code.replace("_", " ").capitalize()),
+            "rows": list(items),
+        }
+        for code, items in groupby(page.object_list, key=lambda r: r.reason_code)
+    ]
+    context = {"org": organisation, "page": page, "groups": groups, "can_write": request.membership.can_write}  # type: ignore[attr-defined]
+    return render(request, "connector/held_list.html", context)
+
+
+@org_view
+@require_POST
+def held_retry(request: HttpRequest, held_id: str) -> HttpResponse:
+    organisation = request.organisation  # type: ignore[attr-defined]
+    held = get_object_or_404(open_holds(organisation), public_id=held_id)
+    _release(HeldRecord.objects.filter(pk=held.pk))
+    messages.success(request, f"{held.label or held.procurify_id} will be retried on the next run.")
+    return redirect("connector-held", org_id=organisation.public_id)
+
+
+@org_view
+@require_POST
+def held_retry_all(request: HttpRequest) -> HttpResponse:
+    organisation = request.organisation  # type: ignore[attr-defined]
+    count = _release(open_holds(organisation))
+    messages.success(
+        request, f"{count} held record{'s' if count != 1 else ''} will be retried on the next run."
+    )
+    return redirect("connector-held", org_id=organisation.public_id)
+
+
+@org_view
+def held_ignore(request: HttpRequest, held_id: str) -> HttpResponse:
+    organisation = request.organisation  # type: ignore[attr-defined]
+    held = get_object_or_404(open_holds(organisation), public_id=held_id)
+    form = IgnoreForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        _ignore(request, held, form.cleaned_data["comment"])
+        messages.success(
+            request, f"{held.label or held.procurify_id} is ignored; the comment is in its audit trail."
+        )
+        return redirect("connector-held", org_id=organisation.public_id)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "connector/held_ignore.html",
+        {"org": organisation, "held": held, "form": form},
+        status=status,
+    )
+
+
+def _ignore(request: HttpRequest, held: HeldRecord, comment: str) -> None:
+    with transaction.atomic():
+        holds.resolve(held.organisation, held.object_type, held.procurify_id)
+        Audit(held.organisation).record(
+            AuditEvent.Kind.DECISION,
+            f"Ignored by {request.user.email}: {comment}",  # type: ignore[union-attr]
+            object_type=held.object_type,
+            procurify_id=held.procurify_id,
+            data={
+                "action": "ignored",
+                "comment": comment,
+                "by": request.user.email,
+                "reason_code": held.reason_code,
+            },  # type: ignore[union-attr]
+        )
+
+
+# ---- one record ------------------------------------------------------------------------------------
+
+
+@org_view
+def record_detail(request: HttpRequest, object_type: str, procurify_id: str) -> HttpResponse:
+    organisation = request.organisation  # type: ignore[attr-defined]
+    if object_type not in OBJECT_TYPES:
+        raise Http404("No such record type.")
+    scope = {"organisation": organisation, "object_type": object_type, "procurify_id": procurify_id}
+    external = ExternalRecord.objects.filter(**scope).first()
+    held = HeldRecord.objects.filter(**scope).first()
+    events = list(AuditEvent.objects.filter(**scope).select_related("run").order_by("-created_at", "-id"))
+    if external is None and held is None and not events:
+        raise Http404("No such record.")
+    context = {
+        "org": organisation,
+        "object_type": object_type,
+        "type_label": OBJECT_TYPES[object_type],
+        "procurify_id": procurify_id,
+        "external": external,
+        "held": held,
+        "label": (external and external.label) or (held and held.label) or procurify_id,
+        "timeline": with_diffs(events),
+        "can_write": request.membership.can_write,  # type: ignore[attr-defined]
+        "can_replay": object_type in ("bill", "purchase_order"),
+    }
+    return render(request, "connector/record.html", context)
+
+
+def with_diffs(events_newest_first: list[AuditEvent]) -> list[dict[str, Any]]:
+    """Each event, and for each request body the field-level changes since the previous body."""
+    out: list[dict[str, Any]] = []
+    previous: dict[str, Any] | None = None
+    for event in reversed(events_newest_first):
+        body = event.data.get("body") if isinstance(event.data, dict) else None
+        changes = None
+        if isinstance(body, dict):
+            current = flatten(body)
+            changes = diff(previous, current) if previous is not None else None
+            previous = current
+        out.append({"event": event, "changes": changes})
+    out.reverse()
+    return out
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        items: dict[str, Any] = {}
+        for key, inner in value.items():
+            items.update(flatten(inner, f"{prefix}.{key}" if prefix else str(key)))
+        return items
+    if isinstance(value, list):
+        items = {}
+        for index, inner in enumerate(value):
+            items.update(flatten(inner, f"{prefix}[{index}]"))
+        return items
+    return {prefix: value}
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    fields = sorted(set(before) | set(after))
+    return [
+        {"field": f, "before": before.get(f, "—"), "after": after.get(f, "—")}
+        for f in fields
+        if before.get(f, "—") != after.get(f, "—")
+    ]
+
+
+@org_view
+@require_POST
+def record_replay(request: HttpRequest, object_type: str, procurify_id: str) -> HttpResponse:
+    organisation = request.organisation  # type: ignore[attr-defined]
+    if object_type not in ("bill", "purchase_order"):
+        raise Http404("Only bills and purchase orders can be replayed.")
+    back = redirect(
+        "connector-record", org_id=organisation.public_id, object_type=object_type, procurify_id=procurify_id
+    )
+    if active_run(organisation) is not None:
+        messages.warning(request, "A sync is running. Replay this record once it has finished.")
+        return back
+    outcome = _replay(organisation, object_type, procurify_id)
+    messages.info(request, f"Replay finished: {outcome}.")
+    return back
+
+
+def _replay(organisation: Organisation, object_type: str, procurify_id: str) -> str:
+    task = getattr(tasks, "replay_record", None)
+    if task is not None:
+        transaction.on_commit(lambda: task.delay(organisation.pk, object_type, procurify_id))
+        return "queued, it runs in the background"
+    from connector.sync.engine import replay_record  # synchronous fallback: one record, a few requests
+
+    return replay_record(organisation.pk, object_type, procurify_id)
+
+
+# ---- runs ------------------------------------------------------------------------------------------
+
+
+@org_view
+def run_list(request: HttpRequest) -> HttpResponse:
+    organisation = request.organisation  # type: ignore[attr-defined]
+    form = RunFilterForm(request.GET)
+    status = form.status_value()
+    rows = SyncRun.objects.filter(organisation=organisation)
+    if status:
+        rows = rows.filter(status=status)
+    page = Paginator(rows.order_by("-created_at", "-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"org": organisation, "form": form, "status": status, "page": page}
+    return render(request, "connector/run_list.html", context)
+
+
+@org_view
+def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
+    organisation = request.organisation  # type: ignore[attr-defined]
+    run = get_object_or_404(SyncRun, organisation=organisation, public_id=run_id)
+    touched = (
+        AuditEvent.objects.filter(organisation=organisation, run=run)
+        .exclude(procurify_id="")
+        .values("object_type", "procurify_id")
+        .annotate(events=Count("id"), last_at=Max("created_at"))
+        .order_by("-last_at")
+    )
+    page = Paginator(touched, PAGE_SIZE).get_page(request.GET.get("page"))
+    labels = _labels(organisation, page.object_list)
+    for row in page.object_list:
+        row["label"] = labels.get((row["object_type"], row["procurify_id"]), row["procurify_id"])
+        row["url"] = record_path(organisation, row["object_type"], row["procurify_id"])
+    errors = AuditEvent.objects.filter(organisation=organisation, run=run, kind=AuditEvent.Kind.ERROR)
+    context = {"org": organisation, "run": run, "page": page, "errors": errors[:20], "types": OBJECT_TYPES}
+    return render(request, "connector/run_detail.html", context)
+
+
+def _labels(organisation: Organisation, rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    ids = [r["procurify_id"] for r in rows]
+    labels: dict[tuple[str, str], str] = {}
+    for model in (HeldRecord, ExternalRecord):
+        found = model.objects.filter(organisation=organisation, procurify_id__in=ids).exclude(label="")
+        for object_type, procurify_id, label in found.values_list("object_type", "procurify_id", "label"):
+            labels[(object_type, procurify_id)] = label
+    return labels
+
+
+# ---- sync now, progress, settings ----------------------------------------------------------------
+
+
+@org_view
+@require_POST
+def sync_now(request: HttpRequest) -> HttpResponse:
+    organisation = request.organisation  # type: ignore[attr-defined]
+    if start_run(organisation, SyncRun.Trigger.MANUAL) is None:
+        messages.info(request, "A sync is already queued or running; it will pick up the latest changes.")
+    else:
+        messages.success(request, "Sync queued. Progress shows below.")
+    return redirect("tenants-dashboard", org_id=organisation.public_id)
+
+
+@org_view
+def sync_progress(request: HttpRequest) -> HttpResponse:
+    organisation = request.organisation  # type: ignore[attr-defined]
+    context = {
+        "org": organisation,
+        "active": active_run(organisation),
+        "last_run": last_finished(organisation),
+    }
+    return render(request, "connector/_progress.html", context)
+
+
+def last_finished(organisation: Organisation) -> SyncRun | None:
+    return (
+        SyncRun.objects.filter(organisation=organisation)
+        .exclude(status__in=SyncRun.ACTIVE)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+@org_view
+def sync_settings(request: HttpRequest) -> HttpResponse:
+    organisation = request.organisation  # type: ignore[attr-defined]
+    schedule = SyncSchedule.objects.filter(organisation=organisation).first() or SyncSchedule(
+        organisation=organisation
+    )
+    form = SyncSettingsForm(request.POST or None, instance=schedule, organisation=organisation)
+    if request.method == "POST" and form.is_valid():
+        schedule = form.save(commit=False)
+        schedule.next_run_at = (
+            runs.next_run_at(schedule, timezone.now(), organisation.time_zone) if schedule.enabled else None
+        )
+        schedule.save()
+        organisation.save(update_fields=["create_missing_vendors"])
+        messages.success(request, "Sync settings saved.")
+        return redirect("connector-settings", org_id=organisation.public_id)
+    context = {
+        "org": organisation,
+        "form": form,
+        "schedule": schedule,
+        "can_write": request.membership.can_write,
+    }  # type: ignore[attr-defined]
+    return render(request, "connector/settings.html", context, status=400 if form.errors else 200)
+
+
+# ---- the dashboard's context (tenants.views.dashboard calls this) ----------------------------------
+
+
+def dashboard_context(organisation: Organisation) -> dict[str, Any]:
+    connections = {c.provider: c for c in organisation.connections.all()}
+    schedule = SyncSchedule.objects.filter(organisation=organisation).first()
+    mapping_rows = (
+        VendorMapping.objects.filter(organisation=organisation).count()
+        + AccountMapping.objects.filter(organisation=organisation).count()
+    )
+    unmapped = _unmapped(organisation)
+    month_start = timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    synced = ExternalRecord.objects.filter(
+        organisation=organisation, state=ExternalRecord.State.SYNCED, last_synced_at__gte=month_start
+    )
+    org_id = organisation.public_id
+    connections_url = reverse("tenants-connections", args=[org_id])
+    first_sync = SyncRun.objects.filter(organisation=organisation, status=SyncRun.Status.SUCCEEDED).exists()
+    steps = [
+        ("Connect Procurify", _is_connected(connections, "procurify"), connections_url),
+        ("Connect QuickBooks Online", _is_connected(connections, "qbo"), connections_url),
+        (
+            "Review vendor and account mappings",
+            mapping_rows > 0 and unmapped == 0,
+            reverse("mappings-index", args=[org_id]),
+        ),
+        (
+            "Choose a schedule",
+            bool(schedule and schedule.enabled),
+            reverse("connector-settings", args=[org_id]),
+        ),
+        ("Run the first sync", first_sync, ""),
+    ]
+    checklist = [{"label": label, "done": done, "url": url} for label, done, url in steps]
+    next_step = next((step for step in checklist if not step["done"]), None)
+    if next_step is not None:
+        next_step["next"] = True
+    return {
+        "connections": connections,
+        "checklist": checklist,
+        "next_step": next_step,
+        "unmapped": unmapped,
+        "schedule": schedule,
+        "last_run": last_finished(organisation),
+        "active": active_run(organisation),
+        "held_count": open_holds(organisation).count(),
+        "synced_this_month": [
+            {"n": row["n"], "label": f"{OBJECT_TYPES.get(row['object_type'], row['object_type']).lower()}s"}
+            for row in synced.values("object_type").annotate(n=Count("id")).order_by("object_type")
+        ],
+    }
+
+
+def _is_connected(connections: dict[str, Any], provider: str) -> bool:
+    connection = connections.get(provider)
+    return bool(connection and connection.is_connected)
+
+
+def _unmapped(organisation: Organisation) -> int:
+    vendors = VendorMapping.objects.filter(organisation=organisation, procurify_active=True, qbo_vendor_id="")
+    accounts = AccountMapping.objects.filter(
+        organisation=organisation, procurify_active=True, qbo_account_id=""
+    )
+    return vendors.count() + accounts.count()

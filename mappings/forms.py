@@ -1,0 +1,67 @@
+"""Mapping forms: the table's filters and the one-field choice of a QuickBooks vendor or account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import Model
+
+from tenants.models import Organisation
+
+STATUS_CHOICES = [
+    ("", "All"),
+    ("unmapped", "Unmapped"),
+    ("auto", "Auto-matched"),
+    ("manual", "Chosen by a person"),
+    ("inactive", "QuickBooks side inactive"),
+    ("held", "Has held records"),
+]
+SORT_CHOICES = [
+    ("name", "Procurify name A to Z"),
+    ("-name", "Procurify name Z to A"),
+    ("qbo", "QuickBooks match A to Z"),
+    ("held", "Most held records first"),
+]
+
+
+class MappingFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=100, label="Search")
+    status = forms.ChoiceField(required=False, choices=STATUS_CHOICES, label="Status")
+    sort = forms.ChoiceField(required=False, choices=SORT_CHOICES, label="Sort by")
+
+    def values(self) -> dict[str, str]:
+        """The cleaned filters, falling back to defaults when the query string is nonsense."""
+        if not self.is_valid():
+            return {"q": "", "status": "", "sort": "name"}
+        data = self.cleaned_data
+        return {"q": data["q"].strip(), "status": data["status"], "sort": data["sort"] or "name"}
+
+
+class MappingChoiceForm(forms.Form):
+    """Which QuickBooks object a Procurify vendor or account code maps to; only this organisation's."""
+
+    qbo_id = forms.CharField(max_length=40, label="QuickBooks match")
+
+    def __init__(
+        self, *args: Any, organisation: Organisation, qbo_model: type[Model], noun: str, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.organisation, self.qbo_model, self.noun = organisation, qbo_model, noun
+        self.fields["qbo_id"].error_messages["required"] = f"Choose a QuickBooks {noun} from the list."
+        self.qbo_row: Any = None
+
+    def clean_qbo_id(self) -> str:
+        value = self.cleaned_data["qbo_id"].strip()
+        row = self.qbo_model._default_manager.filter(organisation=self.organisation, qbo_id=value).first()
+        if row is None:
+            raise forms.ValidationError(
+                f"That is not one of your QuickBooks {self.noun}s. "
+                "Choose one from the list; nothing was saved."
+            )
+        if not row.active:
+            raise forms.ValidationError(
+                f"QuickBooks {self.noun} '{row}' is inactive. Reactivate it in QuickBooks or choose another."
+            )
+        self.qbo_row = row
+        return value

@@ -1,0 +1,14 @@
+"""mappings-* URLs: one table per kind (vendors, accounts), each row editable in place."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from mappings import views
+
+urlpatterns = [
+    path("o/<uuid:org_id>/mappings/", views.index, name="mappings-index"),
+    path("o/<uuid:org_id>/mappings/<slug:kind>/", views.mapping_list, name="mappings-list"),
+    path("o/<uuid:org_id>/mappings/<slug:kind>/auto-match/", views.auto_match, name="mappings-auto-match"),
+    path("o/<uuid:org_id>/mappings/<slug:kind>/<uuid:mapping_id>/", views.mapping_edit, name="mappings-edit"),
+]

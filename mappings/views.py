@@ -1,0 +1,260 @@
+"""Mapping screens: the vendor and account tables, inline change (htmx) with a plain-POST fallback.
+
+Thin: org_view → form → mappings.services (which releases the holds a mapping unblocks) → render.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import CharField, Count, Exists, IntegerField, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Cast, Coalesce
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from connector.models import HeldRecord
+from mappings import services
+from mappings.forms import STATUS_CHOICES, MappingChoiceForm, MappingFilterForm
+from mappings.models import AccountMapping, QBOAccount, QBOVendor, Source, VendorMapping
+from tenants.access import org_view
+from tenants.models import Organisation
+
+PAGE_SIZE = 50
+AUTO_SOURCES = (Source.AUTO_NAME, Source.AUTO_NUMBER, Source.CREATED)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What differs between the vendor and the account table."""
+
+    slug: str
+    noun: str
+    model: type[Model]
+    qbo_model: type[Model]
+    key_field: str
+    qbo_id_field: str
+    qbo_name_field: str
+    name_field: str
+    search_fields: tuple[str, ...]
+    waiting_on_type: str
+    save: Callable[..., Any]
+
+
+KINDS = {
+    "vendors": Kind(
+        "vendors", "vendor", VendorMapping, QBOVendor, "procurify_vendor_id", "qbo_vendor_id",
+        "qbo_vendor_name", "procurify_name", ("procurify_name", "qbo_vendor_name"), "vendor_mapping",
+        services.save_vendor_mapping,
+    ),
+    "accounts": Kind(
+        "accounts", "account", AccountMapping, QBOAccount, "procurify_account_code_id", "qbo_account_id",
+        "qbo_account_name", "code", ("code", "description", "qbo_account_name"), "account_mapping",
+        services.save_account_mapping,
+    ),
+}  # fmt: skip
+
+
+def mapping_rows(kind: Kind, organisation: Organisation) -> QuerySet[Any]:
+    """This organisation's mappings, each with its waiting held records and whether QBO's side is inactive."""
+    held = (
+        HeldRecord.objects.filter(
+            organisation=organisation,
+            state=HeldRecord.State.HELD,
+            waiting_on_type=kind.waiting_on_type,
+            waiting_on_key=Cast(OuterRef(kind.key_field), CharField()),
+        )
+        .order_by()
+        .values("waiting_on_type")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    inactive = kind.qbo_model._default_manager.filter(
+        organisation=organisation, qbo_id=OuterRef(kind.qbo_id_field), active=False
+    )
+    return kind.model._default_manager.filter(organisation=organisation).annotate(
+        held_count=Coalesce(Subquery(held, output_field=IntegerField()), 0), qbo_inactive=Exists(inactive)
+    )
+
+
+def _status_filter(kind: Kind, status: str) -> Q:
+    return {
+        "unmapped": Q(**{kind.qbo_id_field: ""}),
+        "auto": Q(source__in=AUTO_SOURCES) & ~Q(**{kind.qbo_id_field: ""}),
+        "manual": Q(source=Source.MANUAL),
+        "inactive": Q(qbo_inactive=True),
+        "held": Q(held_count__gt=0),
+    }.get(status, Q())
+
+
+def _filtered(kind: Kind, organisation: Organisation, filters: dict[str, str]) -> QuerySet[Any]:
+    rows = mapping_rows(kind, organisation).filter(_status_filter(kind, filters["status"]))
+    if filters["q"]:
+        search = Q()
+        for field in kind.search_fields:
+            search |= Q(**{f"{field}__icontains": filters["q"]})
+        rows = rows.filter(search)
+    order = {
+        "name": (kind.name_field,),
+        "-name": (f"-{kind.name_field}",),
+        "qbo": (kind.qbo_name_field, kind.name_field),
+        "held": ("-held_count", kind.name_field),
+    }[filters["sort"]]
+    return rows.order_by(*order, "pk")
+
+
+def _status_counts(kind: Kind, organisation: Organisation) -> list[tuple[str, str, int]]:
+    rows = mapping_rows(kind, organisation)
+    return [
+        (value, label, rows.filter(_status_filter(kind, value)).count()) for value, label in STATUS_CHOICES
+    ]
+
+
+def qbo_options(kind: Kind, organisation: Organisation) -> list[tuple[str, str]]:
+    rows = kind.qbo_model._default_manager.filter(organisation=organisation, active=True)
+    if kind.slug == "vendors":
+        return [(v.qbo_id, v.display_name) for v in rows.order_by("display_name")]
+    return [
+        (a.qbo_id, f"{a.acct_num} {a.fully_qualified_name or a.name}".strip())
+        for a in rows.order_by("acct_num", "name")
+    ]
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _kind(slug: str) -> Kind:
+    if slug not in KINDS:
+        raise Http404("No such mapping table.")
+    return KINDS[slug]
+
+
+def _row_context(request: HttpRequest, kind: Kind, mapping: Any, **extra: Any) -> dict[str, Any]:
+    return {
+        "org": request.organisation,  # type: ignore[attr-defined]
+        "kind": kind,
+        "m": mapping,
+        "can_write": request.membership.can_write,  # type: ignore[attr-defined]
+        "next": _safe_next(request),
+        "back": _safe_next(request)
+        or reverse("mappings-list", args=[request.organisation.public_id, kind.slug]),  # type: ignore[attr-defined]
+        **extra,
+    }
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
+        return target
+    return ""
+
+
+@org_view
+def index(request: HttpRequest) -> HttpResponse:
+    return redirect("mappings-list", org_id=request.organisation.public_id, kind="vendors")  # type: ignore[attr-defined]
+
+
+@org_view
+def mapping_list(request: HttpRequest, kind: str) -> HttpResponse:
+    table = _kind(kind)
+    organisation = request.organisation  # type: ignore[attr-defined]
+    form = MappingFilterForm(request.GET)
+    filters = form.values()
+    page = Paginator(_filtered(table, organisation, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "org": organisation,
+        "organisation": organisation,
+        "kind": table,
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "query": urlencode({k: v for k, v in filters.items() if v}),
+        "status_counts": _status_counts(table, organisation),
+        "can_write": request.membership.can_write,  # type: ignore[attr-defined]
+        "next": request.get_full_path(),
+    }
+    return render(request, "mappings/list.html", context)
+
+
+@org_view(writers_only=True)
+def mapping_edit(request: HttpRequest, kind: str, mapping_id: str) -> HttpResponse:
+    """GET: the edit form (a row for htmx, a page otherwise). POST: save and release the holds."""
+    table = _kind(kind)
+    organisation = request.organisation  # type: ignore[attr-defined]
+    mapping = get_object_or_404(mapping_rows(table, organisation), public_id=mapping_id)
+    if request.method == "GET" and request.GET.get("view") == "row":
+        return render(request, "mappings/_row.html", _row_context(request, table, mapping))
+    form = MappingChoiceForm(
+        request.POST or None,
+        organisation=organisation,
+        qbo_model=table.qbo_model,
+        noun=table.noun,
+        initial={"qbo_id": getattr(mapping, table.qbo_id_field)},
+    )
+    if request.method == "POST" and form.is_valid():
+        notice = _save(request, table, mapping, form.cleaned_data["qbo_id"])
+        if is_htmx(request):
+            fresh = mapping_rows(table, organisation).get(pk=mapping.pk)
+            return render(request, "mappings/_row.html", _row_context(request, table, fresh, notice=notice))
+        messages.success(request, notice)
+        return redirect(_safe_next(request) or reverse("mappings-list", args=[organisation.public_id, kind]))
+    context = _row_context(request, table, mapping, form=form, options=qbo_options(table, organisation))
+    if is_htmx(request):
+        return render(request, "mappings/_row_edit.html", context)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "mappings/edit.html", context, status=status)
+
+
+def _save(request: HttpRequest, kind: Kind, mapping: Any, qbo_id: str) -> str:
+    organisation = request.organisation  # type: ignore[attr-defined]
+    key = str(getattr(mapping, kind.key_field))
+    waiting = HeldRecord.objects.filter(
+        organisation=organisation,
+        state=HeldRecord.State.HELD,
+        waiting_on_type=kind.waiting_on_type,
+        waiting_on_key=key,
+    )
+    by_type = Counter(waiting.values_list("object_type", flat=True))
+    saved = kind.save(organisation, getattr(mapping, kind.key_field), qbo_id, user=request.user)
+    name = getattr(saved, kind.name_field)
+    sentence = f"{name} now maps to QuickBooks {kind.noun} '{getattr(saved, kind.qbo_name_field)}'."
+    return f"{sentence} {released_sentence(by_type)}"
+
+
+def released_sentence(by_type: Counter[str]) -> str:
+    """'3 held bills and 1 held purchase order will sync on the next run.'"""
+    if not by_type:
+        return "No held records were waiting on it."
+    parts = []
+    for object_type, n in sorted(by_type.items()):
+        noun = object_type.replace("_", " ")
+        parts.append(f"{n} held {noun}{'' if n == 1 else 's'}")
+    return f"{' and '.join(parts)} will sync on the next run."
+
+
+@org_view
+@require_POST
+def auto_match(request: HttpRequest, kind: str) -> HttpResponse:
+    """Run the automatic matching rules again over every unmapped row (manual choices stay)."""
+    table = _kind(kind)
+    organisation = request.organisation  # type: ignore[attr-defined]
+    if table.slug == "vendors":
+        matched = services.auto_match_vendors(organisation)
+    else:
+        matched = services.auto_match_accounts(organisation)
+    if matched:
+        messages.success(
+            request, f"Matched {len(matched)} {table.noun}s automatically; their holds are released."
+        )
+    else:
+        messages.info(request, f"No unmapped {table.noun} has exactly one QuickBooks match.")
+    return redirect("mappings-list", org_id=organisation.public_id, kind=kind)
