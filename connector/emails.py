@@ -105,3 +105,20 @@ def maybe_send_first_sync(run: SyncRun) -> bool:
     }
     send_templated("first_sync", context, to)
     return True
+
+
+def notify_after_run(run: SyncRun) -> None:
+    """Alerts a finished run calls for: a digest of what it newly held, a failure streak, a first success."""
+    run.refresh_from_db()
+    if run.status == SyncRun.Status.SUCCEEDED:
+        maybe_send_first_sync(run)
+    elif run.status in (SyncRun.Status.FAILED, SyncRun.Status.ABANDONED):
+        maybe_send_run_failed(run)
+    if run.started_at is not None:
+        newly_held = HeldRecord.objects.filter(
+            organisation=run.organisation,
+            run=run,
+            state=HeldRecord.State.HELD,
+            first_held_at__gte=run.started_at,
+        )
+        send_held_digest(run.organisation, list(newly_held))

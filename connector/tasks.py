@@ -30,6 +30,7 @@ def dispatch_due_syncs() -> list[int]:
 def sync_organisation(run_id: int) -> str:
     """Claim the run and run the pipeline; a failure is recorded on the run, never re-raised."""
     from connector.clients import procurify_client_for, qbo_client_for  # built per run, lazily
+    from connector.emails import notify_after_run
     from connector.sync.engine import run_pipeline
 
     run = SyncRun.objects.select_related("organisation").get(pk=run_id)
@@ -38,8 +39,10 @@ def sync_organisation(run_id: int) -> str:
         qbo = qbo_client_for(run.organisation)
     except ConnectorError as exc:
         runs.fail_before_start(run_id, exc.message, timezone.now())
-        return SyncRun.Status.FAILED
-    return run_pipeline(run_id, procurify=procurify, qbo=qbo).status
+    else:
+        run = run_pipeline(run_id, procurify=procurify, qbo=qbo)
+    notify_after_run(run)
+    return run.status
 
 
 @shared_task(ignore_result=True)

@@ -13,6 +13,12 @@ from django.test import Client
 from tenants.models import Membership, Organisation, Role
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    # Several users per test; the production hasher costs ~0.3 s each and proves nothing here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @dataclass
 class Person:
     user: object

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from connector.emails import notify_after_run
 from connector.models import SyncRun
 from connector.sync import runs
 from connector.sync.engine import STEPS, run_pipeline
@@ -33,6 +34,7 @@ class Command(BaseCommand):
             raise CommandError(f"{organisation} already has a sync queued or running.")
         procurify, qbo = procurify_client_for(organisation), qbo_client_for(organisation)
         run = run_pipeline(run.pk, procurify=procurify, qbo=qbo, steps=steps)
+        notify_after_run(run)
         self.stdout.write(f"{organisation}: {run.status}")
         self.stdout.write(json.dumps(run.counts, indent=2, sort_keys=True))
         if run.status != SyncRun.Status.SUCCEEDED:
