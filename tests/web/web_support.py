@@ -89,5 +89,3 @@ def event(
 
 def run(organisation: Organisation, status: str = SyncRun.Status.SUCCEEDED, **kwargs: Any) -> SyncRun:
     return SyncRun.objects.create(organisation=organisation, status=status, **kwargs)
-
-
