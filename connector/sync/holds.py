@@ -8,6 +8,7 @@ mapping now resolves, and holds whose cause lives in QuickBooks (closed period, 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 
 from django.db.models import Q
 from django.utils import timezone
@@ -16,10 +17,13 @@ from connector.errors import RecordHeld
 from connector.models import HeldRecord, SyncRun
 from tenants.models import Organisation
 
-# Causes that can be fixed in QuickBooks without us seeing it happen: retry every run.
-RETRY_EACH_RUN = frozenset(
+# Causes that can be fixed in QuickBooks without us seeing it happen. They are retried on a cooldown,
+# not every run: an unchanged poll must make zero QBO writes, and re-sending a payload QBO refused a
+# minute ago only earns the same refusal. "Retry" in the UI releases a hold at once.
+QBO_SIDE_CAUSES = frozenset(
     {"qbo_validation", "period_closed", "stale_sync_token_exhausted", "duplicate_docnumber", "sync_failed"}
 )
+QBO_SIDE_COOLDOWN = timedelta(hours=6)
 MAPPING_WAITS = frozenset({"vendor_mapping", "account_mapping"})
 
 
@@ -97,16 +101,33 @@ def retry_ids(
         Q(state=HeldRecord.State.RELEASED) | Q(state=HeldRecord.State.HELD)
     )
     out = []
-    for row in rows.only("procurify_id", "state", "reason_code", "waiting_on_type", "waiting_on_key"):
+    fields = ("procurify_id", "state", "reason_code", "waiting_on_type", "waiting_on_key", "last_held_at")
+    for row in rows.only(*fields):
         if _worth_retrying(row, resolvable):
             out.append(row.procurify_id)
     return out
 
 
 def _worth_retrying(row: HeldRecord, resolvable: Callable[[str, str], bool]) -> bool:
-    if row.state == HeldRecord.State.RELEASED or row.reason_code in RETRY_EACH_RUN:
+    if row.state == HeldRecord.State.RELEASED:
         return True
+    if row.reason_code in QBO_SIDE_CAUSES:
+        # last_held_at is stamped by the database clock on every attempt, so compare with the same clock.
+        return row.last_held_at <= timezone.now() - QBO_SIDE_COOLDOWN
     return row.waiting_on_type in MAPPING_WAITS and resolvable(row.waiting_on_type, row.waiting_on_key)
+
+
+def refused_recently(organisation: Organisation, object_type: str, procurify_id: str, digest: str) -> bool:
+    """QuickBooks refused exactly this payload within the cooldown: sending it again cannot help."""
+    return HeldRecord.objects.filter(
+        organisation=organisation,
+        object_type=object_type,
+        procurify_id=str(procurify_id),
+        state=HeldRecord.State.HELD,
+        reason_code__in=QBO_SIDE_CAUSES,
+        detail__payload_hash=digest,
+        last_held_at__gt=timezone.now() - QBO_SIDE_COOLDOWN,
+    ).exists()
 
 
 def open_holds(organisation: Organisation, object_types: Iterable[str] | None = None) -> list[HeldRecord]:

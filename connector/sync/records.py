@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from connector.errors import Permanent, RecordHeld
 from connector.models import ExternalRecord, SyncRun
 from connector.procurify.client import ProcurifyClient
-from connector.procurify.schemas import MalformedRecord
+from connector.procurify.schemas import Bill, MalformedRecord
 from connector.qbo.client import QBOClient
 from connector.sync import holds
 from connector.sync.audit import Audit, RecordAudit
@@ -24,7 +25,7 @@ from connector.sync.transform import (
     bill_plan,
     po_plan,
 )
-from connector.sync.writers import Writer
+from connector.sync.writers import Writer, payload_hash
 from tenants.models import Organisation
 
 BILL, PURCHASE_ORDER, VENDOR = "bill", "purchase_order", "vendor"
@@ -45,6 +46,13 @@ class Context:
     writer: Writer
     mappings: Mappings = field(default_factory=Mappings)
     counts: dict[str, Counter[str]] = field(default_factory=dict)
+    # Bill details the engine started reading ahead (engine.sync_bills), by uuid.
+    prefetched: dict[str, Future[Bill | MalformedRecord]] = field(default_factory=dict)
+
+    def read_bill(self, uuid: str) -> Bill | MalformedRecord:
+        """The bill's detail: a read-ahead's result (or its exception) when one was started."""
+        future = self.prefetched.pop(uuid, None)
+        return future.result() if future is not None else self.procurify.get_bill(uuid)
 
     def count(self, object_type: str, outcome: str) -> None:
         self.counts.setdefault(object_type, Counter())[outcome] += 1
@@ -89,10 +97,16 @@ def process_bill(ctx: Context, uuid: str) -> str:
 
 def _bill(ctx: Context, uuid: str, audit: RecordAudit) -> str:
     try:
-        bill = ctx.procurify.get_bill(uuid)
+        bill = ctx.read_bill(uuid)
     except Permanent as exc:
         if exc.status == 404:
             return _removed(ctx, uuid, audit)
+        if exc.code == "malformed_envelope":
+            # One unreadable answer (truncated JSON, an HTML page) holds this bill, retried each run;
+            # it must not stop the run for every other bill (issue 7).
+            audit("error", exc.message)
+            hold_record(ctx, BILL, uuid, Held("sync_failed", detail=exc.message), f"Procurify bill {uuid}")
+            return FAILED
         raise
     if isinstance(bill, MalformedRecord):
         return hold_malformed(ctx, BILL, bill)
@@ -163,6 +177,11 @@ def _write(
     try:
         plan = plan_fn()
         audit("mapping", f"Vendor → QBO {plan.vendor_id}; payload built.", plan.payload)
+        if holds.refused_recently(ctx.organisation, object_type, procurify_id, payload_hash(plan.payload)):
+            audit(
+                "decision", "Unchanged since QuickBooks refused it; not sent again until the hold is retried."
+            )
+            return HELD
         result = ctx.writer.write(object_type, procurify_id, plan, audit)
     except RecordHeld as exc:
         return hold_record(ctx, object_type, procurify_id, exc, label)

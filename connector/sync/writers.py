@@ -201,7 +201,10 @@ class Writer:
         record.save()
 
     def _held(self, fault: QBOFault, plan: Plan) -> Held:
-        return held_for_fault(fault, plan)
+        held = held_for_fault(fault, plan)
+        # Remembered so an unchanged record is not re-sent to earn the same refusal (holds.refused_recently).
+        held.params["payload_hash"] = payload_hash(plan.payload)
+        return held
 
 
 def held_for_fault(fault: Permanent, plan: Plan) -> Held:

@@ -148,3 +148,32 @@ def test_it_replays_one_record_through_the_pipeline(harness, org_a):
 
     assert outcome == "unchanged"
     assert SyncRun.objects.filter(organisation=org_a, trigger="replay", status="succeeded").count() == 1
+
+
+def test_it_does_not_resend_what_quickbooks_refused_until_the_cooldown(harness, org_a) -> None:
+    from datetime import date, timedelta
+
+    from django.utils import timezone
+
+    from connector.models import HeldRecord
+
+    harness.sb.qbo.set_book_close_date(harness.realm_id, date(2030, 1, 1))  # every bill date is closed
+    harness.run(org_a)
+    closed = HeldRecord.objects.filter(organisation=org_a, reason_code="period_closed")
+    assert closed.exists()
+    assert "closed" in closed.first().message.lower()
+
+    harness.sb.qbo.set_book_close_date(harness.realm_id, None)  # the accountant reopens the period
+    writes = harness.writes()
+    second = harness.run(org_a)
+    from connector.models import AuditEvent
+
+    sent = list(AuditEvent.objects.filter(run=second, kind="request").values_list("message", flat=True))
+    assert harness.writes() == writes, f"an unchanged poll re-sent what QuickBooks had refused: {sent}"
+
+    closed.update(last_held_at=timezone.now() - timedelta(hours=7))
+    harness.run(org_a)
+    assert harness.writes() > writes
+    assert not HeldRecord.objects.filter(
+        organisation=org_a, reason_code="period_closed", state=HeldRecord.State.HELD
+    ).exists()

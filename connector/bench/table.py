@@ -1,0 +1,78 @@
+"""The printed table and the derived ratios (what each column means is in docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+from connector.bench.metrics import Phase
+
+QBO_PER_MINUTE = 500  # §9: per realm; a batch request counts once here and once toward 40/min
+QBO_BATCH_ITEMS_PER_MINUTE = 40 * 30
+
+COLUMNS = (
+    ("phase", "{}"),
+    ("bills", "{}"),
+    ("wall s", "{:.1f}"),
+    ("bills/min", "{:.0f}"),
+    ("QBO rd/bill", "{:.3f}"),
+    ("QBO wr/bill", "{:.3f}"),
+    ("Proc req/bill", "{:.3f}"),
+    ("QBO req/min", "{:.0f}"),
+    ("of 500/min", "{:.0%}"),
+    ("429s", "{}"),
+    ("QBO wr", "{}"),
+    ("hold retries", "{}"),
+    ("CPU ms/bill", "{:.1f}"),
+    ("SQL/bill", "{:.1f}"),
+    ("peak RSS MB", "{:.0f}"),
+    ("RSS growth MB", "{:.1f}"),
+)
+
+
+def row(phase: Phase) -> list[str]:
+    per = max(phase.bills, 1)
+    minutes = max(phase.wall_s, 1e-9) / 60
+    r = phase.requests
+    values = (
+        phase.name,
+        phase.bills,
+        phase.wall_s,
+        phase.bills / minutes,
+        r.qbo_reads / per,
+        r.qbo_writes / per,
+        r.procurify / per,
+        r.qbo_total / minutes,
+        r.qbo_total / minutes / QBO_PER_MINUTE,
+        r.qbo_throttled,
+        r.qbo_writes,
+        phase.hold_retries,
+        phase.cpu_s * 1000 / per,
+        phase.queries / per,
+        phase.rss_peak_mb,
+        phase.rss_growth_mb,
+    )
+    return [fmt.format(v) for (_, fmt), v in zip(COLUMNS, values, strict=True)]
+
+
+def render(phases: list[Phase]) -> str:
+    """An aligned plain-text table; the same text goes into docs/benchmarks.md."""
+    rows = [[name for name, _ in COLUMNS]] + [row(p) for p in phases]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def ratio(engine: Phase, naive: Phase) -> str:
+    """Engine vs naive on the same workload (speed-up in bills/min and in wall time)."""
+    if not engine.bills or not naive.bills or not naive.wall_s:
+        return f"{engine.name} vs {naive.name}: n/a (no bills written)"
+    e_rate, n_rate = engine.bills / engine.wall_s, naive.bills / naive.wall_s
+    return (
+        f"{engine.name} vs {naive.name}: {e_rate / n_rate:.2f}x bills/min, "
+        f"{engine.requests.qbo_total / engine.bills:.2f} vs {naive.requests.qbo_total / naive.bills:.2f} "
+        f"QBO requests per bill"
+    )

@@ -1,0 +1,176 @@
+"""Benchmark the sync engine against the standalone sandbox with QBO's limits enforced (issue 7).
+
+python manage.py bench_sync --bills 10000 --vendors 500 --pos 1000 --latency-ms 100 --mode all
+
+Uses the configured DATABASE_URL; results are meant for docs/benchmarks.md, not for assertions.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from connector.bench import scenarios, table
+from connector.bench.baseline import naive_sync
+from connector.bench.many import run_many
+from connector.bench.metrics import Phase, measure
+from connector.bench.sandbox_proc import SandboxProcess
+from connector.bench.tenants import Tenant, clients_for, connect_tenants, pointed_at, sync_once
+from connector.models import SyncRun
+
+SETUP_STEPS = ("token_check", "reference", "vendors", "purchase_orders")
+
+
+class Command(BaseCommand):
+    help = "Benchmark the sync engine against the sandbox and print a table (see docs/benchmarks.md)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--bills", type=int, default=10_000)
+        parser.add_argument("--vendors", type=int, default=500)
+        parser.add_argument("--pos", type=int, default=1_000)
+        parser.add_argument("--latency-ms", type=float, default=100.0)
+        parser.add_argument("--no-throttle", action="store_true", help="do not enforce QBO's limits")
+        parser.add_argument("--changed", type=float, default=0.01, help="fraction changed in steady mode")
+        parser.add_argument("--mode", choices=["initial", "steady", "many", "all"], default="all")
+        parser.add_argument("--baseline", action="store_true", default=True)
+        parser.add_argument("--no-baseline", dest="baseline", action="store_false")
+        parser.add_argument("--tenants", type=int, default=4, help="organisations in many mode")
+        parser.add_argument("--many-seconds", type=float, default=60.0)
+        parser.add_argument("--many-interval", type=float, default=15.0)
+        parser.add_argument("--many-threads", type=int, default=2)
+        parser.add_argument("--slow-ms", type=float, default=300.0, help="extra per request, tenant 1")
+
+    def handle(self, *args: Any, **o: Any) -> None:
+        logging.getLogger("connector.http").setLevel(logging.WARNING)  # one line per request otherwise
+        phases: list[Phase] = []
+        if o["mode"] in ("initial", "steady", "all"):
+            phases += self._single(o)
+        self.stdout.write(table.render(phases) if phases else "")
+        for engine, naive in _pairs(phases):
+            self.stdout.write(table.ratio(engine, naive))
+        if o["mode"] in ("many", "all"):
+            self._many(o)
+
+    # ---- one organisation: initial, steady-state and idle polls, and the naive baseline ------
+
+    def _single(self, o: dict[str, Any]) -> list[Phase]:
+        tenants = 2 if o["baseline"] else 1  # tenant 2 (its own realm) is the naive script's
+        sandbox = SandboxProcess.start(bills=o["bills"], vendors=o["vendors"], pos=o["pos"], tenants=tenants)
+        try:
+            sandbox.faults(latency_ms=o["latency_ms"], throttle=not o["no_throttle"])
+            with pointed_at(sandbox):
+                engine, *naive = connect_tenants(sandbox, "single")
+                return self._single_phases(sandbox, engine, naive[0] if naive else None, o)
+        finally:
+            sandbox.stop()
+
+    def _single_phases(
+        self, sandbox: SandboxProcess, engine: Tenant, naive: Tenant | None, o: dict[str, Any]
+    ) -> list[Phase]:
+        phases = [_setup(sandbox, engine, "engine setup (ref+vendors+POs)")]
+        if naive is not None:
+            _setup(sandbox, naive, "naive setup")
+        phases.append(_bills_step(sandbox, engine, "engine initial bills"))
+        naive_started = time.time()
+        if naive is not None:
+            phases.append(_naive(sandbox, naive, None, "naive initial bills"))
+        self.stdout.write(f"initial done: {phases[1].extra}")
+        if o["mode"] == "initial":
+            return phases
+        phases.append(
+            scenarios.poll(sandbox, engine, o["changed"], f"engine poll {o['changed']:.0%} changed")
+        )
+        if naive is not None:
+            scenarios.change_bills(sandbox, naive, o["changed"])
+            since = _aware(naive_started)
+            phases.append(_naive(sandbox, naive, since, f"naive poll {o['changed']:.0%} changed"))
+        phases.append(scenarios.poll(sandbox, engine, 0.0, "engine poll unchanged"))
+        return phases
+
+    # ---- many organisations on one worker ----------------------------------------------------
+
+    def _many(self, o: dict[str, Any]) -> None:
+        per = max(1, o["bills"] // o["tenants"])
+        sandbox = SandboxProcess.start(
+            bills=per, vendors=max(5, o["vendors"] // o["tenants"]), pos=max(1, o["pos"] // o["tenants"]),
+            tenants=o["tenants"],
+        )  # fmt: skip
+        try:
+            sandbox.faults(latency_ms=o["latency_ms"], throttle=not o["no_throttle"])
+            with pointed_at(sandbox):
+                tenants = connect_tenants(sandbox, "many")
+                for tenant in tenants:
+                    sync_once(tenant)  # the initial sync is not what this mode measures
+                stats = run_many(
+                    tenants,
+                    duration_s=o["many_seconds"],
+                    interval_s=o["many_interval"],
+                    threads=o["many_threads"],
+                    slow_ms=o["slow_ms"],
+                )
+        finally:
+            sandbox.stop()
+        self.stdout.write(_many_table(stats, o))
+
+
+def _setup(sandbox: SandboxProcess, tenant: Tenant, name: str) -> Phase:
+    with measure(name, sandbox, [tenant.realm_id], [tenant.domain]) as phase:
+        run = sync_once(tenant, steps=SETUP_STEPS)
+    phase.extra.update(status=run.status, counts=run.counts.get("by_type"))
+    return phase
+
+
+def _bills_step(sandbox: SandboxProcess, tenant: Tenant, name: str) -> Phase:
+    with measure(name, sandbox, [tenant.realm_id], [tenant.domain]) as phase:
+        run = sync_once(tenant, steps=("bills",))
+    return scenarios.finish(phase, run)
+
+
+def _naive(sandbox: SandboxProcess, tenant: Tenant, since: Any, name: str) -> Phase:
+    procurify, qbo = clients_for(tenant)
+    with measure(name, sandbox, [tenant.realm_id], [tenant.domain]) as phase:
+        counts = naive_sync(tenant.organisation, procurify, qbo, since)
+    phase.bills = counts["written"]
+    phase.extra.update(counts)
+    return phase
+
+
+def _pairs(phases: list[Phase]) -> list[tuple[Phase, Phase]]:
+    by_name = {p.name: p for p in phases}
+    out = []
+    for phase in phases:
+        twin = by_name.get(phase.name.replace("engine", "naive"))
+        if phase.name.startswith("engine") and twin is not None:
+            out.append((phase, twin))
+    return out
+
+
+def _aware(epoch: float) -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+def _many_table(stats: list[Any], o: dict[str, Any]) -> str:
+    lines = [
+        f"many tenants: {len(stats)} organisations, 1 worker with {o['many_threads']} threads, "
+        f"due every {o['many_interval']:.0f}s for {o['many_seconds']:.0f}s; "
+        f"tenant 1 +{o['slow_ms']:.0f} ms/request",
+        f"{'tenant':<18}{'slow':>5}{'runs':>6}{'failed':>7}"
+        f"{'max start lag s':>17}{'mean run s':>12}{'schedule met':>14}",
+    ]
+    for s in stats:
+        lag = max(s.lags, default=0.0)
+        mean = sum(s.durations) / len(s.durations) if s.durations else 0.0
+        met = "yes" if lag <= o["many_interval"] and not s.failed else "no"
+        lines.append(
+            f"{s.name:<18}{'yes' if s.slow else '':>5}{s.runs:>6}{s.failed:>7}"
+            f"{lag:>17.1f}{mean:>12.1f}{met:>14}"
+        )
+    return "\n".join(lines)
+
+
+__all__ = ["Command", "SyncRun"]
