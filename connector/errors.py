@@ -103,6 +103,10 @@ REASONS: dict[str, str] = {
         "in QuickBooks."
     ),
     "malformed_record": "Procurify sent {record} in a form we could not read: {error}",
+    "bill_total_mismatch": (
+        "The lines of {bill} add up to {lines}, but Procurify says the bill totals {total}, so it was not "
+        "sent to QuickBooks. Check the bill's lines and allocations in Procurify."
+    ),
     "stale_sync_token_exhausted": (
         "Bill '{bill}' kept changing in QuickBooks while we updated it. It will be retried on the next run."
     ),

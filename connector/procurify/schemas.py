@@ -8,21 +8,43 @@ required list and the examples show nulls.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from connector.errors import RecordHeld
 
-# NaN/Infinity are not money; reject them so a bad amount becomes a MalformedRecord.
-Money = Annotated[Decimal, Field(allow_inf_nan=False)]
+# NaN/Infinity are not money; reject them so a bad amount becomes a MalformedRecord. Amounts of a
+# quadrillion or more are not money either, and would overflow Decimal's 28 digits once in cents.
+MONEY_LIMIT = Decimal("1e15")
+Money = Annotated[Decimal, Field(allow_inf_nan=False, gt=-MONEY_LIMIT, lt=MONEY_LIMIT)]
+# Bill/PO uuids go into request paths and hold keys (64 chars): letters, digits and dashes only.
+RecordUuid = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z-]{1,64}$")]
+# Postgres text and JSON cannot hold NUL, and lone surrogates cannot be encoded as UTF-8.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class ProcurifyModel(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        if isinstance(value, str) and _UNSTORABLE.search(value):
+            raise ValueError("text contains a NUL character or broken Unicode that cannot be stored")
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plausible_date(cls, value: Any) -> Any:
+        # Year 1 or 9999 with an offset overflows when moved to the company's time zone.
+        if isinstance(value, datetime) and not 1900 <= value.year <= 2999:
+            raise ValueError(f"the date {value.isoformat()} is outside the years 1900-2999")
+        return value
 
 
 class Pagination(ProcurifyModel):
@@ -164,7 +186,7 @@ class BillSummary(ProcurifyModel):
     """A row of the bills list (SimpleBill); ``items`` holds only item ids."""
 
     id: int
-    uuid: str
+    uuid: RecordUuid
     version: int | None = None
     status: int
     type: int | None = None
@@ -180,7 +202,7 @@ class Bill(ProcurifyModel):
     """Bill detail (BillRead). Status 2 = Approved, 4 = Paid (procurify.md §3)."""
 
     id: int
-    uuid: str
+    uuid: RecordUuid
     version: int | None = None
     status: int
     type: int | None = None
@@ -234,7 +256,7 @@ class OrderItem(ProcurifyModel):
 class PurchaseOrder(ProcurifyModel):
     """PO list row or detail; ``order_items`` is only filled on the detail endpoint."""
 
-    uuid: str
+    uuid: RecordUuid
     number: str
     procurify_po: int | None = Field(default=None, alias="procurify_PO")
     po_num: str | None = Field(default=None, alias="PO_Num")

@@ -8,6 +8,7 @@ following ``next`` links, refusing to loop, and parsing each row into a model or
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import Any, ClassVar
@@ -135,9 +136,14 @@ class Stream:
         return parse_record(self.model, raw, self.primary_key)
 
 
+_SAFE_ID = re.compile(r"^[0-9A-Za-z-]{1,64}$")
+
+
 def parse_record(model: type[BaseModel], raw: Any, primary_key: str = "id") -> Any:
     """Validate one record; on failure return a MalformedRecord naming the fields at fault."""
     record_id = str(raw[primary_key]) if isinstance(raw, dict) and raw.get(primary_key) is not None else None
+    if record_id is not None and not _SAFE_ID.match(record_id):
+        record_id = None  # a hostile id must not become a hold key (64 chars) or reach a URL
     if not isinstance(raw, dict):
         return MalformedRecord(raw=raw, error=f"expected an object, got {type(raw).__name__}")
     try:

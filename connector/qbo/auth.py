@@ -7,7 +7,6 @@ a refresh after an ambiguous failure can burn a rotated refresh token, so the ca
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -97,7 +96,9 @@ def refresh(
 def revoke(http: httpx.Client, config: QBOOAuthConfig, token: str) -> bool:
     """Disconnect the app from the company. False when Intuit says the token is already invalid."""
     try:
-        response = http.post(config.revoke_url, json={"token": token}, headers=_headers(config))
+        response = http.post(
+            config.revoke_url, json={"token": token}, headers=_ACCEPT, auth=_basic_auth(config)
+        )
     except httpx.TransportError as exc:
         raise network_error(exc, "QuickBooks") from exc
     if response.status_code == 400:
@@ -106,9 +107,13 @@ def revoke(http: httpx.Client, config: QBOOAuthConfig, token: str) -> bool:
     return True
 
 
-def _headers(config: QBOOAuthConfig) -> dict[str, str]:
-    basic = base64.b64encode(f"{config.client_id}:{config.client_secret}".encode()).decode()
-    return {"Authorization": f"Basic {basic}", "Accept": "application/json"}
+def _basic_auth(config: QBOOAuthConfig) -> httpx.BasicAuth:
+    # httpx builds the header inside the request, so no plain "Basic …" string sits in a local that a
+    # debug page or an error tracker would print (httpx.Headers and BasicAuth reprs mask it).
+    return httpx.BasicAuth(config.client_id, config.client_secret)
+
+
+_ACCEPT = {"Accept": "application/json"}
 
 
 def _token_request(
@@ -116,7 +121,7 @@ def _token_request(
 ) -> TokenSet:
     issued_at = clock()
     try:
-        response = http.post(config.token_url, data=form, headers=_headers(config))
+        response = http.post(config.token_url, data=form, headers=_ACCEPT, auth=_basic_auth(config))
     except httpx.TransportError as exc:
         raise network_error(exc, "QuickBooks") from exc
     _raise_for_status(response, clock)

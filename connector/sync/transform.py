@@ -111,6 +111,7 @@ def bill_plan(bill: Bill, mappings: Mappings) -> Plan:
     doc_number = _doc_number(bill.invoice_number)
     vendor = _vendor(bill.vendor.id, bill.vendor.name, mappings)
     lines = _bill_lines(bill, mappings)
+    _check_total(bill, lines)
     payload: dict[str, Any] = {
         "VendorRef": {"value": vendor.qbo_id},
         "TxnDate": _local_date(
@@ -132,6 +133,17 @@ def bill_plan(bill: Bill, mappings: Mappings) -> Plan:
     if term_id:
         payload["SalesTermRef"] = {"value": term_id}
     return Plan("Bill", payload, bill_label(bill), bill_marker(bill.uuid), vendor.qbo_id, doc_number)
+
+
+def _check_total(bill: Bill, lines: list[dict[str, Any]]) -> None:
+    """Never write a bill whose lines disagree with what Procurify says is owed (e.g. a line with no
+    allocation, allocations that do not add up, sub-cent amounts that round apart)."""
+    if bill.total_cost_with_tax is None:
+        return
+    owed = _money(bill.total_cost_with_tax)
+    written = sum((line["Amount"] for line in lines), Decimal(0))
+    if written != owed:
+        raise Held("bill_total_mismatch", bill=bill_label(bill), lines=written, total=owed)
 
 
 def _doc_number(number: str | None) -> str | None:
