@@ -225,6 +225,8 @@ if IS_PRODUCTION:
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:
     _broker_dir = BASE_DIR / "var" / "broker"
+    for _folder in ("queue", "processed"):  # kombu does not create them, and fails on the first message
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
@@ -267,6 +269,9 @@ QBO_API_BASE = env_str(
     else "https://sandbox-quickbooks.api.intuit.com",
 )
 PROCURIFY_TOKEN_URL = env_str("PROCURIFY_TOKEN_URL")  # empty: the customer's own {site}/oauth/token
+# Transient QuickBooks token-refresh failures for this many days in a row mark the connection as
+# needing reconnection (and e-mail its admins once) instead of retrying forever.
+QBO_REFRESH_FAIL_DAYS = env_int("QBO_REFRESH_FAIL_DAYS", 3, minimum=1)
 if IS_PRODUCTION and not (QBO_CLIENT_ID and QBO_CLIENT_SECRET):
     raise ImproperlyConfigured("QBO_CLIENT_ID and QBO_CLIENT_SECRET are required when APP_ENV=production.")
 
