@@ -225,12 +225,13 @@ if IS_PRODUCTION:
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:
     _broker_dir = BASE_DIR / "var" / "broker"
-    for _folder in ("queue", "processed"):  # kombu does not create them, and fails on the first message
+    for _folder in ("queue", "processed", "control"):  # kombu does not create them, and fails on the first message
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),  # default is ./control in whatever the cwd is
         "store_processed": False,
     }
 CELERY_TASK_SERIALIZER = "json"

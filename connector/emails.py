@@ -1,5 +1,7 @@
-"""Alert e-mails to an organisation's owners and admins: held-records digest, repeated failures,
-first successful sync. Each links to the page that fixes it; none carries a token or a secret.
+"""Alert e-mails to an organisation's members: held-records digest, repeated failures, first
+successful sync. Each links to the page that fixes it, and its footer to the member's e-mail
+choices; none carries a token or a secret. Who gets which kind is each member's choice
+(tenants.models.NotificationPreference); by default owners and admins get them all.
 
 Where the engine should call them (connector/tasks.py, after runs.finish_run):
   - send_held_digest(organisation, records_newly_held_in_this_run) — once per run, only if any;
@@ -17,15 +19,16 @@ from django.urls import reverse
 
 from connector.models import HeldRecord, SyncRun
 from connector.views import REASON_TITLES, fix_links
+from tenants.connection_emails import notifications_context
 from tenants.emails import send_templated
-from tenants.models import Membership, Organisation, Role
+from tenants.models import NotificationKind, Organisation, subscribed_emails
 
 FAILURES_BEFORE_ALERT = 3
 
 
-def recipients(organisation: Organisation) -> list[str]:
-    writers = Membership.objects.filter(organisation=organisation, role__in=[Role.OWNER, Role.ADMIN])
-    return sorted({m.user.email for m in writers.select_related("user") if m.user.email})
+def recipients(organisation: Organisation, kind: str) -> list[str]:
+    """E-mail addresses of the members who want this kind of mail (a NotificationKind value)."""
+    return subscribed_emails(organisation, kind)
 
 
 def _absolute(path: str) -> str:
@@ -34,7 +37,7 @@ def _absolute(path: str) -> str:
 
 def send_held_digest(organisation: Organisation, held_records: Sequence[HeldRecord]) -> bool:
     """One mail listing every newly held record, grouped by reason, each with its fix link."""
-    to = recipients(organisation)
+    to = recipients(organisation, NotificationKind.HELD_DIGEST)
     if not held_records or not to:
         return False
     rows = sorted(held_records, key=lambda r: (r.reason_code, r.label))
@@ -53,6 +56,7 @@ def send_held_digest(organisation: Organisation, held_records: Sequence[HeldReco
         "count": len(rows),
         "groups": groups,
         "held_url": _absolute(reverse("connector-held", args=[organisation.public_id])),
+        **notifications_context(organisation),
     }
     send_templated("held_digest", context, to)
     return True
@@ -72,10 +76,11 @@ def maybe_send_run_failed(run: SyncRun, threshold: int = FAILURES_BEFORE_ALERT) 
 
 def send_run_failed(run: SyncRun, failures: int) -> bool:
     organisation = run.organisation
-    to = recipients(organisation)
+    to = recipients(organisation, NotificationKind.RUN_FAILED)
     if not to:
         return False
     context = {
+        **notifications_context(organisation),
         "organisation": organisation,
         "run": run,
         "failures": failures,
@@ -91,10 +96,11 @@ def maybe_send_first_sync(run: SyncRun) -> bool:
     succeeded = SyncRun.objects.filter(organisation=organisation, status=SyncRun.Status.SUCCEEDED)
     if run.status != SyncRun.Status.SUCCEEDED or succeeded.exclude(pk=run.pk).exists():
         return False
-    to = recipients(organisation)
+    to = recipients(organisation, NotificationKind.FIRST_SYNC)
     if not to:
         return False
     context = {
+        **notifications_context(organisation),
         "organisation": organisation,
         "run": run,
         "run_url": _absolute(reverse("connector-run", args=[organisation.public_id, run.public_id])),

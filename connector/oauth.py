@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -48,6 +49,10 @@ REAUTH_SENTENCE = (
     "revoked). Syncing is paused until an owner or admin reconnects QuickBooks."
 )
 PAUSED_REASON = "QuickBooks needs reconnecting."
+FAILING_DAYS_SENTENCE = (
+    "Refreshing the QuickBooks sign-in has failed for {days} days in a row (last error: {detail}). "
+    "Syncing is paused until an owner or admin reconnects QuickBooks."
+)
 
 
 # ---- the refresh path ----------------------------------------------------------------------
@@ -100,7 +105,7 @@ def _raise_unless_usable(row: Connection) -> None:
 
 def _refresh_locked(connection_id: int, *, force: bool, failed_token: str) -> str:
     error: ConnectorError | None = None
-    notify = False
+    notify, reason = False, ""
     with transaction.atomic():
         row = Connection.objects.select_for_update().get(pk=connection_id)
         # Re-read under the lock: another worker may have refreshed while we waited.
@@ -118,14 +123,18 @@ def _refresh_locked(connection_id: int, *, force: bool, failed_token: str) -> st
             notify = _mark_needs_reauth(row)
             error = exc
         except (Retryable, Permanent) as exc:
-            _record_refresh_failure(row, exc)
+            notify = _record_refresh_failure(row, exc)
             error = exc
+            if row.needs_reauth:  # the failing-days rule gave up on this connection
+                error = ReauthRequired(row.last_error, code="qbo_refresh_failing_days")
+                reason = row.last_error
         else:
             _store_tokens(row, tokens)
             return tokens.access_token
     # Outside the lock: the bookkeeping above is committed; e-mail at most once per lapse.
     if notify:
-        send_qbo_reauth_needed(row)
+        send_qbo_reauth_needed(row, reason=reason)
+    assert error is not None
     raise error
 
 
@@ -133,7 +142,7 @@ def _raise_if_cooling_down(row: Connection) -> None:
     if not row.refresh_fail_count or row.last_refresh_failure is None:
         return
     cooldown = min(FAILURE_COOLDOWN * 2 ** (row.refresh_fail_count - 1), MAX_COOLDOWN)
-    wait = (row.last_refresh_failure + cooldown - timezone.now()).total_seconds()
+    wait = (row.last_refresh_failure + cooldown - clients.now()).total_seconds()
     if wait > 0:
         raise Retryable(
             "QuickBooks sign-in failed a moment ago; we will try again shortly.",
@@ -154,6 +163,7 @@ def _store_tokens(row: Connection, tokens: TokenSet) -> None:
             row.expiry_warned_at = None  # the window rolled forward; warn again next time it closes in
     row.last_refresh_success = now
     row.last_refresh_failure = None
+    row.first_refresh_failure_at = None
     row.refresh_fail_count = 0
     row.needs_reauth = False
     row.reauth_notified_at = None
@@ -161,13 +171,13 @@ def _store_tokens(row: Connection, tokens: TokenSet) -> None:
     row.save()
 
 
-def _mark_needs_reauth(row: Connection) -> bool:
+def _mark_needs_reauth(row: Connection, sentence: str = REAUTH_SENTENCE) -> bool:
     """Flag the connection, pause its syncs; True when the owners have not been told yet."""
     now = timezone.now()
     first_time = row.reauth_notified_at is None
     row.needs_reauth = True
-    row.last_error = REAUTH_SENTENCE
-    row.last_refresh_failure = now
+    row.last_error = sentence[:500]
+    row.last_refresh_failure = clients.now()
     row.access_token = ""
     row.access_expires_at = None
     if first_time:
@@ -178,12 +188,33 @@ def _mark_needs_reauth(row: Connection) -> bool:
     return first_time
 
 
-def _record_refresh_failure(row: Connection, exc: ConnectorError) -> None:
-    row.last_refresh_failure = timezone.now()
+def _record_refresh_failure(row: Connection, exc: ConnectorError) -> bool:
+    """Count a failed refresh that Intuit did not call final (5xx, timeout, other 4xx).
+
+    A streak that has lasted QBO_REFRESH_FAIL_DAYS with no success in between is treated like
+    invalid_grant (style.md item 9): needs_reauth, syncs paused. Returns True when the owners and
+    admins should be e-mailed (once per lapse). Failure times follow the API clock
+    (connector.clients.now), like token expiries, so the sandbox clock can move a streak forward.
+    """
+    now = clients.now()
+    row.last_refresh_failure = now
+    row.first_refresh_failure_at = row.first_refresh_failure_at or now
     row.refresh_fail_count += 1
     row.last_error = f"Refreshing the QuickBooks sign-in failed: {exc.message}"[:500]
-    row.save(update_fields=["last_refresh_failure", "refresh_fail_count", "last_error", "updated_at"])
+    row.save(
+        update_fields=[
+            "last_refresh_failure",
+            "first_refresh_failure_at",
+            "refresh_fail_count",
+            "last_error",
+            "updated_at",
+        ]
+    )
     logger.warning("QBO refresh failed for connection %s (%s)", row.pk, exc.code)
+    days = settings.QBO_REFRESH_FAIL_DAYS
+    if now - row.first_refresh_failure_at < timedelta(days=days):
+        return False
+    return _mark_needs_reauth(row, FAILING_DAYS_SENTENCE.format(days=days, detail=exc.message))
 
 
 # ---- connect: state bound to the session, the user and the organisation --------------------
@@ -294,6 +325,7 @@ def disconnect_qbo(connection: Connection) -> str | None:
         expiry_warned_at=None,
         refresh_fail_count=0,
         last_refresh_failure=None,
+        first_refresh_failure_at=None,
         last_error="",
         updated_at=timezone.now(),
     )

@@ -46,6 +46,27 @@ def sync_organisation(run_id: int) -> str:
 
 
 @shared_task(ignore_result=True)
+def replay_record(organisation_id: int, object_type: str, procurify_id: str) -> str:
+    """The record page's Replay: one record through the pipeline again, under its own run.
+
+    Named like the engine function it calls; the outcome (or "busy") is in the record's timeline.
+    """
+    from connector.sync import engine
+
+    try:
+        return engine.replay_record(organisation_id, object_type, procurify_id)
+    except ConnectorError as exc:  # not connected, or QuickBooks needs reconnecting: no run to record on
+        log.warning(
+            "replay of %s %s for organisation %s refused: %s",
+            object_type,
+            procurify_id,
+            organisation_id,
+            exc.code,
+        )
+        return "failed"
+
+
+@shared_task(ignore_result=True)
 def reap_abandoned_runs() -> int:
     """Runs whose worker stopped beating become abandoned, freeing their organisation."""
     return runs.reap_abandoned(timezone.now())

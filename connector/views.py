@@ -267,25 +267,28 @@ def record_replay(request: HttpRequest, object_type: str, procurify_id: str) -> 
     organisation = request.organisation  # type: ignore[attr-defined]
     if object_type not in ("bill", "purchase_order"):
         raise Http404("Only bills and purchase orders can be replayed.")
+    if not _is_known(organisation, object_type, procurify_id):
+        raise Http404("No such record.")
     back = redirect(
         "connector-record", org_id=organisation.public_id, object_type=object_type, procurify_id=procurify_id
     )
     if active_run(organisation) is not None:
         messages.warning(request, "A sync is running. Replay this record once it has finished.")
         return back
-    outcome = _replay(organisation, object_type, procurify_id)
-    messages.info(request, f"Replay finished: {outcome}.")
+    queue_replay(organisation, object_type, procurify_id)
+    messages.info(request, "Replay queued — refresh in a few seconds.")
     return back
 
 
-def _replay(organisation: Organisation, object_type: str, procurify_id: str) -> str:
-    task = getattr(tasks, "replay_record", None)
-    if task is not None:
-        transaction.on_commit(lambda: task.delay(organisation.pk, object_type, procurify_id))
-        return "queued, it runs in the background"
-    from connector.sync.engine import replay_record  # synchronous fallback: one record, a few requests
+def _is_known(organisation: Organisation, object_type: str, procurify_id: str) -> bool:
+    scope = {"organisation": organisation, "object_type": object_type, "procurify_id": procurify_id}
+    return any(model.objects.filter(**scope).exists() for model in (ExternalRecord, HeldRecord, AuditEvent))
 
-    return replay_record(organisation.pk, object_type, procurify_id)
+
+def queue_replay(organisation: Organisation, object_type: str, procurify_id: str) -> None:
+    """The worker replays the record (QuickBooks calls never run in the request), once this commits."""
+    org_pk = organisation.pk
+    transaction.on_commit(lambda: tasks.replay_record.delay(org_pk, object_type, procurify_id))
 
 
 # ---- runs ------------------------------------------------------------------------------------------

@@ -6,19 +6,30 @@ Rules (issue 5, item 2): a manual choice is never overwritten; every automatic m
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from connector.errors import ConnectorError
+from connector.models import AuditEvent, HeldRecord, SyncRun
+from connector.sync.audit import Audit
 from connector.sync.holds import release_waiting, resolve
+from connector.sync.transform import Held, Plan, vendor_payload
+from connector.sync.writers import Writer
 from mappings.models import AccountMapping, QBOAccount, QBOVendor, Source, VendorMapping
 from mappings.normalise import Candidate, Match, match_account, match_vendor, normalise_name
 from tenants.models import Organisation
 
+if TYPE_CHECKING:
+    from connector.qbo.client import QBOClient
+
 __all__ = [
+    "VendorNotCreated",
     "auto_match_accounts",
     "auto_match_vendors",
+    "create_qbo_vendor",
     "normalise_name",
     "record_created_vendor",
     "save_account_mapping",
@@ -149,3 +160,91 @@ def unmapped_vendor_ids(organisation: Organisation, ids: Iterable[int]) -> set[i
         organisation=organisation, procurify_vendor_id__in=list(ids)
     ).exclude(qbo_vendor_id="")
     return set(ids) - set(mapped.values_list("procurify_vendor_id", flat=True))
+
+
+# ---- "Create this vendor in QuickBooks" ----------------------------------------------------------
+
+VENDOR = "vendor"  # ExternalRecord.object_type the engine uses for vendors it creates
+DUPLICATE_NAME_SENTENCE = (
+    "A customer or employee in QuickBooks already uses this name ('{name}'), and QuickBooks needs vendor, "
+    "customer and employee names to be unique. Choose that name's vendor below if it is one, or rename "
+    "the customer or employee in QuickBooks and try again."
+)
+
+
+class VendorNotCreated(Exception):
+    """QuickBooks (or the state of the organisation) refused the create; `message` is for the form."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class CreatedVendor:
+    mapping: VendorMapping
+    qbo_id: str
+    name: str
+    released: int  # held records released because they waited on this vendor
+
+
+def create_qbo_vendor(
+    organisation: Organisation, mapping: VendorMapping, *, qbo: QBOClient, user: Any
+) -> CreatedVendor:
+    """Create the Procurify vendor of an unmapped row in QuickBooks and map the row to it.
+
+    The same payload and exactly-once write as the engine's vendor step (transform.vendor_payload
+    through Writer, object_type "vendor", marker = the Procurify id), so a create the engine already
+    made (or half-made) is found and adopted rather than duplicated. Raises VendorNotCreated with a
+    sentence for the form; nothing is changed in that case.
+    """
+    if mapping.organisation_id != organisation.pk:
+        raise VendorNotCreated("This vendor belongs to another organisation.")
+    if mapping.is_mapped:
+        raise VendorNotCreated(f"{mapping.procurify_name} is already mapped to '{mapping.qbo_vendor_name}'.")
+    if SyncRun.objects.filter(organisation=organisation, status__in=SyncRun.ACTIVE).exists():
+        # The engine's vendor step may be creating this very vendor; let it finish first.
+        raise VendorNotCreated("A sync is running. Try again once it has finished.")
+    key = str(mapping.procurify_vendor_id)
+    audit = Audit(organisation)
+    by = getattr(user, "email", "") or "someone"
+    plan = Plan(
+        "Vendor", vendor_payload(mapping.procurify_name), f"Vendor {mapping.procurify_name}", key, "", None
+    )
+    try:
+        result = Writer(organisation, qbo).write(VENDOR, key, plan, audit.for_record(VENDOR, key))
+    except Held as exc:
+        raise VendorNotCreated(_refusal_sentence(exc, plan.payload["DisplayName"])) from exc
+    except ConnectorError as exc:
+        raise VendorNotCreated(f"QuickBooks did not create the vendor: {exc.message}") from exc
+    name = plan.payload["DisplayName"]
+    waiting = _waiting_count(organisation, key)
+    record_created_vendor(organisation, mapping.procurify_vendor_id, result.record.qbo_id, name)
+    VendorMapping.objects.filter(pk=mapping.pk).update(
+        decided_by=user, reason=f"Created in QuickBooks by {by}."[:300]
+    )
+    audit.record(
+        AuditEvent.Kind.MAPPING,
+        f"{by} created QuickBooks vendor '{name}' ({result.record.qbo_id}) for Procurify vendor "
+        f"'{mapping.procurify_name}'; {waiting} held record(s) released.",
+        object_type=VENDOR,
+        procurify_id=key,
+        data={"action": "create_vendor", "by": by, "qbo_id": result.record.qbo_id, "outcome": result.outcome},
+    )
+    mapping.refresh_from_db()
+    return CreatedVendor(mapping, result.record.qbo_id, name, waiting)
+
+
+def _waiting_count(organisation: Organisation, key: str) -> int:
+    return HeldRecord.objects.filter(
+        organisation=organisation,
+        state=HeldRecord.State.HELD,
+        waiting_on_type="vendor_mapping",
+        waiting_on_key=key,
+    ).count()
+
+
+def _refusal_sentence(exc: Held, name: str) -> str:
+    if exc.reason_code == "duplicate_vendor_name":
+        return DUPLICATE_NAME_SENTENCE.format(name=name)
+    return exc.message

@@ -11,4 +11,9 @@ urlpatterns = [
     path("o/<uuid:org_id>/mappings/<slug:kind>/", views.mapping_list, name="mappings-list"),
     path("o/<uuid:org_id>/mappings/<slug:kind>/auto-match/", views.auto_match, name="mappings-auto-match"),
     path("o/<uuid:org_id>/mappings/<slug:kind>/<uuid:mapping_id>/", views.mapping_edit, name="mappings-edit"),
+    path(
+        "o/<uuid:org_id>/mappings/vendors/<uuid:mapping_id>/create-in-quickbooks/",
+        views.vendor_create,
+        name="mappings-create-vendor",
+    ),
 ]

@@ -21,6 +21,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from connector.clients import qbo_client_for
+from connector.errors import ConnectorError
 from connector.models import HeldRecord
 from mappings import services
 from mappings.forms import STATUS_CHOICES, MappingChoiceForm, MappingFilterForm
@@ -258,3 +260,39 @@ def auto_match(request: HttpRequest, kind: str) -> HttpResponse:
     else:
         messages.info(request, f"No unmapped {table.noun} has exactly one QuickBooks match.")
     return redirect("mappings-list", org_id=organisation.public_id, kind=kind)
+
+
+@org_view
+@require_POST
+def vendor_create(request: HttpRequest, mapping_id: str) -> HttpResponse:
+    """Create an unmapped Procurify vendor in QuickBooks; a refusal becomes a form error, not a crash."""
+    table = KINDS["vendors"]
+    organisation = request.organisation  # type: ignore[attr-defined]
+    mapping = get_object_or_404(mapping_rows(table, organisation), public_id=mapping_id)
+    try:
+        created = services.create_qbo_vendor(
+            organisation, mapping, qbo=qbo_client_for(organisation), user=request.user
+        )
+    except (services.VendorNotCreated, ConnectorError) as exc:
+        return _create_refused(request, table, mapping, exc.message)
+    notice = f"Created '{created.name}' in QuickBooks and mapped {mapping.procurify_name} to it."
+    if created.released:
+        notice += " " + released_sentence(Counter({"record": created.released}))
+    if is_htmx(request):
+        fresh = mapping_rows(table, organisation).get(pk=mapping.pk)
+        return render(request, "mappings/_row.html", _row_context(request, table, fresh, notice=notice))
+    messages.success(request, notice)
+    return redirect(_safe_next(request) or reverse("mappings-list", args=[organisation.public_id, "vendors"]))
+
+
+def _create_refused(request: HttpRequest, table: Kind, mapping: Any, error: str) -> HttpResponse:
+    organisation = request.organisation  # type: ignore[attr-defined]
+    form = MappingChoiceForm(
+        None, organisation=organisation, qbo_model=table.qbo_model, noun=table.noun, initial={"qbo_id": ""}
+    )
+    context = _row_context(
+        request, table, mapping, form=form, options=qbo_options(table, organisation), create_error=error
+    )
+    template = "mappings/_row_edit.html" if is_htmx(request) else "mappings/edit.html"
+    # htmx swaps only 2xx answers by default; the error is shown in the row it replaces.
+    return render(request, template, context, status=200 if is_htmx(request) else 400)

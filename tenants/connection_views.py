@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from connector import clients, oauth
@@ -43,6 +44,8 @@ def overview(request: HttpRequest) -> HttpResponse:
     return render(request, "tenants/connections.html", context)
 
 
+# Outermost, so even a crash inside the access check never puts the secret in an error report.
+@sensitive_post_parameters("client_secret")
 @org_view(writers_only=True)
 def procurify_settings(request: HttpRequest) -> HttpResponse:
     organisation = request.organisation  # type: ignore[attr-defined]

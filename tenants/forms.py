@@ -5,7 +5,7 @@ import zoneinfo
 from django import forms
 from django.utils.text import slugify
 
-from tenants.models import Invitation, Membership, Organisation, Role
+from tenants.models import Invitation, Membership, NotificationKind, Organisation, Role
 
 _TIME_ZONES = sorted(zoneinfo.available_timezones())
 
@@ -64,3 +64,28 @@ class InvitationForm(forms.ModelForm):
 
 class MembershipRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+NOTIFICATION_HELP = {
+    NotificationKind.HELD_DIGEST: (
+        "After a sync that could not write some records: one e-mail listing them and how to fix each."
+    ),
+    NotificationKind.RUN_FAILED: "When three syncs in a row fail.",
+    NotificationKind.REAUTH_NEEDED: "When QuickBooks stops accepting the connection and syncing pauses.",
+    NotificationKind.TOKEN_EXPIRY: "Two weeks before the QuickBooks sign-in reaches Intuit's time limit.",
+    NotificationKind.FIRST_SYNC: "Once, when the first sync succeeds.",
+}
+
+
+class NotificationPreferencesForm(forms.Form):
+    """One checkbox per kind of e-mail; `initial` is the member's current choices."""
+
+    def __init__(self, *args: object, choices: dict[str, bool], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        for kind in NotificationKind:
+            self.fields[kind.value] = forms.BooleanField(
+                label=kind.label,
+                required=False,
+                initial=choices.get(kind.value, False),
+                help_text=NOTIFICATION_HELP[kind],
+            )

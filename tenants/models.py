@@ -10,6 +10,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from tenants.fields import EncryptedTextField
@@ -128,6 +129,11 @@ class Connection(models.Model):
     refresh_expires_at = models.DateTimeField(null=True, blank=True)
     last_refresh_success = models.DateTimeField(null=True, blank=True)
     last_refresh_failure = models.DateTimeField(null=True, blank=True)
+    first_refresh_failure_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Start of the current streak of failed refreshes; cleared on success.",
+    )
     refresh_fail_count = models.PositiveIntegerField(default=0)
     needs_reauth = models.BooleanField(default=False)
     reauth_notified_at = models.DateTimeField(null=True, blank=True)
@@ -178,3 +184,75 @@ class SyncSchedule(models.Model):
 
     def __str__(self) -> str:
         return f"Schedule for {self.organisation}"
+
+
+class NotificationKind(models.TextChoices):
+    HELD_DIGEST = "held_digest", "Records held after a sync"
+    RUN_FAILED = "run_failed", "Syncs keep failing"
+    REAUTH_NEEDED = "reauth_needed", "QuickBooks needs reconnecting"
+    TOKEN_EXPIRY = "token_expiry", "QuickBooks sign-in expires soon"
+    FIRST_SYNC = "first_sync", "The first sync finished"
+
+
+class NotificationPreference(models.Model):
+    """One member's explicit choice for one kind of e-mail.
+
+    No row means the default: owners and admins (who can fix what the mail reports) get every kind,
+    viewers get none until they switch one on.
+    """
+
+    membership = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    enabled = models.BooleanField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["membership", "kind"], name="tenants_notificationpreference_one_per_kind"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {'on' if self.enabled else 'off'} for {self.membership}"
+
+
+def default_enabled(membership: Membership) -> bool:
+    return membership.can_write
+
+
+def notification_choices(membership: Membership) -> dict[str, bool]:
+    """Every kind with whether this member gets it (their choice, else the default for their role)."""
+    chosen = dict(membership.notification_preferences.values_list("kind", "enabled"))
+    return {kind: chosen.get(kind, default_enabled(membership)) for kind in NotificationKind.values}
+
+
+def set_notification_choices(membership: Membership, choices: dict[str, bool]) -> None:
+    """Store only the choices that differ from the role's default, so a role change moves the rest."""
+    default = default_enabled(membership)
+    for kind in NotificationKind.values:
+        if kind not in choices:
+            continue
+        if bool(choices[kind]) == default:
+            NotificationPreference.objects.filter(membership=membership, kind=kind).delete()
+        else:
+            NotificationPreference.objects.update_or_create(
+                membership=membership, kind=kind, defaults={"enabled": bool(choices[kind])}
+            )
+
+
+def subscribed_members(organisation: Organisation, kind: str) -> QuerySet[Membership]:
+    """Members of the organisation who want e-mails of this kind."""
+    choice = NotificationPreference.objects.filter(membership=OuterRef("pk"), kind=kind).values("enabled")[:1]
+    return (
+        Membership.objects.filter(organisation=organisation)
+        .annotate(choice=Subquery(choice))
+        .filter(Q(choice=True) | Q(choice__isnull=True, role__in=WRITER_ROLES))
+        .select_related("user")
+    )
+
+
+def subscribed_emails(organisation: Organisation, kind: str) -> list[str]:
+    return sorted({m.user.email for m in subscribed_members(organisation, kind) if m.user.email})

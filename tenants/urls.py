@@ -12,6 +12,7 @@ urlpatterns = [
     path("o/<uuid:org_id>/", views.dashboard, name="tenants-dashboard"),
     path("o/<uuid:org_id>/settings/", views.organisation_settings, name="tenants-settings"),
     path("o/<uuid:org_id>/members/", views.members, name="tenants-members"),
+    path("o/<uuid:org_id>/notifications/", views.notifications, name="tenants-notifications"),
     path("o/<uuid:org_id>/members/<uuid:membership_id>/", views.member_update, name="tenants-member-update"),
     path(
         "o/<uuid:org_id>/invitations/<uuid:invitation_id>/revoke/",

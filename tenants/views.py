@@ -12,8 +12,14 @@ from django.views.decorators.http import require_POST
 
 from tenants.access import org_view
 from tenants.emails import send_invitation
-from tenants.forms import InvitationForm, MembershipRoleForm, OrganisationForm
-from tenants.models import Invitation, Membership, Role
+from tenants.forms import InvitationForm, MembershipRoleForm, NotificationPreferencesForm, OrganisationForm
+from tenants.models import (
+    Invitation,
+    Membership,
+    Role,
+    notification_choices,
+    set_notification_choices,
+)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -141,3 +147,19 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 def organisation_list(request: HttpRequest) -> HttpResponse:
     memberships = Membership.objects.select_related("organisation").filter(user=request.user)
     return render(request, "tenants/organisation_list.html", {"memberships": memberships})
+
+
+@org_view(viewer_may_post=True)
+def notifications(request: HttpRequest) -> HttpResponse:
+    """Each member switches their own alert e-mails on or off; nobody else's."""
+    organisation = request.organisation  # type: ignore[attr-defined]
+    membership = request.membership  # type: ignore[attr-defined]
+    # With every box unticked only the CSRF token is posted: bind on the method, not `request.POST or None`.
+    data = request.POST if request.method == "POST" else None
+    form = NotificationPreferencesForm(data, choices=notification_choices(membership))
+    if request.method == "POST" and form.is_valid():
+        set_notification_choices(membership, form.cleaned_data)
+        messages.success(request, "Your e-mail choices are saved.")
+        return redirect("tenants-notifications", org_id=organisation.public_id)
+    context = {"organisation": organisation, "form": form, "membership": membership}
+    return render(request, "tenants/notifications.html", context)

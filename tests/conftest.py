@@ -4,6 +4,7 @@ outsider who owns organisation B. Every view test can try all three."""
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -17,6 +18,15 @@ from tenants.models import Membership, Organisation, Role
 def fast_password_hashing(settings) -> None:
     # Several users per test; the production hasher costs ~0.3 s each and proves nothing here.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def cache_of_its_own(settings) -> None:
+    # Tests share one Redis: a per-test key prefix keeps rate-limit counters (failed logins) from leaking
+    # into later tests, without flushing what parallel tests are using.
+    settings.CACHES = {
+        name: {**config, "KEY_PREFIX": f"test-{uuid.uuid4().hex}"} for name, config in settings.CACHES.items()
+    }
 
 
 @dataclass
