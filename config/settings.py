@@ -225,7 +225,8 @@ if IS_PRODUCTION:
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:
     _broker_dir = BASE_DIR / "var" / "broker"
-    for _folder in ("queue", "processed", "control"):  # kombu does not create them, and fails on the first message
+    # kombu creates none of these, and fails on the first message without them.
+    for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
