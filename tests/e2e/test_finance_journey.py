@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def sandbox_url(settings) -> Iterator[tuple[Sandbox, str]]:  # noqa: ANN001
+def sandbox_url(settings) -> Iterator[tuple[Sandbox, str]]:
     sb = Sandbox.create(seed="distributor")
     handle = sb.serve()
     urls = sb.qbo_urls(handle.url)
@@ -35,11 +35,13 @@ def sandbox_url(settings) -> Iterator[tuple[Sandbox, str]]:  # noqa: ANN001
         handle.stop()
 
 
-def _sign_in(page: Page, live_server, owner) -> None:  # noqa: ANN001
+def _sign_in(page: Page, live_server, owner) -> None:
     client = Client()
     client.force_login(owner.user)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
+    )
 
 
 def _submit(page: Page, name: str | re.Pattern[str]) -> None:
