@@ -40,6 +40,15 @@ REASON_TITLES = {
     "qbo_validation": "Rejected by QuickBooks",
     "period_closed": "Books closed in QuickBooks",
     "duplicate_vendor_name": "Vendor name already used in QuickBooks",
+    "docnumber_too_long": "Invoice number too long for QuickBooks",
+    "duplicate_docnumber": "Invoice number already used in QuickBooks",
+    "bill_paid_in_qbo": "Already paid in QuickBooks",
+    "bill_voided_in_procurify": "Withdrawn or denied in Procurify",
+    "bill_removed_in_procurify": "Deleted in Procurify",
+    "bill_total_mismatch": "Lines do not add up to the bill's total",
+    "malformed_record": "Unreadable data from Procurify",
+    "stale_sync_token_exhausted": "Kept changing in QuickBooks",
+    "sync_failed": "Could not be read or written",
 }
 
 

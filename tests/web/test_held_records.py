@@ -88,3 +88,12 @@ def test_it_forbids_viewers_to_retry_or_ignore(org_a, viewer) -> None:
 def test_it_answers_404_for_another_organisations_hold(org_a, org_b, owner) -> None:
     theirs = held(org_b, "b9")
     assert owner.client.post(url(org_a, f"{theirs.public_id}/retry/")).status_code == 404
+
+
+def test_it_has_a_plain_title_for_every_reason_code() -> None:
+    from connector.errors import REASONS
+    from connector.sync.transform import EXTRA_REASONS
+    from connector.views import REASON_TITLES
+
+    missing = (set(REASONS) | set(EXTRA_REASONS)) - set(REASON_TITLES)
+    assert not missing, f"held-record groups would show raw codes: {sorted(missing)}"
