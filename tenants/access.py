@@ -16,6 +16,7 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 
 from tenants.models import Membership, Organisation
 
@@ -72,7 +73,9 @@ def org_view(
             request.organisation = membership.organisation  # type: ignore[attr-defined]
             request.membership = membership  # type: ignore[attr-defined]
             request.session[SESSION_KEY] = str(membership.organisation.public_id)
-            return func(request, *args, **kwargs)
+            # Finance people read dates in their books' time zone, not the server's.
+            with timezone.override(membership.organisation.time_zone):
+                return func(request, *args, **kwargs)
 
         wrapper.tenant_access = {  # type: ignore[attr-defined]
             "viewer_may_post": viewer_may_post,

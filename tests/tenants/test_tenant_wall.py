@@ -84,3 +84,15 @@ def test_it_shows_a_member_their_own_dashboard(org_a, viewer) -> None:
 def test_it_does_not_leak_other_organisations_in_the_switcher(org_a, org_b, owner) -> None:
     page = owner.client.get(f"/o/{org_a.public_id}/").content.decode()
     assert org_b.name not in page
+
+
+def test_it_shows_times_in_the_organisation_time_zone(org_a, owner) -> None:
+    from datetime import UTC, datetime
+
+    from tenants.models import SyncSchedule
+
+    SyncSchedule.objects.create(
+        organisation=org_a, enabled=True, next_run_at=datetime(2026, 7, 1, 16, 0, tzinfo=UTC)
+    )
+    page = owner.client.get(f"/o/{org_a.public_id}/").content.decode()
+    assert "2026-07-01 09:00" in page  # America/Vancouver is UTC-7 in July
