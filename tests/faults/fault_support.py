@@ -8,53 +8,20 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from django.conf import settings
+from sandbox_wiring import DOMAIN
 
 from connector.models import ExternalRecord, HeldRecord, SyncCursor, SyncRun
-from connector.oauth import complete_qbo_authorization
 from connector.sync.transform import SYNC_STATUSES, VOID_STATUSES
 from sandbox import Sandbox
-from tenants.models import Connection, Organisation, Provider
+from tenants.models import Organisation
 
-DOMAIN = "northwind"
-REDIRECT_URI = "http://testserver/connections/qbo/callback/"
 MARKER = re.compile(r"procurify:bill:([0-9a-f]+)")
 
 
 class WorkerKilled(BaseException):
     """Stands in for SIGKILL: no `except Exception` in the engine catches it, so no clean-up runs."""
-
-
-def point_settings_at(sb: Sandbox, base_url: str) -> None:
-    urls = sb.qbo_urls(base_url)
-    settings.QBO_CLIENT_ID = sb.credentials["qbo"]["client_id"]
-    settings.QBO_CLIENT_SECRET = sb.credentials["qbo"]["client_secret"]
-    settings.QBO_REDIRECT_URI = REDIRECT_URI
-    settings.QBO_AUTHORIZE_URL = urls["authorize_url"]
-    settings.QBO_TOKEN_URL = urls["token_url"]
-    settings.QBO_REVOKE_URL = urls["revoke_url"]
-    settings.QBO_API_BASE = urls["api_base"]
-    settings.PROCURIFY_TOKEN_URL = ""
-
-
-def connect(organisation: Organisation, user: object, sb: Sandbox, base_url: str) -> str:
-    """Both connections through the product's own code paths; returns the QBO realm id."""
-    creds = sb.credentials["procurify"][DOMAIN]
-    Connection.objects.create(
-        organisation=organisation,
-        provider=Provider.PROCURIFY,
-        site_url=sb.procurify_site_url(DOMAIN, base_url),
-        client_id=creds["client_id"],
-        client_secret=creds["client_secret"],
-    )
-    realm_id = sb.realm_ids[0]
-    callback = sb.qbo.approve_for_tests(settings.QBO_CLIENT_ID, REDIRECT_URI, "state", realm_id)
-    query = parse_qs(urlsplit(callback).query)
-    complete_qbo_authorization(organisation, user, query["code"][0], query["realmId"][0])
-    return realm_id
 
 
 @dataclass

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 from django.utils import timezone
-from fault_support import assert_invariants, connect, point_settings_at, reap_killed_runs
+from fault_support import assert_invariants, reap_killed_runs
+from sandbox_wiring import connect, point_settings_at
 
 from connector.models import ExternalRecord, SyncRun
 from sandbox import Sandbox

@@ -21,10 +21,9 @@ from fault_support import (
     FaultyTransport,
     WorkerKilled,
     assert_invariants,
-    connect,
-    point_settings_at,
     reap_killed_runs,
 )
+from sandbox_wiring import connect, point_settings_at
 
 from connector.clients import use_transport
 from connector.models import SyncRun

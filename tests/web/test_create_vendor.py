@@ -6,16 +6,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
+from sandbox_wiring import connect_qbo, point_settings_at
 from web_support import held, vendor_mapping
 
 from connector.clients import qbo_client_for, use_transport
 from connector.models import AuditEvent, ExternalRecord, HeldRecord, SyncRun
 from mappings.models import QBOVendor, Source, VendorMapping
+from sandbox import Sandbox
 from tenants.models import Connection, Organisation, Provider
-
-REDIRECT_URI = "http://testserver/connections/qbo/callback/"
 
 
 @dataclass
@@ -30,23 +29,10 @@ class Wired:
 @pytest.fixture
 def wired(settings: Any, org_a: Organisation, owner: Any) -> Iterator[Wired]:
     """Organisation A connected to the sandbox's QBO company, the way the consent callback does it."""
-    from connector.oauth import complete_qbo_authorization
-    from sandbox import Sandbox
-
     sb = Sandbox.create(seed="distributor")
-    urls = sb.qbo_urls()
-    settings.QBO_CLIENT_ID = sb.credentials["qbo"]["client_id"]
-    settings.QBO_CLIENT_SECRET = sb.credentials["qbo"]["client_secret"]
-    settings.QBO_REDIRECT_URI = REDIRECT_URI
-    settings.QBO_AUTHORIZE_URL = urls["authorize_url"]
-    settings.QBO_TOKEN_URL = urls["token_url"]
-    settings.QBO_REVOKE_URL = urls["revoke_url"]
-    settings.QBO_API_BASE = urls["api_base"]
-    realm_id = sb.realm_ids[0]
+    point_settings_at(sb)
     with use_transport(sb.transport(), clock=sb.clock.now):
-        redirect = sb.qbo.approve_for_tests(settings.QBO_CLIENT_ID, REDIRECT_URI, "s", realm_id)
-        complete_qbo_authorization(org_a, owner.user, httpx.URL(redirect).params["code"], realm_id)
-        yield Wired(sb, realm_id)
+        yield Wired(sb, connect_qbo(org_a, owner.user, sb))
 
 
 def url(org: Organisation, mapping: VendorMapping) -> str:

@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
+from sandbox_wiring import connect, point_settings_at
 from web_support import event, run
 
 from connector import tasks
 from connector.clients import use_transport
 from connector.models import AuditEvent, SyncRun
-from tenants.models import Connection, Organisation, Provider
+from sandbox import Sandbox
+from tenants.models import Organisation
 
-REDIRECT_URI = "http://testserver/connections/qbo/callback/"
 QUEUED = "Replay queued — refresh in a few seconds"
 
 
@@ -25,31 +25,10 @@ def replay_url(org: Organisation, procurify_id: str, object_type: str = "bill") 
 @pytest.fixture
 def sandbox(settings: Any, org_a: Organisation, owner: Any) -> Iterator[Any]:
     """Organisation A connected to both sandbox systems, the way the connection pages leave it."""
-    from connector.oauth import complete_qbo_authorization
-    from sandbox import Sandbox
-
     sb = Sandbox.create(seed="distributor")
-    urls = sb.qbo_urls()
-    settings.QBO_CLIENT_ID = sb.credentials["qbo"]["client_id"]
-    settings.QBO_CLIENT_SECRET = sb.credentials["qbo"]["client_secret"]
-    settings.QBO_REDIRECT_URI = REDIRECT_URI
-    settings.QBO_AUTHORIZE_URL = urls["authorize_url"]
-    settings.QBO_TOKEN_URL = urls["token_url"]
-    settings.QBO_REVOKE_URL = urls["revoke_url"]
-    settings.QBO_API_BASE = urls["api_base"]
-    settings.PROCURIFY_TOKEN_URL = ""
-    procurify = sb.credentials["procurify"]["northwind"]
-    realm_id = sb.realm_ids[0]
+    point_settings_at(sb)
     with use_transport(sb.transport(), clock=sb.clock.now):
-        Connection.objects.create(
-            organisation=org_a,
-            provider=Provider.PROCURIFY,
-            site_url=sb.procurify_site_url("northwind"),
-            client_id=procurify["client_id"],
-            client_secret=procurify["client_secret"],
-        )
-        redirect = sb.qbo.approve_for_tests(settings.QBO_CLIENT_ID, REDIRECT_URI, "s", realm_id)
-        complete_qbo_authorization(org_a, owner.user, httpx.URL(redirect).params["code"], realm_id)
+        connect(org_a, owner.user, sb)
         yield sb
 
 
