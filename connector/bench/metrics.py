@@ -14,6 +14,7 @@ from django.db import connections
 from django.db.backends.signals import connection_created
 
 from connector.bench.sandbox_proc import SandboxProcess
+from connector.qbo.client import SENT
 
 RSS_SAMPLE_SECONDS = 0.05
 
@@ -27,10 +28,19 @@ class Requests:
     qbo_batches: int = 0
     qbo_throttled: int = 0
     procurify: int = 0
+    # What the engine's QBO clients sent (connector.qbo.client.SENT): a batch is one request here.
+    qbo_http: int = 0
+    batch_items: int = 0
 
     @property
     def qbo_total(self) -> int:
-        return self.qbo_reads + self.qbo_writes
+        """HTTP requests QBO counts toward 500/min: reads, single writes and batches (once each)."""
+        return self.qbo_http
+
+    @property
+    def qbo_objects_written(self) -> int:
+        """Objects QBO was asked to write (single writes and batch items); a batch envelope is not one."""
+        return self.qbo_writes - self.qbo_batches
 
 
 @dataclass
@@ -140,6 +150,8 @@ def request_counts(sandbox: SandboxProcess, realms: list[str], domains: list[str
         out.qbo_writes += int(qbo["writes"])
         out.qbo_throttled += int(qbo["throttled"])
         out.qbo_batches += sum(v for k, v in qbo["by_endpoint"].items() if k.endswith(":batch"))
+        out.qbo_http += SENT.get(realm, "requests")
+        out.batch_items += SENT.get(realm, "batch_items")
     for domain in domains:
         out.procurify += int(stats["procurify"][domain]["reads"])
     return out
@@ -152,4 +164,6 @@ def _delta(after: Requests, before: Requests) -> Requests:
         qbo_batches=after.qbo_batches - before.qbo_batches,
         qbo_throttled=after.qbo_throttled - before.qbo_throttled,
         procurify=after.procurify - before.procurify,
+        qbo_http=after.qbo_http - before.qbo_http,
+        batch_items=after.batch_items - before.batch_items,
     )

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
 from connector.bench.metrics import Phase, measure
 from connector.bench.sandbox_proc import SandboxProcess
-from connector.bench.tenants import Tenant, sync_once
+from connector.bench.tenants import Tenant, clients_for, sync_once
 from connector.models import AuditEvent, ExternalRecord, SyncRun
+from connector.procurify.schemas import BillSummary
 from connector.sync.records import BILL
+from connector.sync.transform import SYNC_STATUSES
 
 
 def initial_sync(sandbox: SandboxProcess, tenant: Tenant, name: str = "engine initial") -> Phase:
@@ -29,27 +31,42 @@ def poll(sandbox: SandboxProcess, tenant: Tenant, changed: float, name: str) -> 
     return finish(phase, run)
 
 
-def change_bills(sandbox: SandboxProcess, tenant: Tenant, fraction: float) -> int:
-    ids = list(
-        ExternalRecord.objects.filter(organisation=tenant.organisation, object_type=BILL)
-        .exclude(qbo_id="")
-        .order_by("pk")
-        .values_list("procurify_id", flat=True)
-    )
+def change_bills(sandbox: SandboxProcess, tenant: Tenant, fraction: float, *, naive: bool = False) -> int:
+    """Edit ``fraction`` of the tenant's synced bills in Procurify (a due date no seeded bill has).
+
+    The naive script keeps no ExternalRecord, so its candidates are the approved bills Procurify
+    lists (what it wrote); picking from ExternalRecord edited nothing for it (the old "naive poll
+    1% changed" row showed 0 bills).
+    """
+    ids = _procurify_synced_ids(tenant) if naive else _synced_ids(tenant)
     count = min(len(ids), max(1, round(len(ids) * fraction))) if fraction > 0 else 0
-    # A due date no seeded bill has, so every edit changes the QBO payload (and its hash).
     due = (timezone.now() + timedelta(days=400)).date().isoformat()
     for uuid in random.Random(7).sample(ids, count):
         sandbox.edit_bill(tenant.domain, uuid, due_date=due)
     return count
 
 
+def _synced_ids(tenant: Tenant) -> list[str]:
+    return list(
+        ExternalRecord.objects.filter(organisation=tenant.organisation, object_type=BILL)
+        .exclude(qbo_id="")
+        .order_by("pk")
+        .values_list("procurify_id", flat=True)
+    )
+
+
+def _procurify_synced_ids(tenant: Tenant) -> list[str]:
+    procurify, _ = clients_for(tenant)
+    rows = procurify.iter_bills(datetime(2000, 1, 1, tzinfo=UTC), timezone.now())
+    return [r.uuid for r in rows if isinstance(r, BillSummary) and r.status in SYNC_STATUSES]
+
+
 def finish(phase: Phase, run: SyncRun) -> Phase:
     bills = (run.counts.get("by_type") or {}).get(BILL, {})
     phase.bills = int(bills.get("created", 0)) + int(bills.get("updated", 0))
     phase.extra.update(status=run.status, error=run.error, counts=bills)
-    # Held records whose cause lives in QBO are retried every run (holds.RETRY_EACH_RUN); each
-    # retry is one refused create, which is not a write of an unchanged record.
+    # Held records retried this run (released, mapping now resolves, or a QBO-side cause past its
+    # 6 h cooldown, holds.QBO_SIDE_COOLDOWN); each may cost a QBO write that is not an unchanged record.
     phase.hold_retries = AuditEvent.objects.filter(
         run=run, kind="decision", message="Retrying a held record."
     ).count()

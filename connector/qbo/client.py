@@ -40,6 +40,27 @@ PACED_BATCH_PER_MINUTE = 38
 PACED_CONCURRENT = 8
 
 
+class SentCounts:
+    """Process-wide tallies of what this process sent QBO, per realm: HTTP requests (a batch is one),
+    batch requests and batch items answered. Read by the benchmark (connector/bench/metrics.py);
+    cheap enough to keep always on."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, str], int] = {}
+
+    def add(self, realm_id: str, key: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[(realm_id, key)] = self._counts.get((realm_id, key), 0) + n
+
+    def get(self, realm_id: str, key: str) -> int:
+        with self._lock:
+            return self._counts.get((realm_id, key), 0)
+
+
+SENT = SentCounts()
+
+
 class RealmPacer:
     """Sliding one-minute windows of reserved send times, plus a cap on requests in flight.
 
@@ -222,6 +243,7 @@ class QBOClient:
                 "QuickBooks answered a batch without BatchItemResponse.", code="malformed_response"
             )
         by_bid = {r.get("bId"): r for r in responses if isinstance(r, dict)}
+        SENT.add(self.realm_id, "batch_items", len(request_items))
         return [_batch_result(item["bId"], by_bid.get(item["bId"])) for item in request_items]
 
     # ---- one call: token, one refresh on 401, classification, retries ----------------------
@@ -264,9 +286,13 @@ class QBOClient:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         if content is not None:
             headers["Content-Type"] = "application/json"
-        wait = self.pacer.reserve(batch=url.endswith("/batch"))
+        batch = url.endswith("/batch")
+        wait = self.pacer.reserve(batch=batch)
         if wait > 0:
             self._sleep(wait)
+        SENT.add(self.realm_id, "requests")
+        if batch:
+            SENT.add(self.realm_id, "batches")
         with self.pacer.slots:
             return self._http.request(method, url, params=params, content=content, headers=headers)
 

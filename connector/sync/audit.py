@@ -65,6 +65,22 @@ class Audit:
             data=redact(data) if data is not None else {},
         )
 
+    def record_many(self, events: list[tuple[str, str, str, str, Any]]) -> None:
+        """(object_type, procurify_id, kind, message, data) rows in one INSERT: a batch of 30 writes
+        would otherwise cost 60 round trips to the database for its request/response events."""
+        AuditEvent.objects.bulk_create(
+            AuditEvent(
+                organisation=self.organisation,
+                run=self.run,
+                object_type=object_type,
+                procurify_id=str(procurify_id),
+                kind=kind,
+                message=message[:500],
+                data=redact(data) if data is not None else {},
+            )
+            for object_type, procurify_id, kind, message, data in events
+        )
+
     def for_record(self, object_type: str, procurify_id: str) -> RecordAudit:
         return RecordAudit(self, object_type, str(procurify_id))
 

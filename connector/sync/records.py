@@ -15,6 +15,7 @@ from connector.procurify.schemas import Bill, MalformedRecord
 from connector.qbo.client import QBOClient
 from connector.sync import holds
 from connector.sync.audit import Audit, RecordAudit
+from connector.sync.batch import QUEUED, BillBatch, Pending
 from connector.sync.transform import (
     SYNC_STATUSES,
     VOID_STATUSES,
@@ -48,6 +49,9 @@ class Context:
     counts: dict[str, Counter[str]] = field(default_factory=dict)
     # Bill details the engine started reading ahead (engine.sync_bills), by uuid.
     prefetched: dict[str, Future[Bill | MalformedRecord]] = field(default_factory=dict)
+    # Set by engine.sync_bills while it streams: bill writes wait here and go to QBO 30 at a time.
+    batch: BillBatch | None = None
+    last_beat: float = 0.0  # time.monotonic() of the last run heartbeat (engine._beat)
 
     def read_bill(self, uuid: str) -> Bill | MalformedRecord:
         """The bill's detail: a read-ahead's result (or its exception) when one was started."""
@@ -88,11 +92,29 @@ def hold_malformed(ctx: Context, object_type: str, record: MalformedRecord) -> s
 
 
 def process_bill(ctx: Context, uuid: str) -> str:
-    """Read one bill's detail and sync it; returns the outcome (also counted on the context)."""
+    """Read one bill's detail and sync it; returns the outcome (also counted on the context).
+
+    While a batch is open (ctx.batch) the outcome may be "queued": the write waits for its batch
+    and is counted when the batch is settled.
+    """
+    if ctx.batch is not None and uuid in ctx.batch:
+        ctx.batch.flush()  # listed twice: decide on what the first write left behind
     audit = ctx.audit.for_record(BILL, uuid)
     outcome = _bill(ctx, uuid, audit)
-    ctx.count(BILL, outcome)
+    if outcome != QUEUED:
+        ctx.count(BILL, outcome)
     return outcome
+
+
+def bill_batch(ctx: Context) -> BillBatch:
+    """A batch for this run's bill writes whose items settle like single writes (holds, counts)."""
+
+    def settle(item: Pending, write: Callable[[], str]) -> str:
+        outcome = settle_write(ctx, item.object_type, item.procurify_id, item.label, item.audit, write)
+        ctx.count(item.object_type, outcome)
+        return outcome
+
+    return BillBatch(ctx.organisation, ctx.qbo, ctx.writer, ctx.audit, settle)
 
 
 def _bill(ctx: Context, uuid: str, audit: RecordAudit) -> str:
@@ -158,7 +180,15 @@ def process_purchase_order(ctx: Context, uuid: str) -> str:
 
 
 def _purchase_order(ctx: Context, uuid: str, audit: RecordAudit) -> str:
-    po = ctx.procurify.get_purchase_order(uuid)
+    try:
+        po = ctx.procurify.get_purchase_order(uuid)
+    except Permanent as exc:
+        if exc.code != "malformed_envelope":
+            raise
+        # As for bills: one unreadable answer holds this PO (retried later), not the whole run.
+        audit("error", exc.message)
+        label = f"Procurify purchase order {uuid}"
+        return hold_record(ctx, PURCHASE_ORDER, uuid, Held("sync_failed", detail=exc.message), label)
     if isinstance(po, MalformedRecord):
         return hold_malformed(ctx, PURCHASE_ORDER, po)
     audit("read", f"Read Procurify purchase order {po.number} (state {po.state}).", po)
@@ -174,7 +204,7 @@ def _write(
     audit: RecordAudit,
     plan_fn: Callable[[], Plan],
 ) -> str:
-    try:
+    def write() -> str:
         plan = plan_fn()
         audit("mapping", f"Vendor → QBO {plan.vendor_id}; payload built.", plan.payload)
         if holds.refused_recently(ctx.organisation, object_type, procurify_id, payload_hash(plan.payload)):
@@ -182,12 +212,32 @@ def _write(
                 "decision", "Unchanged since QuickBooks refused it; not sent again until the hold is retried."
             )
             return HELD
-        result = ctx.writer.write(object_type, procurify_id, plan, audit)
+        if ctx.batch is not None and object_type == BILL:
+            decided = ctx.batch.offer(object_type, procurify_id, label, plan, audit)
+            if decided is not None:
+                return decided
+        return ctx.writer.write(object_type, procurify_id, plan, audit).outcome
+
+    return settle_write(ctx, object_type, procurify_id, label, audit, write)
+
+
+def settle_write(
+    ctx: Context,
+    object_type: str,
+    procurify_id: str,
+    label: str,
+    audit: RecordAudit,
+    write: Callable[[], str],
+) -> str:
+    """Run a write; what it raised becomes a hold, what it wrote resolves the record's hold."""
+    try:
+        outcome = write()
     except RecordHeld as exc:
         return hold_record(ctx, object_type, procurify_id, exc, label)
     except Permanent as exc:  # e.g. a refused read; writes already became holds in the writer
         audit("error", exc.message)
         hold_record(ctx, object_type, procurify_id, Held("sync_failed", detail=exc.message), label)
         return FAILED
-    holds.resolve(ctx.organisation, object_type, procurify_id)
-    return result.outcome
+    if outcome not in (HELD, QUEUED):
+        holds.resolve(ctx.organisation, object_type, procurify_id)
+    return outcome

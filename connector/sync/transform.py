@@ -10,11 +10,11 @@ import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from connector.errors import RecordHeld, reason_sentence
-from connector.procurify.schemas import Bill, BillItem, CostAllocation, PurchaseOrder
+from connector.procurify.schemas import MONEY_LIMIT, Bill, BillItem, CostAllocation, PurchaseOrder
 
 CENT = Decimal("0.01")
 DOC_NUMBER_MAX = 21  # QBO Transaction.DocNumber max (quickbooks-online.md §3 Bill)
@@ -273,7 +273,7 @@ def po_plan(po: PurchaseOrder, mappings: Mappings) -> Plan:
             raise Held("account_unmapped", account="(none)")
         code = item.account.account_code
         account = _account(code.id, code.code, mappings)
-        amount = _money(item.total_cost if item.total_cost is not None else _line_total(item))
+        amount = _po_amount(item, po.number)
         lines.append(_expense_line(amount, item.name or "", account))
     if not lines:
         raise Held("qbo_validation", detail="the purchase order has no lines.")
@@ -297,6 +297,24 @@ def _line_total(item: Any) -> Decimal:
     quantity = item.approved_quantity or item.quantity or Decimal(0)
     price = item.approved_price or item.price or Decimal(0)
     return Decimal(quantity) * Decimal(price)
+
+
+def _po_amount(item: Any, number: Any) -> Decimal:
+    """A PO line's amount in cents, or a malformed hold: quantity and price are each below
+    MONEY_LIMIT, but their product can reach 1e30, which is not money and overflows Decimal's 28
+    digits when rounded to cents (InvalidOperation used to fail the whole run)."""
+    try:
+        raw = item.total_cost if item.total_cost is not None else _line_total(item)
+        amount = _money(raw)
+    except (InvalidOperation, ArithmeticError):
+        amount = None
+    if amount is None or not abs(amount) < MONEY_LIMIT:
+        raise Held(
+            "malformed_record",
+            record=f"purchase order {number}",
+            error=f"the line '{item.name or ''}' totals more than any amount of money (quantity x price).",
+        )
+    return amount
 
 
 # ---- vendors -----------------------------------------------------------------------------------

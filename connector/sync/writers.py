@@ -192,13 +192,33 @@ class Writer:
         return str(fresh.SyncToken)
 
     def _store(self, record: ExternalRecord, entity: Entity, digest: str) -> None:
+        self.stamp(record, entity, digest)
+        record.save()
+
+    def stamp(self, record: ExternalRecord, entity: Entity, digest: str) -> None:
+        """Copy what QBO answered onto the row (not saved: the batch path saves a chunk at once)."""
         record.qbo_id, record.sync_token = str(entity.Id), str(entity.SyncToken)
         record.payload_hash, record.pending_hash = digest, ""
         record.state, record.last_synced_at = ExternalRecord.State.SYNCED, timezone.now()
+        record.updated_at = record.last_synced_at
         extra = line_ids_by_account(entity) if record.qbo_entity == "PurchaseOrder" else None
         if extra is not None:
             record.extra = extra
-        record.save()
+
+    # ---- what the batch path (connector.sync.batch) shares with single writes -------------------
+
+    def refused(self, record: ExternalRecord, fault: QBOFault, plan: Plan, *, create: bool) -> Held:
+        """A definite per-item refusal: the same hold a single write earns (held_for_fault)."""
+        if create:
+            # As in _create: a fresh request_id, or a retry would be answered with this refusal.
+            record.request_id = uuid.uuid4().hex
+            record.save(update_fields=["request_id", "updated_at"])
+        return self._held(fault, plan)
+
+    def retry_stale(self, record: ExternalRecord, plan: Plan, digest: str, audit: RecordAudit) -> WriteResult:
+        """A batch update answered 5010: the single-write path from the re-read on (bounded retries)."""
+        record.sync_token = self._reread(record, plan, audit)
+        return self._update(record, plan, digest, audit)
 
     def _held(self, fault: QBOFault, plan: Plan) -> Held:
         held = held_for_fault(fault, plan)

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from connector.bench import scenarios, table
+from connector.bench import memory, scenarios, table
 from connector.bench.baseline import naive_sync
 from connector.bench.many import run_many
 from connector.bench.metrics import Phase, measure
@@ -34,7 +34,12 @@ class Command(BaseCommand):
         parser.add_argument("--latency-ms", type=float, default=100.0)
         parser.add_argument("--no-throttle", action="store_true", help="do not enforce QBO's limits")
         parser.add_argument("--changed", type=float, default=0.01, help="fraction changed in steady mode")
-        parser.add_argument("--mode", choices=["initial", "steady", "many", "all"], default="all")
+        parser.add_argument("--mode", choices=["initial", "steady", "many", "all", "memory"], default="all")
+        parser.add_argument(
+            "--memory-bills", default="10000,100000", help="memory mode: bill volumes, comma-separated"
+        )
+        parser.add_argument("--memory-read-every", type=int, default=10, help="memory mode: detail sample")
+        parser.add_argument("--memory-source", choices=["sandbox", "synthetic"], default="sandbox")
         parser.add_argument("--baseline", action="store_true", default=True)
         parser.add_argument("--no-baseline", dest="baseline", action="store_false")
         parser.add_argument("--tenants", type=int, default=4, help="organisations in many mode")
@@ -45,6 +50,18 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **o: Any) -> None:
         logging.getLogger("connector.http").setLevel(logging.WARNING)  # one line per request otherwise
+        if o["mode"] == "memory":
+            synthetic = o["memory_source"] == "synthetic"
+            title = memory.SYNTHETIC_TITLE if synthetic else memory.title(o["memory_read_every"])
+            self.stdout.write(title + "\n" + memory.HEADER)
+            for bills in (int(n) for n in o["memory_bills"].split(",")):
+                if synthetic:
+                    result = memory.synthetic_pass(bills)
+                else:
+                    result = memory.memory_pass(bills, o["vendors"], o["pos"], o["memory_read_every"])
+                self.stdout.write(memory.line(result))
+                self.stdout.flush()
+            return
         phases: list[Phase] = []
         if o["mode"] in ("initial", "steady", "all"):
             phases += self._single(o)
@@ -84,7 +101,7 @@ class Command(BaseCommand):
             scenarios.poll(sandbox, engine, o["changed"], f"engine poll {o['changed']:.0%} changed")
         )
         if naive is not None:
-            scenarios.change_bills(sandbox, naive, o["changed"])
+            scenarios.change_bills(sandbox, naive, o["changed"], naive=True)
             since = _aware(naive_started)
             phases.append(_naive(sandbox, naive, since, f"naive poll {o['changed']:.0%} changed"))
         phases.append(scenarios.poll(sandbox, engine, 0.0, "engine poll unchanged"))
