@@ -17,7 +17,7 @@ if [ -z "${REDIS_URL:-}" ]; then
   else log "No Redis here: using the embedded filesystem broker"; fi
 fi
 
-export APP_ENV="${APP_ENV:-development}"
+export APP_ENV="${APP_ENV:-development}" LOG_LEVEL="${LOG_LEVEL:-WARNING}"
 export SITE_URL="http://127.0.0.1:$PORT"
 export QBO_CLIENT_ID="${QBO_CLIENT_ID:-sandbox-qbo-client}" QBO_CLIENT_SECRET="${QBO_CLIENT_SECRET:-sandbox-qbo-secret}"
 export QBO_AUTHORIZE_URL="$SANDBOX/qbo/connect/oauth2" QBO_TOKEN_URL="$SANDBOX/qbo/oauth2/v1/tokens/bearer"
