@@ -28,7 +28,7 @@ from connector.errors import ConnectorError, Permanent, ReauthRequired, Retryabl
 from connector.qbo import auth as qbo_auth
 from connector.qbo.auth import TokenSet
 from tenants.connection_emails import send_qbo_expiry_warning, send_qbo_reauth_needed
-from tenants.models import Connection, Organisation, Provider, SyncSchedule
+from tenants.models import WRITER_ROLES, Connection, Organisation, Provider, SyncSchedule
 
 logger = logging.getLogger("connector.oauth")
 
@@ -363,3 +363,35 @@ def keep_qbo_tokens_alive() -> dict[str, int]:
             send_qbo_expiry_warning(row)
             counts["warned"] += 1
     return counts
+
+
+# ---- Intuit's "Disconnect URL" ---------------------------------------------------------------
+
+
+def check_disconnected_in_qbo(user: Any, realm_id: str) -> list[Connection]:
+    """Someone disconnected the app inside QuickBooks and Intuit sent their browser to us.
+
+    The visit itself proves nothing (anyone can open the URL), so nothing is flagged on its say-so:
+    for each of the visitor's own organisations linked to that company we force one refresh, and only
+    Intuit's invalid_grant marks the connection as needing reconnecting (with the usual one e-mail).
+    Returns the connections that turned out to be disconnected.
+    """
+    candidates = Connection.objects.filter(
+        provider=Provider.QBO,
+        realm_id=realm_id,
+        organisation__memberships__user=user,
+        organisation__memberships__role__in=WRITER_ROLES,
+    ).select_related("organisation")
+    disconnected = []
+    for connection in candidates:
+        if connection.needs_reauth:
+            disconnected.append(connection)
+            continue
+        try:
+            ensure_fresh_qbo_token(connection.pk, force=True, failed_token=connection.access_token)
+        except ReauthRequired:
+            connection.refresh_from_db()
+            disconnected.append(connection)
+        except ConnectorError:
+            logger.warning("Could not check QBO connection %s after a disconnect notice", connection.pk)
+    return disconnected

@@ -8,6 +8,10 @@ from tenants import connection_views as views
 
 urlpatterns = [
     path("connections/qbo/callback/", views.qbo_callback, name="tenants-connections-qbo-callback"),
+    # Registered with Intuit as the app's Disconnect URL.
+    path(
+        "connections/qbo/disconnected/", views.qbo_disconnected, name="tenants-connections-qbo-disconnected"
+    ),
     path("o/<uuid:org_id>/connections/", views.overview, name="tenants-connections"),
     path(
         "o/<uuid:org_id>/connections/procurify/",

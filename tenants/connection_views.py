@@ -128,6 +128,15 @@ def qbo_callback(request: HttpRequest) -> HttpResponse:
     return _to_overview(organisation)
 
 
+@login_required
+@require_GET
+def qbo_disconnected(request: HttpRequest) -> HttpResponse:
+    """Intuit's Disconnect URL: where the browser lands after someone disconnects us inside QuickBooks."""
+    realm_id = request.GET.get("realmId", "")
+    connections = oauth.check_disconnected_in_qbo(request.user, realm_id) if realm_id.isalnum() else []
+    return render(request, "tenants/connections_disconnected.html", {"connections": connections})
+
+
 @org_view
 @require_POST
 def qbo_disconnect(request: HttpRequest) -> HttpResponse:
