@@ -26,6 +26,7 @@ from connector.models import AuditEvent, ExternalRecord, HeldRecord, SyncRun
 from connector.sync import holds, runs
 from connector.sync.audit import Audit
 from mappings.models import AccountMapping, VendorMapping
+from mappings.views import is_htmx
 from tenants.access import org_view
 from tenants.models import Organisation, SyncSchedule
 
@@ -369,7 +370,11 @@ def sync_progress(request: HttpRequest) -> HttpResponse:
         "active": active_run(organisation),
         "last_run": last_finished(organisation),
     }
-    return render(request, "connector/_progress.html", context)
+    response = render(request, "connector/_progress.html", context)
+    if is_htmx(request) and context["active"] is None:
+        # Only a running sync polls; once it ends, reload the page so totals and held counts are current.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 def last_finished(organisation: Organisation) -> SyncRun | None:

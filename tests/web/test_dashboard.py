@@ -86,3 +86,11 @@ def test_it_polls_progress_only_while_a_run_is_active(org_a, owner) -> None:
     SyncRun.objects.filter(pk=active.pk).update(status=SyncRun.Status.SUCCEEDED, counts={"created": 3})
     done = owner.client.get(f"/o/{org_a.public_id}/sync/progress/").content.decode()
     assert "hx-trigger" not in done and "Created 3" in done
+
+
+def test_it_reloads_the_dashboard_when_the_polled_run_ends(org_a, owner) -> None:
+    running = run(org_a, status=SyncRun.Status.RUNNING)
+    url = f"/o/{org_a.public_id}/sync/progress/"
+    assert "HX-Refresh" not in owner.client.get(url, headers={"HX-Request": "true"})
+    SyncRun.objects.filter(pk=running.pk).update(status=SyncRun.Status.SUCCEEDED)
+    assert owner.client.get(url, headers={"HX-Request": "true"})["HX-Refresh"] == "true"
