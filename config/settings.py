@@ -270,6 +270,11 @@ QBO_API_BASE = env_str(
     if QBO_ENVIRONMENT == "production"
     else "https://sandbox-quickbooks.api.intuit.com",
 )
+# Where people open a record in QuickBooks' own UI (record pages link there); empty hides the links.
+QBO_APP_URL = env_str(
+    "QBO_APP_URL",
+    "https://app.qbo.intuit.com" if QBO_ENVIRONMENT == "production" else "https://app.sandbox.qbo.intuit.com",
+).rstrip("/")
 PROCURIFY_TOKEN_URL = env_str("PROCURIFY_TOKEN_URL")  # empty: the customer's own {site}/oauth/token
 # Transient QuickBooks token-refresh failures for this many days in a row mark the connection as
 # needing reconnection (and e-mail its admins once) instead of retrying forever.

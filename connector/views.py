@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from itertools import groupby
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -28,7 +29,7 @@ from connector.sync.audit import Audit
 from mappings.models import AccountMapping, VendorMapping
 from mappings.views import is_htmx
 from tenants.access import org_view
-from tenants.models import Organisation, SyncSchedule
+from tenants.models import Connection, Organisation, Provider, SyncSchedule
 
 OBJECT_TYPES = {"bill": "Bill", "purchase_order": "Purchase order", "vendor": "Vendor"}
 OPEN_STATES = (HeldRecord.State.HELD, HeldRecord.State.RELEASED)
@@ -228,8 +229,26 @@ def record_detail(request: HttpRequest, object_type: str, procurify_id: str) -> 
         "timeline": with_diffs(events),
         "can_write": request.membership.can_write,  # type: ignore[attr-defined]
         "can_replay": object_type in ("bill", "purchase_order"),
+        "qbo_link": qbo_link(external),
+        "procurify_site": Connection.objects.filter(organisation=organisation, provider=Provider.PROCURIFY)
+        .values_list("site_url", flat=True)
+        .first(),
     }
     return render(request, "connector/record.html", context)
+
+
+# QuickBooks' own pages for each entity we write; the id parameter differs for name-list entities.
+_QBO_PAGES = {
+    "Bill": "bill?txnId=",
+    "PurchaseOrder": "purchaseorder?txnId=",
+    "Vendor": "vendordetail?nameId=",
+}
+
+
+def qbo_link(external: ExternalRecord | None) -> str:
+    if not (settings.QBO_APP_URL and external and external.qbo_id and external.qbo_entity in _QBO_PAGES):
+        return ""
+    return f"{settings.QBO_APP_URL}/app/{_QBO_PAGES[external.qbo_entity]}{external.qbo_id}"
 
 
 def with_diffs(events_newest_first: list[AuditEvent]) -> list[dict[str, Any]]:

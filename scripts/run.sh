@@ -20,7 +20,7 @@ fi
 export APP_ENV="${APP_ENV:-development}" LOG_LEVEL="${LOG_LEVEL:-WARNING}"
 export SITE_URL="http://127.0.0.1:$PORT"
 export QBO_CLIENT_ID="${QBO_CLIENT_ID:-sandbox-qbo-client}" QBO_CLIENT_SECRET="${QBO_CLIENT_SECRET:-sandbox-qbo-secret}"
-export QBO_AUTHORIZE_URL="$SANDBOX/qbo/connect/oauth2" QBO_TOKEN_URL="$SANDBOX/qbo/oauth2/v1/tokens/bearer"
+export QBO_APP_URL="" QBO_AUTHORIZE_URL="$SANDBOX/qbo/connect/oauth2" QBO_TOKEN_URL="$SANDBOX/qbo/oauth2/v1/tokens/bearer"
 export QBO_REVOKE_URL="$SANDBOX/qbo/oauth2/v1/tokens/revoke" QBO_API_BASE="$SANDBOX/qbo"
 export EMAIL_BACKEND="${EMAIL_BACKEND:-django.core.mail.backends.filebased.EmailBackend}" EMAIL_FILE_PATH="$VAR/mail"
 

@@ -81,3 +81,30 @@ def test_it_hides_replay_from_viewers(org_a, viewer) -> None:
     event(org_a, "b1", "read", "Read")
     assert "Replay this bill" not in viewer.client.get(url(org_a)).content.decode()
     assert viewer.client.post(url(org_a) + "replay/").status_code == 403
+
+
+def test_it_links_the_record_in_both_systems(org_a, owner, settings) -> None:
+    from connector.models import ExternalRecord
+    from tenants.models import Connection, Provider
+
+    settings.QBO_APP_URL = "https://app.sandbox.qbo.intuit.com"
+    Connection.objects.create(
+        organisation=org_a, provider=Provider.PROCURIFY, site_url="https://northwind.procurify.com"
+    )
+    ExternalRecord.objects.create(
+        organisation=org_a,
+        object_type="bill",
+        procurify_id="b9",
+        qbo_entity="Bill",
+        qbo_id="146",
+        label="INV-9",
+    )
+    page = owner.client.get(f"/o/{org_a.public_id}/records/bill/b9/").content.decode()
+    assert 'href="https://app.sandbox.qbo.intuit.com/app/bill?txnId=146"' in page
+    assert 'href="https://northwind.procurify.com"' in page
+
+    settings.QBO_APP_URL = ""  # the demo's fake QuickBooks has no web app to link to
+    assert (
+        "open in QuickBooks"
+        not in owner.client.get(f"/o/{org_a.public_id}/records/bill/b9/").content.decode()
+    )
