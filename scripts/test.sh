@@ -16,6 +16,13 @@ export DJANGO_ALLOW_ASYNC_UNSAFE=true  # Playwright's sync API runs an event loo
 log "ruff"
 "$ROOT/.venv/bin/ruff" check .
 "$ROOT/.venv/bin/ruff" format --check .
+# The migrations check reads the migration history, so the (otherwise test-only) database must exist.
+"$PY" - "$PG_BASE_URL" <<'PY'
+import sys, psycopg
+with psycopg.connect(f"{sys.argv[1]}/postgres", autocommit=True) as conn:
+    if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'mlconnector'").fetchone():
+        conn.execute("CREATE DATABASE mlconnector")
+PY
 log "migrations are complete"
 "$PY" manage.py makemigrations --check --dry-run >/dev/null || die "Model changes without a migration: run manage.py makemigrations."
 
