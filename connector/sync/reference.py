@@ -4,7 +4,7 @@ refresh the mapping tables, auto-match, and build the in-memory `Mappings` the t
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -111,15 +111,7 @@ def _procurify_vendors(
     organisation: Organisation, procurify: ProcurifyClient, audit: Audit, now: datetime
 ) -> int:
     n = 0
-    for vendor in procurify.iter_vendors():
-        if isinstance(vendor, MalformedRecord):
-            audit.record(
-                "error",
-                f"Unreadable Procurify vendor: {vendor.error}",
-                object_type="vendor",
-                procurify_id=vendor.record_id or "",
-            )
-            continue
+    for vendor in _readable(procurify.iter_vendors(), audit, "vendor", "vendor"):
         if _is_other(vendor):
             continue
         VendorMapping.objects.update_or_create(
@@ -136,6 +128,21 @@ def _procurify_vendors(
     return n
 
 
+def _readable(records: Iterable[Any], audit: Audit, object_type: str, noun: str) -> Iterator[Any]:
+    """The records that parsed; each unreadable one is audited and skipped, so one bad row never
+    stops the reference refresh."""
+    for record in records:
+        if isinstance(record, MalformedRecord):
+            audit.record(
+                "error",
+                f"Unreadable Procurify {noun}: {record.error}",
+                object_type=object_type,
+                procurify_id=record.record_id or "",
+            )
+            continue
+        yield record
+
+
 def _is_other(vendor: Vendor) -> bool:
     return vendor.type == OTHER_VENDOR_TYPE or (vendor.id == 1 and vendor.name.upper() == "OTHER")
 
@@ -144,15 +151,7 @@ def _procurify_codes(
     organisation: Organisation, procurify: ProcurifyClient, audit: Audit, now: datetime
 ) -> int:
     n = 0
-    for code in procurify.iter_account_codes():
-        if isinstance(code, MalformedRecord):
-            audit.record(
-                "error",
-                f"Unreadable Procurify account code: {code.error}",
-                object_type="account_code",
-                procurify_id=code.record_id or "",
-            )
-            continue
+    for code in _readable(procurify.iter_account_codes(), audit, "account_code", "account code"):
         _store_code(organisation, code, now)
         n += 1
     return n
