@@ -247,6 +247,10 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 30, minimum=1)
+# How long one run may spend paused on QuickBooks throttling before it fails with a sentence.
+SYNC_THROTTLE_BUDGET_SECONDS = env_int("SYNC_THROTTLE_BUDGET_SECONDS", 900, minimum=60)
+# A queued run of a connected organisation waits for a worker this long before it is abandoned.
+SYNC_QUEUED_MAX_WAIT_HOURS = env_int("SYNC_QUEUED_MAX_WAIT_HOURS", 6, minimum=1)
 # Merged into django-celery-beat's database schedule at beat start-up.
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "connector.tasks.heartbeat", "schedule": WORKER_HEARTBEAT_SECONDS},

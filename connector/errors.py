@@ -87,10 +87,6 @@ REASONS: dict[str, str] = {
         "QuickBooks books are closed for {date}. Change the closing date in QuickBooks or the bill's date "
         "in Procurify."
     ),
-    "docnumber_too_long": (
-        "Invoice number '{doc_number}' is longer than the 21 characters QuickBooks accepts. Shorten it in "
-        "Procurify."
-    ),
     "duplicate_vendor_name": (
         "QuickBooks already has a customer, vendor or employee named '{vendor}'. Map the vendor by hand on "
         "the Vendors tab or rename one of them."
@@ -99,8 +95,8 @@ REASONS: dict[str, str] = {
         "Bill '{bill}' is already paid in QuickBooks, so it was not changed. Edit it in QuickBooks if needed."
     ),
     "bill_voided_in_procurify": (
-        "Bill '{bill}' was voided or withdrawn in Procurify after it reached QuickBooks. Delete or void it "
-        "in QuickBooks."
+        "Denied or withdrawn in Procurify after it reached QuickBooks: {bill} is still an open payable "
+        "there. Delete it in QuickBooks or keep it."
     ),
     "malformed_record": "Procurify sent {record} in a form we could not read: {error}",
     "bill_total_mismatch": (
@@ -113,6 +109,32 @@ REASONS: dict[str, str] = {
     "duplicate_docnumber": (
         "QuickBooks already has a bill numbered '{doc_number}' for this vendor. Check for a duplicate in "
         "QuickBooks."
+    ),
+    "vendor_currency_mismatch": (
+        "QuickBooks only accepts a vendor's bills in the vendor's own currency: {bill} is in "
+        "{bill_currency}, but its QuickBooks vendor '{vendor}' bills in {vendor_currency}. On the Vendors "
+        "tab, map it to a {bill_currency} vendor or create '{twin}' in QuickBooks."
+    ),
+    "multicurrency_off": (
+        "Multicurrency is off in QuickBooks (home currency {home}), and {record} is in {currency}. Turn on "
+        "multicurrency in QuickBooks (Settings, Advanced, Currency); the record then syncs by itself."
+    ),
+    "no_payables_account": (
+        "QuickBooks has no Accounts Payable account in {currency} for {bill}. Enter one {currency} bill in "
+        "QuickBooks (it creates the account) or add the account; the bill then syncs by itself."
+    ),
+    "exchange_rate_base_mismatch": (
+        "Procurify converts {bill} (in {currency}) to {procurify_base}, but QuickBooks' home currency is "
+        "{home}, so Procurify's exchange rate would be wrong in QuickBooks and the bill was not sent. Enter "
+        "this bill in QuickBooks by hand, or make the two base currencies agree."
+    ),
+    "bill_total_missing": (
+        "Procurify did not give a total for {bill}, so we cannot prove its lines are complete; it was not "
+        "sent. Open and re-save the bill in Procurify."
+    ),
+    "vendor_currency_unknown": (
+        "Procurify does not say which currency vendor '{vendor}' bills in, and QuickBooks fixes a vendor's "
+        "currency when it is created. Set the vendor's currency in Procurify or map the vendor by hand."
     ),
 }
 

@@ -103,6 +103,8 @@ class ExternalRecord(models.Model):
     procurify_id = models.CharField(max_length=64)
     label = models.CharField(max_length=200, blank=True)
     qbo_entity = models.CharField(max_length=20)
+    # The QBO company the object lives in: an Id means nothing in another company (issue 11).
+    realm_id = models.CharField(max_length=40, blank=True)
     qbo_id = models.CharField(max_length=40, blank=True)
     sync_token = models.CharField(max_length=20, blank=True)
     payload_hash = models.CharField(max_length=64, blank=True)

@@ -277,6 +277,7 @@ def complete_qbo_authorization(
             "Reconnect that same company, or disconnect it first to switch companies.",
             code="other_realm",
         )
+    _refuse_shared_company(organisation, realm_id)
     with clients.http_client(interactive=True) as http:
         tokens = qbo_auth.exchange_code(http, clients.qbo_oauth_config(), code, clock=clients.now)
     with transaction.atomic():
@@ -295,6 +296,26 @@ def complete_qbo_authorization(
     warning = clients.check_qbo(connection)
     connection.refresh_from_db()
     return ConnectOutcome(connection, warning)
+
+
+def _refuse_shared_company(organisation: Organisation, realm_id: str) -> None:
+    """One QuickBooks company, one organisation: two organisations polling into one company write
+    the same purchase orders and bills twice (issue 11)."""
+    other = (
+        Connection.objects.filter(provider=Provider.QBO, realm_id=realm_id)
+        .exclude(organisation=organisation)
+        .select_related("organisation")
+        .first()
+    )
+    if other is None:
+        return
+    company = other.company_name or "this QuickBooks company"
+    raise Permanent(
+        f"{company} is already connected to the organisation '{other.organisation.name}' here. Two "
+        "organisations writing into one QuickBooks company would enter the same bills twice. Disconnect "
+        "it there first, or connect a different company.",
+        code="company_in_use",
+    )
 
 
 # ---- disconnect ----------------------------------------------------------------------------

@@ -12,6 +12,11 @@ urlpatterns = [
     path("o/<uuid:org_id>/held/<uuid:held_id>/retry/", views.held_retry, name="connector-held-retry"),
     path("o/<uuid:org_id>/held/<uuid:held_id>/ignore/", views.held_ignore, name="connector-held-ignore"),
     path(
+        "o/<uuid:org_id>/held/<uuid:held_id>/delete-in-qbo/",
+        views.held_delete_in_qbo,
+        name="connector-held-delete-in-qbo",
+    ),
+    path(
         "o/<uuid:org_id>/records/<slug:object_type>/<str:procurify_id>/",
         views.record_detail,
         name="connector-record",

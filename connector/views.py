@@ -22,10 +22,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from connector import tasks
+from connector.errors import ConnectorError
 from connector.forms import IgnoreForm, RunFilterForm, SyncSettingsForm
 from connector.models import AuditEvent, ExternalRecord, HeldRecord, SyncRun
-from connector.sync import holds, runs
+from connector.sync import holds, removal, runs
 from connector.sync.audit import Audit
+from connector.sync.sweep import REMOVAL_REASONS
 from mappings.models import AccountMapping, VendorMapping
 from mappings.views import is_htmx
 from tenants.access import org_view
@@ -34,6 +36,7 @@ from tenants.models import Connection, Organisation, Provider, SyncSchedule
 OBJECT_TYPES = {"bill": "Bill", "purchase_order": "Purchase order", "vendor": "Vendor"}
 OPEN_STATES = (HeldRecord.State.HELD, HeldRecord.State.RELEASED)
 PAGE_SIZE = 50
+VENDOR_WAITS = ("vendor_mapping", "vendor_currency")
 REASON_TITLES = {
     "vendor_unmapped": "Vendor not mapped",
     "vendor_inactive": "Vendor inactive in QuickBooks",
@@ -42,11 +45,18 @@ REASON_TITLES = {
     "qbo_validation": "Rejected by QuickBooks",
     "period_closed": "Books closed in QuickBooks",
     "duplicate_vendor_name": "Vendor name already used in QuickBooks",
-    "docnumber_too_long": "Invoice number too long for QuickBooks",
+    "vendor_currency_mismatch": "Vendor bills in another currency in QuickBooks",
+    "multicurrency_off": "Multicurrency is off in QuickBooks",
+    "no_payables_account": "No Accounts Payable account in this currency",
+    "exchange_rate_base_mismatch": "Procurify and QuickBooks convert to different currencies",
+    "bill_total_missing": "Procurify gave no total",
+    "vendor_currency_unknown": "Vendor's currency unknown",
+    "books_unknown": "QuickBooks settings not read yet",
     "duplicate_docnumber": "Invoice number already used in QuickBooks",
     "bill_paid_in_qbo": "Already paid in QuickBooks",
     "bill_voided_in_procurify": "Withdrawn or denied in Procurify",
-    "bill_removed_in_procurify": "Deleted in Procurify",
+    "bill_removed_in_procurify": "Removed in Procurify after it reached QuickBooks",
+    "bill_unapproved_after_sync": "Sent back for approval after it reached QuickBooks",
     "bill_total_mismatch": "Lines do not add up to the bill's total",
     "malformed_record": "Unreadable data from Procurify",
     "stale_sync_token_exhausted": "Kept changing in QuickBooks",
@@ -60,7 +70,7 @@ REASON_TITLES = {
 def fix_links(organisation: Organisation, rows: Iterable[HeldRecord]) -> dict[int, tuple[str, str]]:
     """For each held record: (label, path) of the page where the cause is fixed."""
     rows = list(rows)
-    vendor_keys = {r.waiting_on_key for r in rows if r.waiting_on_type == "vendor_mapping"}
+    vendor_keys = {_vendor_key(r) for r in rows if r.waiting_on_type in VENDOR_WAITS}
     account_keys = {r.waiting_on_key for r in rows if r.waiting_on_type == "account_mapping"}
     vendors = dict(
         VendorMapping.objects.filter(
@@ -75,8 +85,9 @@ def fix_links(organisation: Organisation, rows: Iterable[HeldRecord]) -> dict[in
     org_id = organisation.public_id
     links = {}
     for row in rows:
-        key = int(row.waiting_on_key) if row.waiting_on_key.isdigit() else None
-        if row.waiting_on_type == "vendor_mapping" and key in vendors:
+        raw = _vendor_key(row) if row.waiting_on_type in VENDOR_WAITS else row.waiting_on_key
+        key = int(raw) if raw.isdigit() else None
+        if row.waiting_on_type in VENDOR_WAITS and key in vendors:
             links[row.pk] = (
                 "Map the vendor",
                 reverse("mappings-edit", args=[org_id, "vendors", vendors[key]]),
@@ -89,6 +100,31 @@ def fix_links(organisation: Organisation, rows: Iterable[HeldRecord]) -> dict[in
         else:
             links[row.pk] = ("See the record", record_path(organisation, row.object_type, row.procurify_id))
     return links
+
+
+def twin_actions(organisation: Organisation, rows: Iterable[HeldRecord]) -> dict[int, tuple[str, str]]:
+    """For bills held on a vendor in another currency: (twin vendor name, URL that creates it)."""
+    wanted = {r.pk: r.waiting_on_key.partition(":") for r in rows if r.waiting_on_type == "vendor_currency"}
+    ids = _ints({vendor for vendor, _, _ in wanted.values()})
+    mappings = dict(
+        VendorMapping.objects.filter(organisation=organisation, procurify_vendor_id__in=ids).values_list(
+            "procurify_vendor_id", "public_id"
+        )
+    )
+    out = {}
+    for row in rows:
+        vendor, _, currency = wanted.get(row.pk, ("", "", ""))
+        if vendor.isdigit() and int(vendor) in mappings and currency:
+            url = reverse(
+                "mappings-currency-twin", args=[organisation.public_id, mappings[int(vendor)], currency]
+            )
+            out[row.pk] = ((row.detail or {}).get("twin", ""), url)
+    return out
+
+
+def _vendor_key(row: HeldRecord) -> str:
+    # vendor_currency waits are keyed "<procurify vendor id>:<currency>".
+    return row.waiting_on_key.partition(":")[0]
 
 
 def _ints(keys: set[str]) -> list[int]:
@@ -132,8 +168,10 @@ def held_list(request: HttpRequest) -> HttpResponse:
     rows = open_holds(organisation).order_by("reason_code", "-last_held_at", "pk")
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     links = fix_links(organisation, page.object_list)
+    twins = twin_actions(organisation, page.object_list)
     for row in page.object_list:
         row.fix_label, row.fix_url = links[row.pk]
+        row.twin_name, row.twin_url = twins.get(row.pk, ("", ""))
     groups = [
         {
             "code": code,
@@ -142,7 +180,13 @@ def held_list(request: HttpRequest) -> HttpResponse:
         }
         for code, items in groupby(page.object_list, key=lambda r: r.reason_code)
     ]
-    context = {"org": organisation, "page": page, "groups": groups, "can_write": request.membership.can_write}  # type: ignore[attr-defined]
+    context = {
+        "org": organisation,
+        "page": page,
+        "groups": groups,
+        "can_write": request.membership.can_write,  # type: ignore[attr-defined]
+        "removal_reasons": REMOVAL_REASONS,
+    }
     return render(request, "connector/held_list.html", context)
 
 
@@ -187,9 +231,28 @@ def held_ignore(request: HttpRequest, held_id: str) -> HttpResponse:
     )
 
 
+@org_view
+@require_POST
+def held_delete_in_qbo(request: HttpRequest, held_id: str) -> HttpResponse:
+    """A bill removed in Procurify after it reached QuickBooks: delete it there, on a person's word."""
+    organisation = request.organisation  # type: ignore[attr-defined]
+    held = get_object_or_404(
+        open_holds(organisation).filter(reason_code__in=REMOVAL_REASONS), public_id=held_id
+    )
+    try:
+        removal.delete_in_qbo(held, by=request.user.email)  # type: ignore[union-attr]
+    except ConnectorError as exc:
+        messages.error(request, f"{held.label} was not deleted in QuickBooks: {exc.message}")
+    else:
+        messages.success(request, f"{held.label} was deleted in QuickBooks; its audit trail says by whom.")
+    return redirect("connector-held", org_id=organisation.public_id)
+
+
 def _ignore(request: HttpRequest, held: HeldRecord, comment: str) -> None:
     with transaction.atomic():
         holds.resolve(held.organisation, held.object_type, held.procurify_id)
+        if held.reason_code in REMOVAL_REASONS:
+            removal.keep(held)  # the daily sweep must not ask again
         Audit(held.organisation).record(
             AuditEvent.Kind.DECISION,
             f"Ignored by {request.user.email}: {comment}",  # type: ignore[union-attr]

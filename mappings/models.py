@@ -27,6 +27,8 @@ class QBOVendor(models.Model):
     display_name = models.CharField(max_length=500)
     normalised_name = models.CharField(max_length=500, db_index=True)
     active = models.BooleanField(default=True)
+    # A QBO vendor has one currency, fixed once it has transactions (docs/qbo-facts.md, currencies).
+    currency = models.CharField(max_length=3, blank=True)
     refreshed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -48,6 +50,7 @@ class QBOAccount(models.Model):
     account_type = models.CharField(max_length=40, blank=True)
     classification = models.CharField(max_length=20, blank=True)
     active = models.BooleanField(default=True)
+    currency = models.CharField(max_length=3, blank=True)  # A/P accounts exist once per currency
     refreshed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -86,8 +89,15 @@ class VendorMapping(models.Model):
     procurify_name = models.CharField(max_length=200)
     normalised_name = models.CharField(max_length=200, db_index=True)
     procurify_active = models.BooleanField(default=True)
+    procurify_currency = models.CharField(
+        max_length=10, blank=True, help_text="The currency the vendor bills in, per Procurify."
+    )
     qbo_vendor_id = models.CharField(max_length=40, blank=True)
     qbo_vendor_name = models.CharField(max_length=500, blank=True)
+    # A likely match a person must confirm (e.g. a different legal form); never used by the engine.
+    suggested_qbo_vendor_id = models.CharField(max_length=40, blank=True)
+    suggested_qbo_vendor_name = models.CharField(max_length=500, blank=True)
+    suggestion_reason = models.CharField(max_length=300, blank=True)
     source = models.CharField(max_length=12, choices=Source.choices, blank=True, default=Source.NONE)
     reason = models.CharField(max_length=300, blank=True, help_text="Why this mapping was made.")
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -145,3 +155,33 @@ class AccountMapping(models.Model):
     @property
     def is_mapped(self) -> bool:
         return bool(self.qbo_account_id)
+
+
+class BooksProfile(models.Model):
+    """What the two sets of books say about themselves, read with the reference data each run.
+
+    The engine never guesses these: a bill's currency, rate and duplicate-number handling depend on
+    them (docs/qbo-facts.md).
+    """
+
+    organisation = models.OneToOneField(Organisation, on_delete=models.CASCADE, related_name="books_profile")
+    qbo_realm_id = models.CharField(max_length=40, blank=True)
+    qbo_home_currency = models.CharField(max_length=3, blank=True)
+    qbo_multicurrency = models.BooleanField(default=False)
+    # None: QBO did not say; treated as "refuses duplicates", the stricter reading.
+    qbo_warn_duplicate_bill_number = models.BooleanField(null=True)
+    qbo_country = models.CharField(max_length=20, blank=True)
+    procurify_base_currency = models.CharField(max_length=10, blank=True)
+    refreshed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.organisation} books ({self.qbo_home_currency or '?'})"
+
+    @property
+    def base_mismatch(self) -> bool:
+        """Procurify converts to a base currency that is not QuickBooks' home currency."""
+        return bool(
+            self.procurify_base_currency
+            and self.qbo_home_currency
+            and self.procurify_base_currency != self.qbo_home_currency
+        )

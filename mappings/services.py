@@ -1,47 +1,69 @@
 """Mapping services: refresh the lists, auto-match, save a person's choice, release the holds it unblocks.
 
 Rules (issue 5, item 2): a manual choice is never overwritten; every automatic match records why.
+Vendors (issue 10, item 4): automatic only for the same legal entity, one Procurify vendor per QBO
+vendor; anything less is a suggestion a person confirms (mappings.normalise has the rules).
+
+A suggestion waits for a person while it has a reason. Dismissing it clears the reason but keeps
+which QBO vendor was suggested, so the next pass does not offer that vendor again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from connector.errors import ConnectorError
 from connector.models import AuditEvent, HeldRecord, SyncRun
 from connector.sync.audit import Audit
+from connector.sync.books import ensure_books
 from connector.sync.holds import release_waiting, resolve
-from connector.sync.transform import Held, Plan, vendor_payload
+from connector.sync.transform import Held, Plan, currency_twin_name, new_vendor_currency, vendor_payload
 from connector.sync.writers import Writer
 from mappings.models import AccountMapping, QBOAccount, QBOVendor, Source, VendorMapping
-from mappings.normalise import Candidate, Match, match_account, match_vendor, normalise_name
+from mappings.normalise import (
+    Candidate,
+    Match,
+    ProcurifyVendor,
+    Suggestion,
+    match_account,
+    normalise_name,
+    plan_vendor_matches,
+)
 from tenants.models import Organisation
 
 if TYPE_CHECKING:
     from connector.qbo.client import QBOClient
 
 __all__ = [
+    "SUGGESTION_PENDING",
+    "SuggestionGone",
+    "VendorMatchResult",
     "VendorNotCreated",
     "auto_match_accounts",
     "auto_match_vendors",
+    "confirm_vendor_suggestion",
     "create_qbo_vendor",
+    "dismiss_vendor_suggestion",
     "normalise_name",
     "record_created_vendor",
     "save_account_mapping",
     "save_vendor_mapping",
 ]
 
-AUTO_SOURCES = (Source.NONE,)  # only unmapped rows are matched; auto and manual choices stay
+AUTO_SOURCES = (Source.NONE,)  # only unmapped account rows are matched; auto and manual choices stay
+SUGGESTION_PENDING = Q(qbo_vendor_id="") & ~Q(suggested_qbo_vendor_id="") & ~Q(suggestion_reason="")
+NO_SUGGESTION = {"suggested_qbo_vendor_id": "", "suggested_qbo_vendor_name": "", "suggestion_reason": ""}
 
 
 def vendor_candidates(organisation: Organisation) -> list[Candidate]:
     rows = QBOVendor.objects.filter(organisation=organisation)
-    return [Candidate(v.qbo_id, v.display_name, v.normalised_name, v.active) for v in rows]
+    return [Candidate(v.qbo_id, v.display_name, active=v.active, currency=v.currency) for v in rows]
 
 
 def account_candidates(organisation: Organisation) -> list[Candidate]:
@@ -49,27 +71,130 @@ def account_candidates(organisation: Organisation) -> list[Candidate]:
     return [Candidate(a.qbo_id, a.fully_qualified_name or a.name, a.acct_num, a.active) for a in rows]
 
 
-def auto_match_vendors(organisation: Organisation) -> list[VendorMapping]:
-    """Match every unmapped vendor; returns the rows newly matched (their holds are released)."""
-    candidates = vendor_candidates(organisation)
-    matched = []
-    for mapping in VendorMapping.objects.filter(organisation=organisation, source__in=AUTO_SOURCES):
-        found = match_vendor(mapping.procurify_name, candidates) or _inactive_vendor(mapping, candidates)
-        if found is not None:
-            _apply_vendor(mapping, found, Source.AUTO_NAME)
-            matched.append(mapping)
-    return matched
+def has_pending_suggestion(mapping: VendorMapping) -> bool:
+    return not mapping.qbo_vendor_id and bool(mapping.suggested_qbo_vendor_id and mapping.suggestion_reason)
 
 
-def _inactive_vendor(mapping: VendorMapping, candidates: list[Candidate]) -> Match | None:
-    # No active match but exactly one inactive vendor of that name: creating one would fail with
-    # 6240 (an inactive name still holds it, QBO §3), so map it and let bills be held as
-    # "vendor_inactive" — reactivating it in QBO then releases them on the next run.
-    hits = [c for c in candidates if not c.active and c.key == mapping.normalised_name]
-    if len(hits) != 1:
-        return None
-    hit = hits[0]
-    return Match(hit.qbo_id, hit.name, f"Name matches QuickBooks vendor '{hit.name}', which is inactive.")
+@dataclass(frozen=True)
+class Demoted:
+    """An automatic mapping the rules no longer make: now unmapped, usually with a suggestion."""
+
+    mapping: VendorMapping
+    qbo_vendor_id: str
+    qbo_vendor_name: str
+
+    @property
+    def message(self) -> str:
+        why = self.mapping.suggestion_reason or "the names no longer match"
+        return (
+            f"Automatic match of vendor '{self.mapping.procurify_name}' to QuickBooks vendor "
+            f"'{self.qbo_vendor_name}' withdrawn until a person confirms it: {why}."
+        )
+
+
+@dataclass(frozen=True)
+class VendorMatchResult:
+    """What a pass changed. Iterating gives the rows newly mapped, as callers did before."""
+
+    matched: list[VendorMapping] = field(default_factory=list)
+    demoted: list[Demoted] = field(default_factory=list)
+    suggested: list[VendorMapping] = field(default_factory=list)  # a new or changed suggestion
+
+    def __iter__(self) -> Iterator[VendorMapping]:
+        return iter(self.matched)
+
+    def __len__(self) -> int:
+        return len(self.matched)
+
+
+def auto_match_vendors(organisation: Organisation) -> VendorMatchResult:
+    """Apply the vendor rules to every row: map, keep, demote to a suggestion, or suggest.
+
+    Manual and created mappings are never changed. Each write is conditional on the row being as it
+    was read, so a person's choice made during the pass wins. Newly mapped rows release their holds.
+    """
+    rows = list(VendorMapping.objects.filter(organisation=organisation))
+    planned = [
+        ProcurifyVendor(
+            m.procurify_vendor_id,
+            m.procurify_name,
+            m.procurify_currency,
+            m.qbo_vendor_id,
+            automatic=m.source == Source.AUTO_NAME,
+        )
+        for m in rows
+    ]
+    plan = plan_vendor_matches(planned, vendor_candidates(organisation))
+    result = VendorMatchResult()
+    for mapping in rows:
+        decision = plan[mapping.procurify_vendor_id]
+        if decision.keep:
+            _update(mapping, {k: v for k, v in NO_SUGGESTION.items() if getattr(mapping, k)})
+        elif decision.match is not None:
+            if _auto_map(mapping, decision.match):
+                result.matched.append(mapping)
+        else:
+            _leave_unmapped(mapping, decision.suggestion, result)
+    return result
+
+
+def _update(mapping: VendorMapping, fields: dict[str, Any]) -> bool:
+    """Write `fields` only if the row is still mapped as it was read; mirror them on `mapping`."""
+    if not fields:
+        return False
+    unchanged = VendorMapping.objects.filter(
+        pk=mapping.pk, qbo_vendor_id=mapping.qbo_vendor_id, source=mapping.source
+    )
+    if not unchanged.update(**fields):
+        return False
+    for name, value in fields.items():
+        setattr(mapping, name, value)
+    return True
+
+
+def _auto_map(mapping: VendorMapping, match: Match) -> bool:
+    fields = {
+        "qbo_vendor_id": match.qbo_id,
+        "qbo_vendor_name": match.name,
+        "source": Source.AUTO_NAME,
+        "reason": match.reason[:300],
+        "decided_at": timezone.now(),
+        "decided_by_id": None,
+        **NO_SUGGESTION,
+    }
+    if not _update(mapping, fields):
+        return False
+    _release_vendor(mapping)
+    return True
+
+
+def _leave_unmapped(mapping: VendorMapping, suggestion: Suggestion | None, result: VendorMatchResult) -> None:
+    previous = (mapping.qbo_vendor_id, mapping.qbo_vendor_name)
+    fields: dict[str, Any] = {}
+    if mapping.qbo_vendor_id:  # an automatic mapping the rules no longer make
+        fields = {"qbo_vendor_id": "", "qbo_vendor_name": "", "source": Source.NONE, "reason": ""}
+        fields |= {"decided_at": None, "decided_by_id": None}
+    fields |= _suggestion_fields(mapping, suggestion)
+    changed = {name: value for name, value in fields.items() if getattr(mapping, name) != value}
+    if not _update(mapping, changed):
+        return
+    if previous[0]:
+        result.demoted.append(Demoted(mapping, *previous))
+    if has_pending_suggestion(mapping) and {"suggested_qbo_vendor_id", "suggestion_reason"} & set(changed):
+        result.suggested.append(mapping)
+
+
+def _suggestion_fields(mapping: VendorMapping, suggestion: Suggestion | None) -> dict[str, str]:
+    dismissed = bool(mapping.suggested_qbo_vendor_id) and not mapping.suggestion_reason
+    if suggestion is None:
+        return {} if dismissed else dict(NO_SUGGESTION)
+    if dismissed and mapping.suggested_qbo_vendor_id == suggestion.qbo_id:
+        return {}  # a person already said no to this one
+    return {
+        "suggested_qbo_vendor_id": suggestion.qbo_id,
+        "suggested_qbo_vendor_name": suggestion.name[:500],
+        "suggestion_reason": suggestion.reason[:300],
+    }
 
 
 def auto_match_accounts(organisation: Organisation) -> list[AccountMapping]:
@@ -97,7 +222,12 @@ def _inactive_account(mapping: AccountMapping, candidates: list[Candidate]) -> M
 
 
 def save_vendor_mapping(
-    organisation: Organisation, procurify_vendor_id: int, qbo_vendor_id: str, *, user: Any = None
+    organisation: Organisation,
+    procurify_vendor_id: int,
+    qbo_vendor_id: str,
+    *,
+    user: Any = None,
+    reason: str = "Chosen by a person.",
 ) -> VendorMapping:
     """A person's choice: stored as manual (never overwritten) and every record waiting on it released."""
     qbo_vendor = QBOVendor.objects.get(organisation=organisation, qbo_id=qbo_vendor_id)
@@ -105,7 +235,7 @@ def save_vendor_mapping(
         mapping = VendorMapping.objects.select_for_update().get(
             organisation=organisation, procurify_vendor_id=procurify_vendor_id
         )
-        match = Match(qbo_vendor.qbo_id, qbo_vendor.display_name, "Chosen by a person.")
+        match = Match(qbo_vendor.qbo_id, qbo_vendor.display_name, reason)
         _apply_vendor(mapping, match, Source.MANUAL, user=user)
     return mapping
 
@@ -126,13 +256,18 @@ def save_account_mapping(
 
 
 def record_created_vendor(
-    organisation: Organisation, procurify_vendor_id: int, qbo_id: str, name: str
+    organisation: Organisation, procurify_vendor_id: int, qbo_id: str, name: str, currency: str = ""
 ) -> None:
     mapping = VendorMapping.objects.get(organisation=organisation, procurify_vendor_id=procurify_vendor_id)
     QBOVendor.objects.update_or_create(
         organisation=organisation,
         qbo_id=qbo_id,
-        defaults={"display_name": name, "normalised_name": normalise_name(name), "active": True},
+        defaults={
+            "display_name": name,
+            "normalised_name": normalise_name(name),
+            "active": True,
+            "currency": currency,
+        },
     )
     _apply_vendor(mapping, Match(qbo_id, name, "Created in QuickBooks by ml-connector."), Source.CREATED)
 
@@ -141,7 +276,13 @@ def _apply_vendor(mapping: VendorMapping, match: Match, source: str, *, user: An
     mapping.qbo_vendor_id, mapping.qbo_vendor_name = match.qbo_id, match.name
     mapping.source, mapping.reason = source, match.reason[:300]
     mapping.decided_at, mapping.decided_by = timezone.now(), user
+    for name, value in NO_SUGGESTION.items():  # a mapped row has nothing left to suggest
+        setattr(mapping, name, value)
     mapping.save()
+    _release_vendor(mapping)
+
+
+def _release_vendor(mapping: VendorMapping) -> None:
     key = str(mapping.procurify_vendor_id)
     release_waiting(mapping.organisation, "vendor_mapping", key)
     resolve(mapping.organisation, "vendor", key)  # a vendor held for a name clash is settled
@@ -160,6 +301,84 @@ def unmapped_vendor_ids(organisation: Organisation, ids: Iterable[int]) -> set[i
         organisation=organisation, procurify_vendor_id__in=list(ids)
     ).exclude(qbo_vendor_id="")
     return set(ids) - set(mapped.values_list("procurify_vendor_id", flat=True))
+
+
+# ---- Suggestions a person confirms or dismisses ----------------------------------------------------
+
+
+class SuggestionGone(Exception):
+    """The suggestion is no longer there to act on (changed, confirmed, or its vendor is inactive)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def confirm_vendor_suggestion(
+    mapping: VendorMapping, user: Any, *, qbo_vendor_id: str | None = None
+) -> VendorMapping:
+    """The person says the suggested QBO vendor is this company: saved exactly as their own choice
+    (manual, decided_by them, never overwritten) and the holds waiting on it released.
+
+    qbo_vendor_id: the vendor the person saw; if the suggestion changed since, nothing is saved.
+    """
+    organisation = mapping.organisation
+    with transaction.atomic():
+        row = _pending_row(mapping, qbo_vendor_id)
+        vendor = QBOVendor.objects.filter(
+            organisation=organisation, qbo_id=row.suggested_qbo_vendor_id
+        ).first()
+        if vendor is None or not vendor.active:
+            raise SuggestionGone(
+                f"QuickBooks vendor '{row.suggested_qbo_vendor_name}' is inactive or gone. "
+                "Reactivate it in QuickBooks or choose another."
+            )
+        key = str(row.procurify_vendor_id)
+        waiting = _waiting_count(organisation, key)
+        reason = f"Suggestion confirmed by a person ({row.suggestion_reason})."
+        saved = save_vendor_mapping(
+            organisation, row.procurify_vendor_id, vendor.qbo_id, user=user, reason=reason[:300]
+        )
+    by = getattr(user, "email", "") or "someone"
+    Audit(organisation).record(
+        AuditEvent.Kind.MAPPING,
+        f"{by} confirmed that Procurify vendor '{saved.procurify_name}' is QuickBooks vendor "
+        f"'{saved.qbo_vendor_name}' ({row.suggestion_reason}); {waiting} held record(s) released.",
+        object_type=VENDOR,
+        procurify_id=key,
+        data={"action": "confirm_suggestion", "by": by, "qbo_id": saved.qbo_vendor_id},
+    )
+    return saved
+
+
+def dismiss_vendor_suggestion(
+    mapping: VendorMapping, user: Any, *, qbo_vendor_id: str | None = None
+) -> VendorMapping:
+    """The person says the suggested QBO vendor is another company: the row stays unmapped and that
+    vendor is not suggested again for it."""
+    with transaction.atomic():
+        row = _pending_row(mapping, qbo_vendor_id)
+        row.suggestion_reason = ""
+        row.save(update_fields=["suggestion_reason"])
+    by = getattr(user, "email", "") or "someone"
+    Audit(row.organisation).record(
+        AuditEvent.Kind.MAPPING,
+        f"{by} dismissed QuickBooks vendor '{row.suggested_qbo_vendor_name}' as a match for Procurify "
+        f"vendor '{row.procurify_name}'.",
+        object_type=VENDOR,
+        procurify_id=str(row.procurify_vendor_id),
+        data={"action": "dismiss_suggestion", "by": by, "qbo_id": row.suggested_qbo_vendor_id},
+    )
+    return row
+
+
+def _pending_row(mapping: VendorMapping, qbo_vendor_id: str | None) -> VendorMapping:
+    row = VendorMapping.objects.select_for_update().get(pk=mapping.pk)
+    if not has_pending_suggestion(row) or qbo_vendor_id not in (None, row.suggested_qbo_vendor_id):
+        raise SuggestionGone(
+            f"The suggestion for {row.procurify_name} has changed or was already settled; nothing was saved."
+        )
+    return row
 
 
 # ---- "Create this vendor in QuickBooks" ----------------------------------------------------------
@@ -208,18 +427,23 @@ def create_qbo_vendor(
     key = str(mapping.procurify_vendor_id)
     audit = Audit(organisation)
     by = getattr(user, "email", "") or "someone"
-    plan = Plan(
-        "Vendor", vendor_payload(mapping.procurify_name), f"Vendor {mapping.procurify_name}", key, "", None
-    )
     try:
+        # In the vendor's own currency: QuickBooks fixes it for good (docs/qbo-facts.md, Currencies).
+        currency = new_vendor_currency(
+            mapping.procurify_name, mapping.procurify_currency, ensure_books(organisation, qbo)
+        )
+        payload = vendor_payload(mapping.procurify_name, currency=currency)
+        plan = Plan("Vendor", payload, f"Vendor {mapping.procurify_name}", key, "", None)
         result = Writer(organisation, qbo).write(VENDOR, key, plan, audit.for_record(VENDOR, key))
     except Held as exc:
-        raise VendorNotCreated(_refusal_sentence(exc, plan.payload["DisplayName"])) from exc
+        raise VendorNotCreated(_refusal_sentence(exc, mapping.procurify_name)) from exc
     except ConnectorError as exc:
         raise VendorNotCreated(f"QuickBooks did not create the vendor: {exc.message}") from exc
     name = plan.payload["DisplayName"]
     waiting = _waiting_count(organisation, key)
-    record_created_vendor(organisation, mapping.procurify_vendor_id, result.record.qbo_id, name)
+    record_created_vendor(
+        organisation, mapping.procurify_vendor_id, result.record.qbo_id, name, currency or ""
+    )
     VendorMapping.objects.filter(pk=mapping.pk).update(
         decided_by=user, reason=f"Created in QuickBooks by {by}."[:300]
     )
@@ -230,6 +454,55 @@ def create_qbo_vendor(
         object_type=VENDOR,
         procurify_id=key,
         data={"action": "create_vendor", "by": by, "qbo_id": result.record.qbo_id, "outcome": result.outcome},
+    )
+    mapping.refresh_from_db()
+    return CreatedVendor(mapping, result.record.qbo_id, name, waiting)
+
+
+def create_currency_twin(
+    organisation: Organisation, mapping: VendorMapping, currency: str, *, qbo: QBOClient, user: Any
+) -> CreatedVendor:
+    """One click for a vendor whose bills come in a currency its QuickBooks vendor cannot take: create
+    "<name> (<currency>)" in that currency and map the Procurify vendor to it (docs/qbo-facts.md)."""
+    currency = currency.strip().upper()
+    books = ensure_books(organisation, qbo)
+    if mapping.organisation_id != organisation.pk:
+        raise VendorNotCreated("This vendor belongs to another organisation.")
+    if not (len(currency) == 3 and currency.isalpha()) or currency == books.home_currency:
+        raise VendorNotCreated(f"'{currency}' is not a foreign currency of this QuickBooks company.")
+    if SyncRun.objects.filter(organisation=organisation, status__in=SyncRun.ACTIVE).exists():
+        raise VendorNotCreated("A sync is running. Try again once it has finished.")
+    base = mapping.qbo_vendor_name or mapping.procurify_name
+    key = f"{mapping.procurify_vendor_id}:{currency}"  # not the vendor's own key: that one is taken
+    audit = Audit(organisation)
+    by = getattr(user, "email", "") or "someone"
+    try:
+        new_vendor_currency(base, currency, books)  # holds when multicurrency is off
+        payload = vendor_payload(currency_twin_name(base, currency), currency=currency)
+        plan = Plan("Vendor", payload, f"Vendor {payload['DisplayName']}", key, "", None)
+        result = Writer(organisation, qbo).write(VENDOR, key, plan, audit.for_record(VENDOR, key))
+    except Held as exc:
+        raise VendorNotCreated(_refusal_sentence(exc, currency_twin_name(base, currency))) from exc
+    except ConnectorError as exc:
+        raise VendorNotCreated(f"QuickBooks did not create the vendor: {exc.message}") from exc
+    name = plan.payload["DisplayName"]
+    record_created_vendor(organisation, mapping.procurify_vendor_id, result.record.qbo_id, name, currency)
+    VendorMapping.objects.filter(pk=mapping.pk).update(
+        decided_by=user, reason=f"{currency} twin created in QuickBooks by {by}."[:300]
+    )
+    waiting = release_waiting(organisation, "vendor_currency", key)
+    audit.record(
+        AuditEvent.Kind.MAPPING,
+        f"{by} created QuickBooks vendor '{name}' in {currency} ({result.record.qbo_id}) and mapped "
+        f"Procurify vendor '{mapping.procurify_name}' to it; {waiting} held record(s) released.",
+        object_type=VENDOR,
+        procurify_id=str(mapping.procurify_vendor_id),
+        data={
+            "action": "create_currency_twin",
+            "by": by,
+            "qbo_id": result.record.qbo_id,
+            "currency": currency,
+        },
     )
     mapping.refresh_from_db()
     return CreatedVendor(mapping, result.record.qbo_id, name, waiting)

@@ -16,4 +16,19 @@ urlpatterns = [
         views.vendor_create,
         name="mappings-create-vendor",
     ),
+    path(
+        "o/<uuid:org_id>/mappings/vendors/<uuid:mapping_id>/currency-twin/<str:currency>/",
+        views.vendor_currency_twin,
+        name="mappings-currency-twin",
+    ),
+    path(
+        "o/<uuid:org_id>/mappings/vendors/<uuid:mapping_id>/suggestion/confirm/",
+        views.suggestion_confirm,
+        name="mappings-confirm-suggestion",
+    ),
+    path(
+        "o/<uuid:org_id>/mappings/vendors/<uuid:mapping_id>/suggestion/dismiss/",
+        views.suggestion_dismiss,
+        name="mappings-dismiss-suggestion",
+    ),
 ]

@@ -1,4 +1,5 @@
-"""Mapping screens: the vendor and account tables, inline change (htmx) with a plain-POST fallback.
+"""Mapping screens: the vendor and account tables, inline change (htmx) with a plain-POST fallback,
+and the vendor suggestions a person confirms or dismisses.
 
 Thin: org_view → form → mappings.services (which releases the holds a mapping unblocks) → render.
 """
@@ -32,6 +33,8 @@ from tenants.models import Organisation
 
 PAGE_SIZE = 50
 AUTO_SOURCES = (Source.AUTO_NAME, Source.AUTO_NUMBER, Source.CREATED)
+# Only vendors have suggestions (a likely match a person confirms); accounts match by number.
+VENDOR_STATUS_CHOICES = [*STATUS_CHOICES[:2], ("suggested", "Suggested"), *STATUS_CHOICES[2:]]
 
 
 @dataclass(frozen=True)
@@ -49,18 +52,19 @@ class Kind:
     search_fields: tuple[str, ...]
     waiting_on_type: str
     save: Callable[..., Any]
+    statuses: list[tuple[str, str]]
 
 
 KINDS = {
     "vendors": Kind(
         "vendors", "vendor", VendorMapping, QBOVendor, "procurify_vendor_id", "qbo_vendor_id",
         "qbo_vendor_name", "procurify_name", ("procurify_name", "qbo_vendor_name"), "vendor_mapping",
-        services.save_vendor_mapping,
+        services.save_vendor_mapping, VENDOR_STATUS_CHOICES,
     ),
     "accounts": Kind(
         "accounts", "account", AccountMapping, QBOAccount, "procurify_account_code_id", "qbo_account_id",
         "qbo_account_name", "code", ("code", "description", "qbo_account_name"), "account_mapping",
-        services.save_account_mapping,
+        services.save_account_mapping, STATUS_CHOICES,
     ),
 }  # fmt: skip
 
@@ -82,12 +86,23 @@ def mapping_rows(kind: Kind, organisation: Organisation) -> QuerySet[Any]:
     inactive = kind.qbo_model._default_manager.filter(
         organisation=organisation, qbo_id=OuterRef(kind.qbo_id_field), active=False
     )
-    return kind.model._default_manager.filter(organisation=organisation).annotate(
+    rows = kind.model._default_manager.filter(organisation=organisation).annotate(
         held_count=Coalesce(Subquery(held, output_field=IntegerField()), 0), qbo_inactive=Exists(inactive)
+    )
+    if kind.slug != "vendors":
+        return rows
+    vendors = QBOVendor.objects.filter(organisation=organisation)
+    return rows.annotate(
+        qbo_currency=Subquery(vendors.filter(qbo_id=OuterRef("qbo_vendor_id")).values("currency")[:1]),
+        suggested_currency=Subquery(
+            vendors.filter(qbo_id=OuterRef("suggested_qbo_vendor_id")).values("currency")[:1]
+        ),
     )
 
 
 def _status_filter(kind: Kind, status: str) -> Q:
+    if status == "suggested" and kind.slug == "vendors":
+        return services.SUGGESTION_PENDING
     return {
         "unmapped": Q(**{kind.qbo_id_field: ""}),
         "auto": Q(source__in=AUTO_SOURCES) & ~Q(**{kind.qbo_id_field: ""}),
@@ -116,7 +131,7 @@ def _filtered(kind: Kind, organisation: Organisation, filters: dict[str, str]) -
 def _status_counts(kind: Kind, organisation: Organisation) -> list[tuple[str, str, int]]:
     rows = mapping_rows(kind, organisation)
     return [
-        (value, label, rows.filter(_status_filter(kind, value)).count()) for value, label in STATUS_CHOICES
+        (value, label, rows.filter(_status_filter(kind, value)).count()) for value, label in kind.statuses
     ]
 
 
@@ -170,6 +185,7 @@ def mapping_list(request: HttpRequest, kind: str) -> HttpResponse:
     table = _kind(kind)
     organisation = request.organisation  # type: ignore[attr-defined]
     form = MappingFilterForm(request.GET)
+    form.fields["status"].choices = table.statuses  # type: ignore[attr-defined]
     filters = form.values()
     page = Paginator(_filtered(table, organisation, filters), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
@@ -216,16 +232,20 @@ def mapping_edit(request: HttpRequest, kind: str, mapping_id: str) -> HttpRespon
     return render(request, "mappings/edit.html", context, status=status)
 
 
-def _save(request: HttpRequest, kind: Kind, mapping: Any, qbo_id: str) -> str:
-    organisation = request.organisation  # type: ignore[attr-defined]
-    key = str(getattr(mapping, kind.key_field))
+def _waiting_by_type(organisation: Organisation, kind: Kind, mapping: Any) -> Counter[str]:
+    """Held records waiting on this mapping, by object type: what saving it is about to release."""
     waiting = HeldRecord.objects.filter(
         organisation=organisation,
         state=HeldRecord.State.HELD,
         waiting_on_type=kind.waiting_on_type,
-        waiting_on_key=key,
+        waiting_on_key=str(getattr(mapping, kind.key_field)),
     )
-    by_type = Counter(waiting.values_list("object_type", flat=True))
+    return Counter(waiting.values_list("object_type", flat=True))
+
+
+def _save(request: HttpRequest, kind: Kind, mapping: Any, qbo_id: str) -> str:
+    organisation = request.organisation  # type: ignore[attr-defined]
+    by_type = _waiting_by_type(organisation, kind, mapping)
     saved = kind.save(organisation, getattr(mapping, kind.key_field), qbo_id, user=request.user)
     name = getattr(saved, kind.name_field)
     sentence = f"{name} now maps to QuickBooks {kind.noun} '{getattr(saved, kind.qbo_name_field)}'."
@@ -250,9 +270,9 @@ def auto_match(request: HttpRequest, kind: str) -> HttpResponse:
     table = _kind(kind)
     organisation = request.organisation  # type: ignore[attr-defined]
     if table.slug == "vendors":
-        matched = services.auto_match_vendors(organisation)
-    else:
-        matched = services.auto_match_accounts(organisation)
+        _vendor_match_messages(request, organisation, services.auto_match_vendors(organisation))
+        return redirect("mappings-list", org_id=organisation.public_id, kind=kind)
+    matched = services.auto_match_accounts(organisation)
     if matched:
         messages.success(
             request, f"Matched {len(matched)} {table.noun}s automatically; their holds are released."
@@ -260,6 +280,76 @@ def auto_match(request: HttpRequest, kind: str) -> HttpResponse:
     else:
         messages.info(request, f"No unmapped {table.noun} has exactly one QuickBooks match.")
     return redirect("mappings-list", org_id=organisation.public_id, kind=kind)
+
+
+def _vendor_match_messages(
+    request: HttpRequest, organisation: Organisation, result: services.VendorMatchResult
+) -> None:
+    if result.matched:
+        messages.success(
+            request, f"Matched {len(result.matched)} vendors automatically; their holds are released."
+        )
+    if d := len(result.demoted):
+        messages.warning(
+            request,
+            f"Withdrew {d} automatic match{'' if d == 1 else 'es'} that may be a different company; "
+            "a suggestion waits for you to confirm instead.",
+        )
+    waiting = VendorMapping.objects.filter(services.SUGGESTION_PENDING, organisation=organisation)
+    if n := waiting.count():
+        messages.info(
+            request,
+            f"{n} suggested match{'' if n == 1 else 'es'} wait{'s' if n == 1 else ''} for you to confirm.",
+        )
+    if not (result.matched or result.demoted or n):
+        messages.info(request, "No unmapped vendor has exactly one QuickBooks match.")
+
+
+@org_view
+@require_POST
+def suggestion_confirm(request: HttpRequest, mapping_id: str) -> HttpResponse:
+    """The suggested QuickBooks vendor is this company: map it as a person's choice, release the holds."""
+    return _settle_suggestion(request, mapping_id, confirm=True)
+
+
+@org_view
+@require_POST
+def suggestion_dismiss(request: HttpRequest, mapping_id: str) -> HttpResponse:
+    """The suggested QuickBooks vendor is another company: leave the row unmapped, do not suggest it again."""
+    return _settle_suggestion(request, mapping_id, confirm=False)
+
+
+def _settle_suggestion(request: HttpRequest, mapping_id: str, *, confirm: bool) -> HttpResponse:
+    table = KINDS["vendors"]
+    organisation = request.organisation  # type: ignore[attr-defined]
+    mapping = get_object_or_404(mapping_rows(table, organisation), public_id=mapping_id)
+    seen = request.POST.get("qbo_id") or None  # the vendor the person saw; a changed suggestion is refused
+    error = ""
+    try:
+        if confirm:
+            by_type = _waiting_by_type(organisation, table, mapping)
+            saved = services.confirm_vendor_suggestion(mapping, request.user, qbo_vendor_id=seen)
+            notice = (
+                f"{saved.procurify_name} now maps to QuickBooks vendor '{saved.qbo_vendor_name}'. "
+                f"{released_sentence(by_type)}"
+            )
+        else:
+            saved = services.dismiss_vendor_suggestion(mapping, request.user, qbo_vendor_id=seen)
+            notice = (
+                f"Suggestion dismissed: {saved.procurify_name} stays unmapped. "
+                "Choose its QuickBooks vendor with Change, or create it in QuickBooks."
+            )
+    except services.SuggestionGone as exc:
+        notice, error = "", exc.message
+    if is_htmx(request):
+        fresh = mapping_rows(table, organisation).get(pk=mapping.pk)
+        context = _row_context(request, table, fresh, notice=notice, error=error)
+        return render(request, "mappings/_row.html", context)  # htmx swaps only 2xx answers
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, notice)
+    return redirect(_safe_next(request) or reverse("mappings-list", args=[organisation.public_id, "vendors"]))
 
 
 @org_view
@@ -282,6 +372,27 @@ def vendor_create(request: HttpRequest, mapping_id: str) -> HttpResponse:
         fresh = mapping_rows(table, organisation).get(pk=mapping.pk)
         return render(request, "mappings/_row.html", _row_context(request, table, fresh, notice=notice))
     messages.success(request, notice)
+    return redirect(_safe_next(request) or reverse("mappings-list", args=[organisation.public_id, "vendors"]))
+
+
+@org_view
+@require_POST
+def vendor_currency_twin(request: HttpRequest, mapping_id: str, currency: str) -> HttpResponse:
+    """Create "<vendor> (<currency>)" in QuickBooks for bills its mapped vendor cannot take."""
+    organisation = request.organisation  # type: ignore[attr-defined]
+    mapping = get_object_or_404(mapping_rows(KINDS["vendors"], organisation), public_id=mapping_id)
+    try:
+        created = services.create_currency_twin(
+            organisation, mapping, currency, qbo=qbo_client_for(organisation), user=request.user
+        )
+    except (services.VendorNotCreated, ConnectorError) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"Created '{created.name}' in QuickBooks and mapped {mapping.procurify_name} to it; "
+            f"{created.released} held record(s) will be retried on the next run.",
+        )
     return redirect(_safe_next(request) or reverse("mappings-list", args=[organisation.public_id, "vendors"]))
 
 

@@ -19,6 +19,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n-vendors", type=int, default=500)
     parser.add_argument("--n-pos", type=int, default=1_000)
     parser.add_argument("--now", help="freeze the clock at this ISO time (repeatable data)")
+    parser.add_argument(
+        "--no-multicurrency", action="store_true", help="distributor: a QBO company without multicurrency"
+    )
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--error-rate", type=float, default=0.0)
     parser.add_argument("--lose-response-rate", type=float, default=0.0)
@@ -30,6 +33,8 @@ def main(argv: list[str] | None = None) -> None:
     options = {}
     if args.seed == "large":
         options = {"n_bills": args.n_bills, "n_vendors": args.n_vendors, "n_pos": args.n_pos}
+    elif args.seed == "distributor" and args.no_multicurrency:
+        options = {"qbo_multicurrency": False}
     now = datetime.fromisoformat(args.now) if args.now else None
     seed = None if args.seed == "none" else args.seed
     sandbox = Sandbox.create(seed=seed, tenants=args.tenants, now=now, **options)

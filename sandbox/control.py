@@ -174,6 +174,11 @@ def _add_vendor(sb: Sandbox, body: dict[str, Any], m: re.Match[str]) -> Any:
     return sb.procurify.add_vendor(m["domain"], **body)
 
 
+@route("POST", "/procurify/(?P<domain>[^/]+)/currencies/(?P<name>[A-Za-z]+)")
+def _currency_rate(sb: Sandbox, body: dict[str, Any], m: re.Match[str]) -> Any:
+    return sb.procurify.set_currency_rate(m["domain"], m["name"], str(body["rate"]))
+
+
 @route("POST", "/qbo/approve")
 def _approve(sb: Sandbox, body: dict[str, Any], _m: re.Match[str]) -> Any:
     keys = ("client_id", "redirect_uri", "state", "realm_id")
@@ -182,9 +187,24 @@ def _approve(sb: Sandbox, body: dict[str, Any], _m: re.Match[str]) -> Any:
 
 @route("POST", "/qbo/(?P<realm>[^/]+)/preferences")
 def _preferences(sb: Sandbox, body: dict[str, Any], m: re.Match[str]) -> Any:
-    close = body.get("BookCloseDate")
-    sb.qbo.set_book_close_date(m["realm"], date.fromisoformat(close) if close else None)
-    return {"BookCloseDate": close}
+    """BookCloseDate (ISO or null), MultiCurrencyEnabled, WarnDuplicateBillNumber: only those sent change."""
+    if "BookCloseDate" in body or not body:
+        close = body.get("BookCloseDate")
+        sb.qbo.set_book_close_date(m["realm"], date.fromisoformat(close) if close else None)
+    prefs = sb.qbo.set_preferences(
+        m["realm"],
+        multicurrency_enabled=_flag(body.get("MultiCurrencyEnabled")),
+        warn_duplicate_bill_number=_flag(body.get("WarnDuplicateBillNumber")),
+    )
+    return {"BookCloseDate": prefs["AccountingInfoPrefs"].get("BookCloseDate"), "Preferences": prefs}
+
+
+def _flag(value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if str(value).lower() in ("true", "1", "false", "0"):
+        return str(value).lower() in ("true", "1")
+    raise ValueError(f"not a boolean: {value!r}")
 
 
 @route("GET", "/qbo/(?P<realm>[^/]+)/(?P<entity>[A-Za-z]+)")

@@ -185,6 +185,11 @@ class ProcurifyFake:
         with self._lock:
             return dict(self.sites[domain].add_vendor(name, self.clock.now(), **fields))
 
+    def set_currency_rate(self, domain: str, name: str, rate: str) -> dict[str, Any]:
+        """New rate from now on; bills already created keep theirs in converted_total_cost."""
+        with self._lock:
+            return dict(self.sites[domain].set_currency_rate(name, rate))
+
     def add_bill(self, domain: str, **spec: Any) -> dict[str, Any]:
         """Add a bill; see seed.bill_record for the accepted keywords. Returns the detail payload."""
         from .seed import bill_record  # seed builds on this module; import late to avoid a cycle

@@ -121,11 +121,13 @@ def _as(value: Any, kind: str) -> Any:
 
 
 def order(rows: list[dict[str, Any]], params: httpx.QueryParams, fields: dict[str, Callable]) -> list[dict]:
+    """`order_by=a,-b`: DRF's comma list; unknown fields are ignored, as DRF does."""
     raw = params.get("order_by") or params.get("ordering") or ""
-    key = fields.get(raw.lstrip("-"))
-    if key is None:  # unknown ordering fields are ignored, as DRF does
-        return rows
-    return sorted(rows, key=lambda r: (key(r) is None, key(r)), reverse=raw.startswith("-"))
+    names = [name.strip() for name in raw.split(",") if name.strip()]
+    keys = [(fields[name.lstrip("-")], name.startswith("-")) for name in names if name.lstrip("-") in fields]
+    for key, descending in reversed(keys):  # stable sorts, least significant field first
+        rows = sorted(rows, key=lambda r, key=key: (key(r) is None, key(r)), reverse=descending)
+    return rows
 
 
 # --- resources ------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 CENT = Decimal("0.01")
+RATE = Decimal("0.000001")  # currency rates are 6-dp strings
 BILL_STATUS = {
     "draft": 0,
     "confirmed": 1,
@@ -81,6 +82,15 @@ class Site:
 
     def currency_id(self, name: str) -> int:
         return next(c["id"] for c in self.currencies.values() if c["name"] == name)
+
+    def set_currency_rate(self, name: str, rate: str) -> dict[str, Any]:
+        """Change a currency's rate from now on: every bill shows the new `currency.rate`, but each bill
+        keeps the rate it was created at for its `converted_total_cost` (procurify.md §3)."""
+        row = next((c for c in self.currencies.values() if c["name"] == name), None)
+        if row is None:
+            raise KeyError(f"currency {name}")
+        row["rate"] = str(Decimal(str(rate)).quantize(RATE))
+        return row
 
     def add_location(self, name: str, headquarter: bool = False) -> dict[str, Any]:
         lid = self.new_id("location")
@@ -154,10 +164,13 @@ class Site:
         """Store a bill record (see seed.bill_record for its keys) and give it ids."""
         record.setdefault("id", self.new_id("bill", 600))
         record.setdefault("uuid", self.new_uuid())
+        record.setdefault("rate", self.currencies[record["currency_id"]]["rate"])  # the rate of its day
         for item in record["items"]:
             item.setdefault("id", self.new_id("bill_item", 9000))
             for alloc in item["allocs"]:
                 alloc.setdefault("id", self.new_id("allocation"))
+        for cost in record.get("costs", []):
+            cost.setdefault("id", self.new_id("bill_cost"))
         self.bills[record["uuid"]] = record
         return record
 
@@ -165,6 +178,7 @@ class Site:
         record.setdefault("id", self.new_id("po", 1200))
         record.setdefault("uuid", self.new_uuid())
         record.setdefault("number", str(record["id"]))
+        record.setdefault("rate", self.currencies[record["currency_id"]]["rate"])
         for line in record["lines"]:
             line.setdefault("id", self.new_id("order_item", 5000))
         self.pos[record["id"]] = record

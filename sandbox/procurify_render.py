@@ -44,13 +44,25 @@ def budget(site: Site, code_id: int, dept_id: int) -> dict[str, Any]:
 
 
 def bill_totals(bill: dict[str, Any]) -> dict[str, Decimal]:
-    subtotal = tax = Decimal(0)
+    """What the bill owes, as Procurify sums it: items + item tax + item shipping + bill shipping + costs."""
+    subtotal = tax = item_shipping = Decimal(0)
     for item in bill["items"]:
-        line = (item["quantity"] * item["unit_cost"]).quantize(CENT)
+        line = _line_total(item)
         subtotal += line
-        tax += (line * item.get("tax_percentage", Decimal(0)) / 100).quantize(CENT)
+        tax += _line_tax(item, line)
+        item_shipping += item.get("shipping", Decimal(0))
     shipping = bill.get("shipping", Decimal(0))
-    return {"subtotal": subtotal, "tax": tax, "shipping": shipping, "total": subtotal + tax + shipping}
+    costs = sum((c["amount"] for c in bill.get("costs", [])), Decimal(0))
+    total = subtotal + tax + item_shipping + shipping + costs
+    return {"subtotal": subtotal, "tax": tax, "shipping": shipping, "costs": costs, "total": total}
+
+
+def _line_total(item: dict[str, Any]) -> Decimal:
+    return (item["quantity"] * item["unit_cost"]).quantize(CENT)
+
+
+def _line_tax(item: dict[str, Any], line: Decimal) -> Decimal:
+    return (line * item.get("tax_percentage", Decimal(0)) / 100).quantize(CENT)
 
 
 def bill_row(site: Site, bill: dict[str, Any], today: date) -> dict[str, Any]:
@@ -91,7 +103,8 @@ def bill_detail(site: Site, bill: dict[str, Any], today: date) -> dict[str, Any]
     out = bill_row(site, bill, today)
     totals = bill_totals(bill)
     vendor = site.vendors[bill["vendor_id"]]
-    rate = Decimal(site.currencies[bill["currency_id"]]["rate"])
+    # `currency.rate` is today's rate; the conversion used the bill's own rate (§3, issue 10 g).
+    rate = Decimal(bill.get("rate") or site.currencies[bill["currency_id"]]["rate"])
     out.update(
         {
             "vendor": dict(vendor),
@@ -105,7 +118,7 @@ def bill_detail(site: Site, bill: dict[str, Any], today: date) -> dict[str, Any]
             "vendor_contact": vendor.get("contact"),
             "currency": currency(site, bill["currency_id"], full=True),
             "items": [_bill_item(site, bill, item) for item in bill["items"]],
-            "costs": [],
+            "costs": [_cost(site, bill, cost) for cost in bill.get("costs", [])],
             "bill_statuses": [],
             "bill_payment": {"payment_date": day(bill["paid_on"])} if bill.get("paid_on") else None,
             "payment_terms": bill.get("payment_terms", ""),
@@ -129,10 +142,20 @@ def bill_detail(site: Site, bill: dict[str, Any], today: date) -> dict[str, Any]
     return out
 
 
+def _cost(site: Site, bill: dict[str, Any], cost: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": cost["id"],
+        "name": cost["name"],
+        "amount": money(cost["amount"]),
+        "cost_allocation": None,
+        "currency": currency(site, bill["currency_id"]),
+    }
+
+
 def _bill_item(site: Site, bill: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
-    line = (item["quantity"] * item["unit_cost"]).quantize(CENT)
+    line = _line_total(item)
     pct = item.get("tax_percentage", Decimal(0))
-    tax = (line * pct / 100).quantize(CENT)
+    tax = _line_tax(item, line)
     po = site.pos.get(item["po_id"]) if item.get("po_id") else None
     cur = currency(site, bill["currency_id"])
     return {
@@ -148,8 +171,9 @@ def _bill_item(site: Site, bill: dict[str, Any], item: dict[str, Any]) -> dict[s
         "tax_percentage": money(pct),
         "tax_amount": float(tax),
         "tax_is_inclusive": False,
-        "total_cost_with_tax": float(line + tax),
-        "shipping_amount": 0.0,
+        # Some rows carry null here although total_cost and allocations are set (issue 10 d).
+        "total_cost_with_tax": None if item.get("null_total_with_tax") else float(line + tax),
+        "shipping_amount": float(item.get("shipping", Decimal(0))),
         "po": {"id": po["id"], "number": po["number"], "uuid": po["uuid"]} if po else None,
         "orderitem": item.get("po_line_id"),
         "vendor": bill["vendor_id"],
@@ -222,7 +246,7 @@ def po_row(site: Site, po: dict[str, Any]) -> dict[str, Any]:
             "rate": cur["rate"],
             "base": cur["base"],
         },
-        "purchased_currency_rate": cur["rate"],
+        "purchased_currency_rate": po.get("rate") or cur["rate"],  # the rate when it was purchased
         "purchaser": 1,
         "item_count": len(po["lines"]),
         "staged_for_export": False,
@@ -242,8 +266,9 @@ def po_detail(site: Site, po: dict[str, Any]) -> dict[str, Any]:
             "unit": ln.get("unit", "ea"),
             "quantity": money(ln["quantity"]),
             "price": money(ln["price"]),
-            "approved_quantity": money(ln["quantity"]),
-            "approved_price": money(ln["price"]),
+            # What the approver allowed; may differ from what was asked ("0" = line declined).
+            "approved_quantity": money(Decimal(str(ln.get("approved_quantity", ln["quantity"])))),
+            "approved_price": money(Decimal(str(ln.get("approved_price", ln["price"])))),
             "total_cost": money(ln["quantity"] * ln["price"]),
             "tax_amount": "0.00",
             "shipping_amount": "0.00",

@@ -359,6 +359,24 @@ class QBOFake:
         with self._lock:
             self.realms[realm_id].book_close_date = when
 
+    def set_preferences(
+        self,
+        realm_id: str,
+        *,
+        multicurrency_enabled: bool | None = None,
+        warn_duplicate_bill_number: bool | None = None,
+    ) -> dict[str, Any]:
+        """Flip company settings as the QBO admin would; returns the Preferences answer."""
+        with self._lock:
+            realm = self.realms[realm_id]
+            if multicurrency_enabled is not None:
+                if realm.multicurrency_enabled and not multicurrency_enabled:
+                    raise ValueError("multicurrency cannot be turned off once enabled (reference §10)")
+                realm.multicurrency_enabled = multicurrency_enabled
+            if warn_duplicate_bill_number is not None:
+                realm.warn_duplicate_bill_number = warn_duplicate_bill_number
+            return preferences(realm)
+
     def expire_tokens(self, realm_id: str | None = None) -> int:
         return self.auth.expire_access(realm_id)
 

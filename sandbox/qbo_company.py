@@ -39,13 +39,24 @@ def preferences(realm: Realm) -> dict[str, Any]:
         "SyncToken": "0",
         "AccountingInfoPrefs": accounting,
         "CurrencyPrefs": {
-            "MultiCurrencyEnabled": bool(realm.exchange_rates),
+            "MultiCurrencyEnabled": realm.multicurrency_enabled,
             "HomeCurrency": {"value": realm.home_currency},
         },
         "VendorAndPurchasesPrefs": {"TrackingByCustomer": False, "BillableExpenseTracking": False},
+        # Intuit exposes some switches only as string name/value pairs (§14 duplicate bill numbers).
+        "OtherPrefs": {"NameValue": other_prefs(realm)},
         "domain": "QBO",
         "sparse": False,
     }
+
+
+def other_prefs(realm: Realm) -> list[dict[str, str]]:
+    pairs = {
+        "WarnDuplicateBillNumber": realm.warn_duplicate_bill_number,
+        "WarnDuplicateCheckNumber": True,
+        "DTXCopyMemo": False,
+    }
+    return [{"Name": name, "Value": "true" if value else "false"} for name, value in pairs.items()]
 
 
 def throttle_response(now: Any, retry_after: int | None) -> httpx.Response:

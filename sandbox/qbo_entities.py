@@ -104,7 +104,7 @@ def _vendor(obj: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
     _unique_person(ctx, display)
     if obj.get("TermRef"):
         obj["TermRef"] = _ref(ctx, "Term", obj["TermRef"], "TermRef")
-    obj["CurrencyRef"] = obj.get("CurrencyRef") or {"value": ctx.realm.home_currency}
+    obj["CurrencyRef"] = _fixed_currency(obj, ctx, "vendor")
     obj.setdefault("Active", True)
     obj.setdefault("Balance", 0)
     obj.setdefault("PrintOnCheckName", display)
@@ -147,11 +147,22 @@ def _account(obj: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
     obj["AccountType"] = kind
     obj["Classification"] = CLASSIFICATION[kind]
     obj["FullyQualifiedName"] = name
-    obj["CurrencyRef"] = obj.get("CurrencyRef") or {"value": ctx.realm.home_currency}
+    obj["CurrencyRef"] = _fixed_currency(obj, ctx, "account")
     obj.setdefault("Active", True)
     obj.setdefault("SubAccount", False)
     obj.setdefault("CurrentBalance", 0)
     return obj
+
+
+def _fixed_currency(obj: dict[str, Any], ctx: Ctx, kind: str) -> dict[str, str]:
+    """A vendor's or account's currency is chosen once, at creation (§10); an update may repeat it
+    or leave it out, never change it."""
+    old = _currency_code((ctx.old or {}).get("CurrencyRef"), "CurrencyRef")
+    currency = _currency_code(obj.get("CurrencyRef"), "CurrencyRef") or old or ctx.realm.home_currency
+    if old and currency != old:
+        raise err.business(f"You can't change the currency of this {kind}: it is {old}.", "CurrencyRef")
+    _home_only(ctx, currency, "CurrencyRef")
+    return {"value": currency}
 
 
 def _term(obj: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
@@ -171,14 +182,14 @@ def _term(obj: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
 
 
 def _bill(obj: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
-    vendor = _transaction_header(obj, ctx, "Bill")
+    _transaction_header(obj, ctx, "Bill")
     if ctx.old:
         check_closed_period(ctx, ctx.old.get("TxnDate"))
     check_closed_period(ctx, obj["TxnDate"])
     if obj.get("SalesTermRef"):
         obj["SalesTermRef"] = _ref(ctx, "Term", obj["SalesTermRef"], "SalesTermRef")
     obj["DueDate"] = _date(obj["DueDate"], "DueDate").isoformat() if obj.get("DueDate") else obj["TxnDate"]
-    obj["APAccountRef"] = _ap_account(ctx, obj, vendor)
+    obj["APAccountRef"] = _ap_account(ctx, obj)
     total = _lines(obj, ctx, expense_only=True)
     paid = _paid(ctx)
     rate = Decimal(str(obj.get("ExchangeRate", 1)))
@@ -197,6 +208,8 @@ def _purchase_order(obj: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
     status = obj.setdefault("POStatus", "Open")
     if status not in ("Open", "Closed"):
         raise err.invalid_value("POStatus", f"Invalid Enumeration : {status}")
+    if obj.get("APAccountRef"):
+        obj["APAccountRef"] = _ap_account(ctx, obj)
     obj["TotalAmt"] = float(_lines(obj, ctx, expense_only=False))
     if ctx.old and ctx.old.get("LinkedTxn"):
         obj["LinkedTxn"] = ctx.old["LinkedTxn"]
@@ -217,7 +230,9 @@ def _transaction_header(obj: dict[str, Any], ctx: Ctx, entity: str) -> dict[str,
     )
     assert vendor is not None  # _ref raised otherwise
     _currency(obj, ctx, vendor)
-    if entity == "Bill" and obj.get("DocNumber") and not ctx.allow_duplicate_doc:
+    # The check follows the company's "Warn if duplicate bill number is used" preference (§14).
+    warn = ctx.realm.warn_duplicate_bill_number and not ctx.allow_duplicate_doc
+    if entity == "Bill" and obj.get("DocNumber") and warn:
         for other in ctx.realm.objects["Bill"].values():
             same_vendor = other["VendorRef"]["value"] == obj["VendorRef"]["value"]
             if other["Id"] != ctx.self_id and same_vendor and other.get("DocNumber") == obj["DocNumber"]:
@@ -226,37 +241,65 @@ def _transaction_header(obj: dict[str, Any], ctx: Ctx, entity: str) -> dict[str,
 
 
 def _currency(obj: dict[str, Any], ctx: Ctx, vendor: dict[str, Any]) -> None:
-    vendor_currency = vendor.get("CurrencyRef", {}).get("value", ctx.realm.home_currency)
-    currency = (obj.get("CurrencyRef") or {}).get("value", vendor_currency)
+    vendor_currency = _currency_code(vendor.get("CurrencyRef"), "VendorRef") or ctx.realm.home_currency
+    currency = _currency_code(obj.get("CurrencyRef"), "CurrencyRef") or vendor_currency
+    _home_only(ctx, currency, "CurrencyRef")
     if currency != vendor_currency:
         raise err.business(
             f"The transaction currency {currency} does not match the vendor currency {vendor_currency}.",
             "CurrencyRef",
         )
     obj["CurrencyRef"] = {"value": currency}
-    if currency == ctx.realm.home_currency:
-        obj["ExchangeRate"] = 1
-    elif obj.get("ExchangeRate") in (None, 0):
+    obj["ExchangeRate"] = _exchange_rate(obj.get("ExchangeRate"), currency, ctx)
+
+
+def _exchange_rate(value: Any, currency: str, ctx: Ctx) -> float | int:
+    if value is None:
         # QBO falls back to its own rate for the date when none is sent (§10, unverified).
-        obj["ExchangeRate"] = float(ctx.realm.rate(currency))
+        return 1 if currency == ctx.realm.home_currency else float(ctx.realm.rate(currency))
+    rate = _positive(value, "ExchangeRate")
+    if not ctx.realm.multicurrency_enabled and rate != 1:
+        raise err.business(
+            "An exchange rate needs multicurrency, which this company has not enabled.", "ExchangeRate"
+        )
+    return 1 if currency == ctx.realm.home_currency else float(rate)
 
 
-def _ap_account(ctx: Ctx, obj: dict[str, Any], vendor: dict[str, Any]) -> dict[str, Any]:
+def _home_only(ctx: Ctx, currency: str, element: str) -> None:
+    if not ctx.realm.multicurrency_enabled and currency != ctx.realm.home_currency:
+        raise err.multicurrency_off(currency, element)
+
+
+def _ap_account(ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any]:
+    """Per-currency A/P (§3 Bill, §10): an explicit APAccountRef must be A/P in the transaction's
+    currency; without one QBO can only default to an A/P account in that currency."""
     currency = obj["CurrencyRef"]["value"]
     if obj.get("APAccountRef"):
         ref = _ref(ctx, "Account", obj["APAccountRef"], "APAccountRef")
-        if ctx.realm.objects["Account"][ref["value"]]["AccountType"] != "Accounts Payable":
+        account = ctx.realm.objects["Account"][ref["value"]]
+        if account["AccountType"] != "Accounts Payable":
             raise err.wrong_account_type("APAccountRef")
+        if _account_currency(ctx, account) != currency:
+            raise err.business(
+                f"The A/P account {account['Name']} is in {_account_currency(ctx, account)}; "
+                f"a {currency} transaction needs an Accounts Payable account in {currency}.",
+                "APAccountRef",
+            )
         return ref
-    payables = [
+    matching = [
         a
         for a in ctx.realm.objects["Account"].values()
-        if a["AccountType"] == "Accounts Payable" and a.get("Active", True)
+        if a["AccountType"] == "Accounts Payable"
+        and a.get("Active", True)
+        and _account_currency(ctx, a) == currency
     ]
-    matching = [a for a in payables if a.get("CurrencyRef", {}).get("value") == currency] or payables
-    if not matching:
+    if not matching:  # never another currency's A/P
         raise err.required("APAccountRef")
     return {"value": matching[0]["Id"], "name": matching[0]["Name"]}
+
+
+def _account_currency(ctx: Ctx, account: dict[str, Any]) -> str:
+    return (account.get("CurrencyRef") or {}).get("value") or ctx.realm.home_currency
 
 
 def _lines(obj: dict[str, Any], ctx: Ctx, expense_only: bool) -> Decimal:
@@ -370,6 +413,24 @@ def _date(value: Any, element: str) -> date:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
         raise err.invalid_value(element, f"Invalid date : {value}") from None
+
+
+def _currency_code(ref: Any, element: str) -> str | None:
+    if ref is None:
+        return None
+    if not isinstance(ref, dict):
+        raise err.invalid_value(element, f"{element} must be an object with a value")
+    return ref.get("value") or None
+
+
+def _positive(value: Any, element: str) -> Decimal:
+    try:
+        number = None if isinstance(value, bool) else Decimal(str(value))
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite() or number <= 0:
+        raise err.invalid_value(element, f"{element} must be a positive number: {value}")
+    return number
 
 
 def _amount(value: Any, element: str) -> Decimal:

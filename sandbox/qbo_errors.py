@@ -149,6 +149,12 @@ def business(detail: str, element: str = "") -> QBOFault:
     )
 
 
+def multicurrency_off(currency: str, element: str) -> QBOFault:
+    return business(
+        f"Multicurrency is not enabled for this company; {currency} is not its home currency.", element
+    )
+
+
 def missing_name() -> QBOFault:
     return QBOFault(
         "6080",

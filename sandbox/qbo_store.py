@@ -23,6 +23,9 @@ class Realm:
     home_currency: str = "USD"
     exchange_rates: dict[str, str] = field(default_factory=dict)  # home units per 1 foreign unit
     book_close_date: date | None = None
+    # Company settings (§10, §14): off by default in QBO; once on, multicurrency cannot be turned off.
+    multicurrency_enabled: bool = False
+    warn_duplicate_bill_number: bool = True  # "Warn if duplicate bill number is used" -> 6140
     objects: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {e: {} for e in ENTITIES})
     replies: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # requestid -> response
     stats: Counter[str] = field(default_factory=Counter)

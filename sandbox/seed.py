@@ -26,6 +26,7 @@ class SeedResult:
 
 
 def build(seed: str | None, now: datetime, tenants: int = 1, **options: Any) -> SeedResult:
+    """options: n_bills, n_vendors, n_pos for "large"; qbo_multicurrency for "distributor"."""
     from . import seed_distributor, seed_large
 
     result = SeedResult()
@@ -33,7 +34,7 @@ def build(seed: str | None, now: datetime, tenants: int = 1, **options: Any) -> 
         return result
     for index in range(tenants):
         if seed == "distributor":
-            result.tenants.append(seed_distributor.build(index, now))
+            result.tenants.append(seed_distributor.build(index, now, **options))
         elif seed == "empty":
             result.tenants.append(seed_large.build_empty(index, now))
         elif seed == "large":
@@ -75,7 +76,8 @@ def _as_date(value: date | str | None) -> date | None:
 def items_from_lines(site: Site, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Line specs -> stored items. A spec: description, quantity, unit_cost (or amount), account_code,
     department (id or name), optional allocations [{account_code, department, amount}], po_id,
-    po_line_id, sku, tax_percentage."""
+    po_line_id, sku, tax_percentage, shipping_amount (item-level shipping), null_total_with_tax (render
+    the item's total_cost_with_tax as null, as some Procurify rows do)."""
     default_dept = next(iter(site.departments))
     items = []
     for spec in lines:
@@ -106,6 +108,8 @@ def items_from_lines(site: Site, lines: list[dict[str, Any]]) -> list[dict[str, 
                 "tax_name": spec.get("tax_name", ""),
                 "po_id": spec.get("po_id"),
                 "po_line_id": spec.get("po_line_id"),
+                "shipping": _dec(spec.get("shipping_amount", 0)).quantize(CENT),
+                "null_total_with_tax": bool(spec.get("null_total_with_tax", False)),
                 "allocs": allocs,
             }
         )
@@ -132,7 +136,10 @@ def bill_record(
     payment_terms: str = "Net 30",
     modified: datetime | None = None,
     active: bool = True,
+    shipping: Any = 0,
+    costs: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """shipping: bill-level shipping; costs: extra bill-level costs [{name, amount}]."""
     if vendor_id is None:
         matches = [v["id"] for v in site.vendors.values() if v["name"] == vendor]
         if not matches:
@@ -162,6 +169,8 @@ def bill_record(
         "items": items,
         "paid_on": inv_date + timedelta(days=20) if state == BILL_STATUS["paid"] else None,
         "user": 1,
+        "shipping": _dec(shipping).quantize(CENT),
+        "costs": [{"name": c["name"], "amount": _dec(c["amount"]).quantize(CENT)} for c in costs or []],
     }
 
 
@@ -179,6 +188,7 @@ def apply_bill_changes(site: Site, record: dict[str, Any], changes: dict[str, An
             record["vendor_id"] = int(value)
         elif key == "currency":
             record["currency_id"] = site.currency_id(value)
+            record["rate"] = site.currencies[record["currency_id"]]["rate"]
         elif key == "lines":
             record["items"] = items_from_lines(site, value)
             for item in record["items"]:

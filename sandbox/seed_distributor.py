@@ -9,14 +9,16 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from . import seed_qbo
 from .procurify_data import Site
+from .qbo_store import Realm
 from .seed import Tenant, bill_record, credentials, domain_name, realm_id
 
 # (Procurify name, currency, QBO counterpart: name, "inactive", or None)
 SUPPLIERS = [
-    ("Acme Supplies Ltd", "USD", "ACME Supplies, Inc."),  # near-duplicate, not the same string
+    ("Acme Supplies Ltd", "USD", "ACME Supplies Limited"),  # the same legal form, spelled out
     ("O'Brien Industrial Supply", "USD", "O'Brien Industrial Supply"),
     ("Great Lakes Fasteners", "USD", "Great Lakes Fasteners"),
     ("Pacific Packaging Co.", "USD", "Pacific Packaging Co"),  # matches once punctuation is normalised
@@ -29,6 +31,15 @@ SUPPLIERS = [
     ("Keystone Hydraulics & Pneumatics Manufacturing Company of North America", "USD", None),  # > 50 chars
     ("Northstar Office Products", "USD", "Northstar Office Products"),
 ]
+# Added after everything above (issue 10), so the older records keep their ids, uuids and numbers.
+LATER_SUPPLIERS = [
+    ("Rheinland Logistik GmbH", "EUR", None),  # foreign currency, not in QBO yet
+    ("Maple Leaf Pallets Ltd.", "CAD", None),  # foreign currency, not in QBO yet; CAD rate moves
+    ("Helvetia Tools GmbH", "EUR", "Helvetia Tools GmbH"),  # the same legal entity as QBO's vendor
+    ("Helvetia Tools AG", "EUR", None),  # a different legal entity: must not match the GmbH
+    ("Helvetia Tools Ltd", "USD", None),  # another one, in another currency
+]
+LONG_DOC_NUMBER = "INV-2026-000123-ABCDEFGHI"  # 25 chars: over QBO's 21, unlike the 28-char ACME one
 # (code, description, Procurify account_type, QBO AccountType or None for "no match", QBO active)
 CODES = [
     ("5000", "Raw Materials", 2, "Cost of Goods Sold", True),
@@ -59,7 +70,8 @@ PRODUCTS = [
 ]
 
 
-def build(index: int, now: datetime) -> Tenant:
+def build(index: int, now: datetime, qbo_multicurrency: bool = True) -> Tenant:
+    """qbo_multicurrency=False seeds the same books in a QBO company without multicurrency."""
     domain = domain_name("northwind", index)
     client_id, secret = credentials(domain)
     rng = random.Random(f"distributor:{domain}")
@@ -67,7 +79,8 @@ def build(index: int, now: datetime) -> Tenant:
     _procurify_reference(site, now)
     _purchase_orders(site, rng, now)
     _bills(site, rng, now)
-    return Tenant(site, _qbo(realm_id(index), now))
+    _later_cases(site, now)
+    return Tenant(site, _qbo(realm_id(index), now, qbo_multicurrency))
 
 
 def _procurify_reference(site: Site, now: datetime) -> None:
@@ -93,6 +106,17 @@ def _procurify_reference(site: Site, now: datetime) -> None:
             country={"CAD": "Canada", "EUR": "Germany"}.get(currency, "United States"),
         )
     site.add_vendor("Jordan Ellis", now - timedelta(days=200), type=5)  # an employee, reimbursed by bill
+    countries = {"Rheinland": "Germany", "Maple": "Canada", "Helvetia Tools AG": "Switzerland"}
+    for position, (name, currency, _qbo_name) in enumerate(LATER_SUPPLIERS):
+        country = next((c for key, c in countries.items() if name.startswith(key)), None)
+        site.add_vendor(
+            name,
+            now - timedelta(days=150 - position),
+            type=4,
+            currency=site.currency_id(currency),
+            email=[f"billing{position}@later-supplier.example"],
+            country=country or ("Germany" if name.endswith("GmbH") else "United Kingdom"),
+        )
 
 
 def _vendor_id(site: Site, name: str) -> int:
@@ -114,6 +138,7 @@ def _purchase_orders(site: Site, rng: random.Random, now: datetime) -> None:
                     "dept_id": 2,
                 }
             )
+        lines += _same_code_partner(site, lines)
         site.add_po(
             {
                 "version": 1,
@@ -257,11 +282,19 @@ def _po_bills(site: Site, rng: random.Random, now: datetime) -> None:
         )
 
 
-def _qbo(rid: str, now: datetime) -> object:
+def _qbo(rid: str, now: datetime, multicurrency: bool = True) -> Realm:
     close = (now - timedelta(days=120)).date()
-    realm = seed_qbo.new_realm(rid, "Northwind Industrial Supply", {"CAD": "0.73", "EUR": "1.08"}, close)
+    rates = {"CAD": "0.73", "EUR": "1.08"} if multicurrency else {}
+    realm = seed_qbo.new_realm(
+        rid,
+        "Northwind Industrial Supply",
+        rates,
+        close,
+        multicurrency=multicurrency,
+        warn_duplicate_bill_number=True,
+    )
     past = now - timedelta(days=365)
-    seed_qbo.payables(realm, past, ["USD", "CAD", "EUR"])
+    seed_qbo.payables(realm, past, ["USD", *rates])
     accounts = [("1000", "Operating Checking", "Bank", True), ("4000", "Sales", "Income", True)]
     accounts += [(code, desc, kind, active) for code, desc, _k, kind, active in CODES if kind]
     accounts.append((None, "Uncategorized Expense", "Expense", True))
@@ -275,7 +308,7 @@ def _qbo(rid: str, now: datetime) -> object:
                 "Vendor",
                 past,
                 DisplayName=display,
-                CurrencyRef={"value": currency},
+                CurrencyRef={"value": currency if multicurrency else realm.home_currency},
                 Active=qbo_name != "inactive",
             )
     for extra in ("City of Columbus Utilities", "Comcast Business", "Staples Business Advantage"):
@@ -284,4 +317,164 @@ def _qbo(rid: str, now: datetime) -> object:
         seed_qbo.add(realm, "Customer", past, DisplayName=customer)
     for employee in ("Jordan Ellis", "Priya Raman"):
         seed_qbo.add(realm, "Employee", past, DisplayName=employee, GivenName=employee.split()[0])
+    for _name, currency, qbo_name in LATER_SUPPLIERS:
+        if qbo_name:
+            code = currency if multicurrency else realm.home_currency
+            seed_qbo.add(realm, "Vendor", past, DisplayName=qbo_name, CurrencyRef={"value": code})
     return realm
+
+
+def _same_code_partner(site: Site, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A second PO line on the first line's account code (no randomness, so the rest of the seed is
+    unchanged): a bill line cannot be linked to its PO line by account code alone."""
+    first = lines[0]
+    if any(ln["code_id"] == first["code_id"] for ln in lines[1:]):
+        return []
+    code = site.account_codes[first["code_id"]]["code"]
+    taken = {ln["name"] for ln in lines}
+    name, price = next(
+        ((d, p) for d, c, p in PRODUCTS[:5] if c == code and d not in taken),
+        (f"{first['name']} (expedited)", str(first["price"])),
+    )
+    partner = {**first, "name": name, "quantity": first["quantity"] // 2 + 1, "price": Decimal(price)}
+    return [partner]
+
+
+# --- issue 10: what real books have and the engine must not assume away --------------------------
+
+
+def _later_cases(site: Site, now: datetime) -> None:
+    """Fixed bills and POs added after the original seed (its ids, uuids and numbers stay put)."""
+    _foreign_supplier_bills(site, now)
+    _legal_form_bills(site, now)
+    _odd_total_bills(site, now)
+    _ambiguous_po_bill(site, now)
+    _cancelled_po(site, now)
+
+
+def _approved(
+    site: Site, now: datetime, days: int, vendor: str, number: str, lines: list, **extra: Any
+) -> None:
+    when = now - timedelta(days=days)
+    site.add_bill(
+        bill_record(
+            site,
+            when,
+            vendor=vendor,
+            invoice_number=number,
+            lines=lines,
+            invoice_date=(when - timedelta(days=1)).date(),
+            **extra,
+        )
+    )
+
+
+def _line(description: str, quantity: int, unit_cost: str, code: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "description": description,
+        "quantity": quantity,
+        "unit_cost": unit_cost,
+        "account_code": code,
+        **extra,
+    }
+
+
+def _foreign_supplier_bills(site: Site, now: datetime) -> None:
+    # Suppliers in EUR and CAD that QBO has no vendor for yet: created in their own currency.
+    freight = "Sea freight Hamburg-Savannah"
+    _approved(
+        site, now, 21, "Rheinland Logistik GmbH", "RL-2026-0412", [_line(freight, 1, "1250.00", "5100")]
+    )
+    lines = [_line(freight, 1, "980.00", "5100"), _line("Stretch wrap 18in", 10, "21.40", "5200")]
+    _approved(site, now, 9, "Rheinland Logistik GmbH", "RL-2026-0457", lines)
+    pallets = "Wooden pallets 48x40"
+    _approved(site, now, 24, "Maple Leaf Pallets Ltd.", "MLP-1001", [_line(pallets, 60, "14.50", "5200")])
+    # CAD moved: older bills keep 0.73 in converted_total_cost while currency.rate shows 0.74.
+    site.set_currency_rate("CAD", "0.74")
+    lines = [_line(pallets, 40, "14.50", "5200"), _line("Pallet repair", 1, "120.00", "6200")]
+    _approved(site, now, 3, "Maple Leaf Pallets Ltd.", "MLP-1002", lines)
+
+
+def _legal_form_bills(site: Site, now: datetime) -> None:
+    # Same trunk, different legal forms: only the GmbH is QBO's "Helvetia Tools GmbH".
+    _approved(
+        site, now, 12, "Helvetia Tools GmbH", "HT-DE-5521", [_line("Precision calipers", 3, "145.00", "6400")]
+    )
+    _approved(
+        site, now, 11, "Helvetia Tools AG", "HT-CH-0088", [_line("Carbide drill set", 2, "310.00", "6400")]
+    )
+    _approved(site, now, 10, "Helvetia Tools Ltd", "HT-UK-3310", [_line("Torque wrench", 4, "89.50", "6400")])
+
+
+def _odd_total_bills(site: Site, now: datetime) -> None:
+    fittings = [_line("Conduit fittings", 25, "7.80", "6200")]
+    _approved(site, now, 8, "Brightline Electrical Supply", LONG_DOC_NUMBER, fittings)
+    lines = [
+        _line("Copier paper (case)", 5, "42.99", "6100", tax_percentage="7.25"),
+        _line("Desk organisers", 6, "18.00", "6100", null_total_with_tax=True),
+    ]
+    _approved(site, now, 7, "Northstar Office Products", "NOP-88120", lines)
+    lines = [
+        _line("Hex bolts M8 (box of 100)", 40, "12.50", "5000", shipping_amount="18.00"),
+        _line("Stainless sheet 2mm", 2, "184.00", "5000", shipping_amount="42.00"),
+    ]
+    _approved(site, now, 6, "Great Lakes Fasteners", "GLF-21007", lines, shipping="25.00")
+
+
+def _po_line(site: Site, name: str, quantity: int, price: str, code: str, **extra: Any) -> dict[str, Any]:
+    row = {
+        "name": name,
+        "quantity": Decimal(quantity),
+        "price": Decimal(price),
+        "code_id": site.code_id(code),
+    }
+    return {**row, "dept_id": 2, **extra}
+
+
+def _ambiguous_po_bill(site: Site, now: datetime) -> None:
+    """Two lines of one PO on the same account code, billed in the opposite order: only `orderitem`
+    says which bill line belongs to which PO line."""
+    created = now - timedelta(days=15)
+    po = site.add_po(
+        {
+            "version": 1,
+            "state": 0,
+            "fulfilment_status": "full",
+            "created": created,
+            "last_modified": created + timedelta(days=2),
+            "vendor_id": _vendor_id(site, "O'Brien Industrial Supply"),
+            "currency_id": site.currency_id("USD"),
+            "payment_terms": "Net 30",
+            "lines": [
+                _po_line(site, "Corrugated cartons 24x18", 200, "1.85", "5200"),
+                _po_line(site, "Stretch wrap 18in", 8, "21.40", "5200"),
+                _po_line(site, "Inbound freight", 1, "340.00", "5100"),
+            ],
+        }
+    )
+    cartons, wrap = po["lines"][0], po["lines"][1]
+    lines = [
+        _line(ln["name"], int(ln["quantity"]), str(ln["price"]), "5200", po_id=po["id"], po_line_id=ln["id"])
+        for ln in (wrap, cartons)
+    ]
+    _approved(site, now, 4, "O'Brien Industrial Supply", "OB-7850", [{**ln, "department": 2} for ln in lines])
+
+
+def _cancelled_po(site: Site, now: datetime) -> None:
+    created = now - timedelta(days=30)
+    site.add_po(
+        {
+            "version": 2,
+            "state": 1,  # Cancelled
+            "fulfilment_status": "empty",
+            "created": created,
+            "last_modified": created + timedelta(days=1),
+            "vendor_id": _vendor_id(site, "Brightline Electrical Supply"),
+            "currency_id": site.currency_id("USD"),
+            "payment_terms": "Net 30",
+            "lines": [
+                _po_line(site, "Panel breakers 20A", 10, "24.00", "6200"),
+                _po_line(site, "LED exit signs", 6, "58.00", "6200", approved_quantity=Decimal(0)),
+            ],
+        }
+    )

@@ -45,5 +45,21 @@ def standard_terms(realm: Realm, now: datetime) -> None:
     add(realm, "Term", now, Name="Net 60", DueDays=60, Active=False)
 
 
-def new_realm(realm_id: str, name: str, rates: dict[str, str], close: date | None) -> Realm:
-    return Realm(realm_id=realm_id, company_name=name, exchange_rates=rates, book_close_date=close)
+def new_realm(
+    realm_id: str,
+    name: str,
+    rates: dict[str, str],
+    close: date | None,
+    *,
+    multicurrency: bool | None = None,
+    warn_duplicate_bill_number: bool = True,
+) -> Realm:
+    """multicurrency defaults to "the company has foreign rates", as before the flag existed."""
+    return Realm(
+        realm_id=realm_id,
+        company_name=name,
+        exchange_rates=rates,
+        book_close_date=close,
+        multicurrency_enabled=bool(rates) if multicurrency is None else multicurrency,
+        warn_duplicate_bill_number=warn_duplicate_bill_number,
+    )

@@ -17,7 +17,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
 
@@ -28,6 +28,7 @@ from connector.bench.sandbox_proc import SandboxProcess
 from connector.bench.tenants import connect_tenants, pointed_at, sync_once
 from connector.models import SyncRun
 from connector.procurify.schemas import BillSummary
+from connector.procurify.streams import Page
 from connector.sync import engine, runs
 from connector.sync.records import BILL, Context
 from tenants.models import Organisation
@@ -118,15 +119,32 @@ class SyntheticProcurify:
     detail reads at once. Why: the sandbox's bill list is O(n) per page, so 100,000 bills through
     HTTP take over 30 minutes of the fake's CPU; this feeds the same engine stream in seconds."""
 
+    PAGE = 100
+    STEP = timedelta(milliseconds=1)  # bill n was last modified at BASE + n ms: a strict order
+
     def __init__(self, bills: int) -> None:
         self.bills = bills
+        self.base = datetime(2026, 1, 1, tzinfo=UTC)
 
     def iter_bills(self, start: datetime, end: datetime) -> Iterator[BillSummary]:
-        stamp = end - timedelta(days=1)
         for n in range(self.bills):
-            status = 2 if n % 10 < 7 else 0
-            row = {"id": n + 1, "uuid": f"{n:032x}", "status": status, "last_modified_datetime": stamp}
-            yield BillSummary.model_validate(row)
+            yield self._row(n)
+
+    def bills_page(self, low: datetime, high: datetime, *, page: int = 1, by_id: bool = False) -> Page:
+        """The keyset poll's one-page read, computed rather than stored (stamps and ids share an order)."""
+        first = max(0, -(-(low - self.base) // self.STEP))
+        last = min(self.bills - 1, (high - self.base) // self.STEP)
+        start = first + (page - 1) * self.PAGE
+        stop = min(last + 1, start + self.PAGE)
+        rows = [self._row(n) for n in range(start, stop)]
+        return Page(rows=rows, has_next=stop <= last, count=max(0, last - first + 1))
+
+    def _row(self, n: int) -> BillSummary:
+        status = 2 if n % 10 < 7 else 0
+        stamp = self.base + n * self.STEP
+        return BillSummary.model_validate(
+            {"id": n + 1, "uuid": f"{n:032x}", "status": status, "last_modified_datetime": stamp}
+        )
 
     def get_bill(self, uuid: str) -> str:
         return uuid

@@ -78,6 +78,11 @@ def connect_tenants(sandbox: SandboxProcess, label: str) -> list[Tenant]:
             connected_by=user,
             connected_at=timezone.now(),
         )
+        # One company, one organisation (oauth._refuse_shared_company): an earlier pass's throwaway
+        # organisation lets go of the sandbox company first.
+        Connection.objects.filter(
+            provider=Provider.QBO, realm_id=realm_id, organisation__slug__startswith="bench-"
+        ).update(realm_id="")
         callback = sandbox.approve(creds["qbo"]["client_id"], REDIRECT_URI, realm_id)
         query = parse_qs(urlsplit(callback).query)
         complete_qbo_authorization(organisation, user, query["code"][0], query["realmId"][0])

@@ -20,6 +20,7 @@ from connector.procurify.schemas import (
     AccountCode,
     Bill,
     BillSummary,
+    Currency,
     Department,
     MalformedRecord,
     PurchaseOrder,
@@ -29,7 +30,9 @@ from connector.procurify.streams import (
     DEFAULT_MAX_PAGES,
     AccountCodesStream,
     BillsStream,
+    CurrenciesStream,
     DepartmentsStream,
+    Page,
     PurchaseOrdersStream,
     Stream,
     VendorsStream,
@@ -93,6 +96,9 @@ class ProcurifyClient:
     def iter_account_codes(self) -> Iterator[AccountCode | MalformedRecord]:
         return self._iter(AccountCodesStream)
 
+    def iter_currencies(self) -> Iterator[Currency | MalformedRecord]:
+        return self._iter(CurrenciesStream)
+
     def iter_departments(self) -> Iterator[Department | MalformedRecord]:
         return self._iter(DepartmentsStream)
 
@@ -105,6 +111,19 @@ class ProcurifyClient:
         self, modified_from: date, modified_to: date
     ) -> Iterator[PurchaseOrder | MalformedRecord]:
         return self._iter(PurchaseOrdersStream, modified_from, modified_to)
+
+    def bills_page(
+        self, modified_from: datetime, modified_to: datetime, *, page: int = 1, by_id: bool = False
+    ) -> Page:
+        """One page of bills modified in [from, to] (both inclusive), oldest first, ties by id;
+        ``by_id`` orders by id alone (draining one crowded stamp, engine keyset poll)."""
+        return self._page(BillsStream, modified_from, modified_to, page, by_id)
+
+    def purchase_orders_page(
+        self, modified_from: date, modified_to: date, *, page: int = 1, by_id: bool = False
+    ) -> Page:
+        """One page of POs modified on the days [from, to], oldest first, ties by id (or by id alone)."""
+        return self._page(PurchaseOrdersStream, modified_from, modified_to, page, by_id)
 
     def get_bill(self, uuid: str) -> Bill | MalformedRecord:
         # Detail lives on v2 and takes the uuid (procurify.md §2 table).
@@ -121,6 +140,19 @@ class ProcurifyClient:
         stream = stream_cls(self.site_url, max_pages=self._max_pages, page_size=self._page_size)
         params = stream.params(start, end)  # validates the range before any request
         return stream.records(self._get_json, params)
+
+    def _page(self, stream_cls: type[Stream], start: date, end: date, number: int, by_id: bool) -> Page:
+        stream = stream_cls(self.site_url, max_pages=self._max_pages, page_size=self._page_size)
+        params = stream.params(start, end)
+        order = "id" if by_id else stream.keyset_order
+        if order:
+            params["order_by"] = order
+        try:
+            return stream.page(self._get_json, params, number)
+        except Permanent as exc:
+            if exc.status == 404 and number > 1:
+                return Page([], has_next=False, count=None)  # the set shrank: that page is gone
+            raise
 
     def _get_detail(self, path: str, model: type[BaseModel], primary_key: str) -> Any:
         body = self._get_json(self.site_url + path, None)

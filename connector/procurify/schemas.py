@@ -164,7 +164,15 @@ class BillItem(ProcurifyModel):
     total_cost_with_tax: Money | None = None
     shipping_amount: Money | None = None
     po: PORef | None = None
+    orderitem: int | dict[str, Any] | None = None  # the PO line billed (an id; tolerated as {"id": …})
     cost_allocations: list[CostAllocation] = Field(default_factory=list)
+
+    @property
+    def order_item_id(self) -> int | None:
+        if isinstance(self.orderitem, dict):
+            value = self.orderitem.get("id")
+            return value if isinstance(value, int) else None
+        return self.orderitem
 
 
 class BillCost(ProcurifyModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar
 from urllib.parse import urljoin
@@ -21,6 +22,7 @@ from connector.errors import Permanent
 from connector.procurify.schemas import (
     AccountCode,
     BillSummary,
+    Currency,
     Department,
     MalformedRecord,
     Pagination,
@@ -39,6 +41,16 @@ class PaginationLoop(Permanent):
     """The server's ``next`` links went round in a circle or never ended."""
 
 
+@dataclass(frozen=True)
+class Page:
+    """One list page read on its own (keyset polling): parsed rows, whether the server has more,
+    and the size of the whole filtered set when it said so (a change means the set moved)."""
+
+    rows: list[Any]
+    has_next: bool
+    count: int | None
+
+
 class Stream:
     name: ClassVar[str]
     path: ClassVar[str]
@@ -49,6 +61,9 @@ class Stream:
     page_size: int = 100
     is_sorted: ClassVar[bool] = False
     order_by: ClassVar[str | None] = None
+    # Ordering for keyset polls (one page at a time, re-queried from the last stamp): the cursor
+    # field plus a stable tie-breaker, so rows sharing a stamp keep their place (procurify.md §7).
+    keyset_order: ClassVar[str | None] = None
     # (from, to) query parameter names of the range filter; django-filter `_0`/`_1` naming.
     range_params: ClassVar[tuple[str, str] | None] = None
     # "date" for day-granularity filters (PO modified_date), "datetime" otherwise.
@@ -100,6 +115,11 @@ class Stream:
         for page in self.pages(fetch, params):
             for raw in page:
                 yield self.parse(raw)
+
+    def page(self, fetch: Fetch, params: dict[str, str], number: int = 1) -> Page:
+        """Page ``number`` of the list, and no further: a keyset poll never follows ``next`` links."""
+        rows, pagination = parse_page(fetch(self.url, {**params, "page": str(number)}))
+        return Page([self.parse(raw) for raw in rows], bool(pagination.next), pagination.count)
 
     def pages(self, fetch: Fetch, params: dict[str, str]) -> Iterator[list[Any]]:
         """Follow ``next`` links from the first page; refuse to visit a URL twice."""
@@ -202,6 +222,13 @@ class AccountCodesStream(Stream):
     model = AccountCode
 
 
+class CurrenciesStream(Stream):
+    # procurify.md §2/§3: `/api/v2/currencies/`; `base` marks the currency totals convert to.
+    name = "currencies"
+    path = "/api/v2/currencies/"
+    model = Currency
+
+
 class DepartmentsStream(Stream):
     name = "departments"
     path = "/api/v3/departments/"
@@ -216,15 +243,18 @@ class BillsStream(Stream):
     cursor_field = "last_modified_datetime"
     is_sorted = True
     order_by = "last_modified_datetime"
+    keyset_order = "last_modified_datetime,id"
     range_params = ("last_modified_datetime_0", "last_modified_datetime_1")
 
 
 class PurchaseOrdersStream(Stream):
-    # procurify.md §6.7: day-granularity filter; allowed order_by fields undocumented → unsorted.
+    # procurify.md §6.7: day-granularity filter; allowed order_by fields undocumented, so a full
+    # read stays unsorted and only the keyset poll asks for (and checks) an order.
     name = "purchase_orders"
     path = "/api/v2/purchase_orders/purchased/all/"
     model = PurchaseOrder
     primary_key = "uuid"
     cursor_field = "last_modified"
+    keyset_order = "last_modified,id"
     range_params = ("modified_date_0", "modified_date_1")
     range_granularity = "date"

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from connector.errors import FaultError, Permanent, QBOFault, ReauthRequired, Retryable
 from connector.http import parse_retry_after, send_with_retries, utcnow
 from connector.qbo import query as q
-from connector.qbo.schemas import CompanyInfo, Entity, Fault, entity_model
+from connector.qbo.schemas import CompanyInfo, Entity, Fault, Preferences, entity_model
 
 # token_provider(force_refresh) -> a valid access token. The Django layer implements it under
 # a row lock; force_refresh=True after a 401 (style.md item 9).
@@ -157,6 +157,12 @@ class QBOClient:
         info = _entity("CompanyInfo", body)
         assert isinstance(info, CompanyInfo)
         return info
+
+    def preferences(self) -> Preferences:
+        body = self._call("GET", "/preferences")
+        prefs = _entity("Preferences", body)
+        assert isinstance(prefs, Preferences)
+        return prefs
 
     def query(self, statement: str) -> dict[str, Any]:
         """Run one statement; returns ``QueryResponse`` (``{}`` when nothing matched, §6)."""

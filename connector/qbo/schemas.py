@@ -154,6 +154,22 @@ class CompanyInfo(Entity):
     Country: str | None = None
 
 
+class Preferences(Entity):
+    """The company's settings; only the parts the sync reads are typed (docs/qbo-facts.md)."""
+
+    CurrencyPrefs: dict[str, Any] | None = None
+    AccountingInfoPrefs: dict[str, Any] | None = None
+    OtherPrefs: dict[str, Any] | None = None
+
+    def other(self, name: str) -> str | None:
+        """A value of OtherPrefs.NameValue (a list of {Name, Value} strings), or None."""
+        for pair in (self.OtherPrefs or {}).get("NameValue") or []:
+            if isinstance(pair, dict) and pair.get("Name") == name:
+                value = pair.get("Value")
+                return str(value) if value is not None else None
+        return None
+
+
 ENTITY_MODELS: dict[str, type[Entity]] = {
     "Vendor": Vendor,
     "Account": Account,
@@ -161,6 +177,7 @@ ENTITY_MODELS: dict[str, type[Entity]] = {
     "Bill": Bill,
     "PurchaseOrder": PurchaseOrder,
     "CompanyInfo": CompanyInfo,
+    "Preferences": Preferences,
 }
 
 

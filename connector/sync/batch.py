@@ -31,11 +31,12 @@ from django.db import transaction
 
 from connector.errors import ConnectorError, QBOFault, ReauthRequired
 from connector.models import ExternalRecord
+from connector.qbo import query as q
 from connector.qbo.client import MAX_BATCH_ITEMS, BatchItemResult, QBOClient
 from connector.qbo.schemas import Entity
 from connector.sync.audit import Audit, RecordAudit
 from connector.sync.transform import Plan
-from connector.sync.writers import CREATED, UNCHANGED, UPDATED, Writer, payload_hash
+from connector.sync.writers import CREATED, UNCHANGED, UPDATED, Writer, attempt, payload_hash
 from tenants.models import Organisation
 
 QUEUED = "queued"  # the outcome of a write waiting in a batch; counted when the batch is settled
@@ -87,8 +88,10 @@ class BillBatch:
         record = ExternalRecord.objects.filter(
             organisation=self.organisation, object_type=object_type, procurify_id=procurify_id
         ).first()
-        if record is not None and record.state != ExternalRecord.State.SYNCED:
-            return None
+        if record is not None and (
+            record.state != ExternalRecord.State.SYNCED or record.realm_id not in ("", self.qbo.realm_id)
+        ):
+            return None  # the single path decides: a lookup first, or a refusal for another company
         if record is not None and record.payload_hash == digest:
             audit("decision", "Unchanged since the last sync; nothing sent.", {"hash": digest})
             return UNCHANGED
@@ -108,6 +111,9 @@ class BillBatch:
         if len(chunk) < MIN_BATCH:
             for item in chunk:
                 self._one_at_a_time(item)
+            return
+        chunk = self._without_lost_links(chunk)
+        if not chunk:
             return
         request_id = uuid.uuid4().hex  # 32 characters: within /batch's 36 (§2)
         for index, item in enumerate(chunk, start=1):
@@ -135,6 +141,27 @@ class BillBatch:
 
     # ---- before the POST ------------------------------------------------------------------------
 
+    def _without_lost_links(self, chunk: list[Pending]) -> list[Pending]:
+        """Creates whose bill QBO already holds under our marker (a link row lost to a restore) go the
+        single path, which adopts them. One query per chunk: a DocNumber alone is no duplicate guard
+        in a company that allows duplicate numbers (docs/qbo-facts.md)."""
+        numbers = {item.plan.doc_number for item in chunk if item.create and item.plan.doc_number}
+        if not numbers:
+            return chunk
+        notes = " ".join(
+            getattr(row, "PrivateNote", None) or ""
+            for row in self.qbo.query_all("Bill", [q.in_("DocNumber", sorted(numbers))])
+        )
+        lost = [
+            item
+            for item in chunk
+            if item.create and item.plan.marker and f"{item.plan.marker} " in f"{notes} "
+        ]
+        for item in lost:
+            item.audit("decision", "QuickBooks already holds this bill under our marker; adopting it.")
+            self._one_at_a_time(item)
+        return [item for item in chunk if item not in lost]
+
     def _begin_creates(self, chunk: list[Pending], request_id: str) -> None:
         """Commit a "creating" row per create before the POST (style.md item 7)."""
         creates = [item for item in chunk if item.create]
@@ -147,9 +174,11 @@ class BillBatch:
                 procurify_id=item.procurify_id,
                 label=item.plan.label[:200],
                 qbo_entity=item.plan.entity,
+                realm_id=self.qbo.realm_id,
                 request_id=f"{request_id}:{item.bid}",
                 pending_hash=item.digest,
                 state=ExternalRecord.State.CREATING,
+                extra={"attempt": attempt(item.plan)},
             )
             for item in creates
         ]
@@ -174,13 +203,21 @@ class BillBatch:
         for item, result in zip(chunk, results, strict=True):
             if isinstance(result, BatchItemResult) and isinstance(result.data, Entity):
                 assert item.record is not None
-                self.writer.stamp(item.record, result.data, item.digest)
+                self.writer.stamp(item.record, result.data, item.digest, item.plan)
                 written.append((item, result.data))
                 verb = "Created" if item.create else "Updated"
                 data = {"Id": result.data.Id, "SyncToken": result.data.SyncToken, "bId": item.bid}
                 events.append(_event(item, "response", f"{verb} {item.plan.entity} {result.data.Id}", data))
         if written:
-            fields = ["qbo_id", "sync_token", "payload_hash", "pending_hash", "state", "last_synced_at"]
+            fields = [
+                "qbo_id",
+                "sync_token",
+                "payload_hash",
+                "pending_hash",
+                "state",
+                "last_synced_at",
+                "extra",
+            ]
             ExternalRecord.objects.bulk_update([i.record for i, _ in written], [*fields, "updated_at"])
             self.audit.record_many(events)
         done = {id(i) for i, _ in written}
@@ -199,6 +236,9 @@ class BillBatch:
             return
         verb = "create" if item.create else "update"
         item.audit("response", f"QuickBooks refused the {verb}.", {"fault": str(result), "bId": item.bid})
+        if item.create and (result.is_duplicate_request() or result.is_duplicate_docnumber()):
+            self._one_at_a_time(item)  # the single path looks ours up and adopts it (600, 6140)
+            return
         if not item.create and result.is_stale_object():
             plan, digest, audit = item.plan, item.digest, item.audit
             self.settle(item, lambda: self.writer.retry_stale(record, plan, digest, audit).outcome)

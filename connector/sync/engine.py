@@ -7,26 +7,31 @@ bill can link to its PO in the same run (otherwise every PO bill would be update
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
+from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
-from connector.errors import ConnectorError, Permanent, QBOFault
+from connector.errors import ConnectorError, Permanent, QBOFault, Retryable
 from connector.models import ExternalRecord, HeldRecord, SyncCursor, SyncRun
 from connector.procurify.client import ProcurifyClient
-from connector.procurify.schemas import Bill, BillSummary, MalformedRecord
+from connector.procurify.schemas import Bill, BillSummary, MalformedRecord, PurchaseOrder
 from connector.qbo.client import QBOClient
-from connector.sync import cursors, holds, runs
+from connector.sync import cursors, holds, runs, sweep
 from connector.sync.audit import Audit
+from connector.sync.batch import BillBatch, Pending
 from connector.sync.records import (
     BILL,
+    FAILED,
     PURCHASE_ORDER,
     VENDOR,
     Context,
@@ -37,7 +42,15 @@ from connector.sync.records import (
     process_purchase_order,
 )
 from connector.sync.reference import load_mappings, refresh_reference
-from connector.sync.transform import SYNC_STATUSES, VOID_STATUSES, Held, Plan, vendor_payload
+from connector.sync.transform import (
+    SYNC_STATUSES,
+    Held,
+    Plan,
+    books_allow,
+    new_vendor_currency,
+    vendor_in_currency,
+    vendor_payload,
+)
 from connector.sync.writers import Writer
 from mappings import services
 from mappings.models import Source, VendorMapping
@@ -45,13 +58,19 @@ from tenants.models import Organisation
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
-STEPS = ("token_check", "reference", "vendors", "purchase_orders", "bills")
+STEPS = ("token_check", "reference", "vendors", "purchase_orders", "bills", "removals")
 # Bill details are read this many rows ahead, on this many threads, while the main thread writes
 # to QBO: Procurify publishes no rate limits (procurify.md), and with the reads off the critical
 # path a run is paced by QBO alone. Small bounds: memory stays flat and a failed run wastes little.
 PREFETCH_AHEAD = 40  # more than a batch: reads go on while a batch POST waits for its slot
 PREFETCH_THREADS = 4
 BEAT_SECONDS = 5.0
+# A throttled QuickBooks (429 after the client's own retries) pauses the run, then the step runs
+# again from its checkpoint. Intuit asks for a 60 s wait when it gives no Retry-After (QBO §9);
+# a longer Retry-After is honoured. The run fails only once its pauses would pass the budget.
+THROTTLE_PAUSE_SECONDS = 60.0
+THROTTLE_BUDGET_SECONDS = 900.0  # default of settings.SYNC_THROTTLE_BUDGET_SECONDS
+PAUSE_BEAT_SECONDS = 30.0  # a pause beats the heartbeat this often, so the reaper leaves it alone
 
 
 class CursorConflict(Permanent):
@@ -65,6 +84,7 @@ def run_pipeline(
     qbo: QBOClient,
     clock: Clock = timezone.now,
     steps: Iterable[str] = STEPS,
+    sleep: Callable[[float], None] | None = None,
 ) -> SyncRun:
     """Claim a queued run and run its steps in order; a failing step ends this organisation's run.
 
@@ -73,6 +93,7 @@ def run_pipeline(
         procurify, qbo: clients for this organisation's Procurify site and QBO realm.
         clock: the run's clock; its value at the claim is the signpost no cursor may pass.
         steps: a subset of STEPS, in order (tests and the management command use subsets).
+        sleep: how a throttle pause waits (default: the connector.clients seam, else time.sleep).
 
     Returns the SyncRun, finished (succeeded or failed) with counts and a plain error sentence.
     """
@@ -80,21 +101,87 @@ def run_pipeline(
     if run is None:
         return SyncRun.objects.get(pk=run_id)
     ctx = _context(run.organisation, run, procurify, qbo, clock, run.started_at or clock())
+    pauses = ThrottlePauses(ctx, sleep or _seam_sleep(), _throttle_budget())
     try:
         for name in steps:
             runs.beat(run, clock(), step=name)
-            STEP_FUNCTIONS[name](ctx)
+            pauses.run_step(name, STEP_FUNCTIONS[name])
     except ConnectorError as exc:
         ctx.audit.record("error", f"Step '{run.step or name}' failed: {exc.message}")
-        runs.finish_run(run, SyncRun.Status.FAILED, counts=ctx.totals(), error=exc.message, now=clock())
+        runs.finish_run(run, SyncRun.Status.FAILED, counts=pauses.counts(), error=exc.message, now=clock())
         return run
     except Exception as exc:
         log.exception("sync run %s failed", run.pk)
         message = f"An unexpected error stopped the sync ({type(exc).__name__}). We have been notified."
-        runs.finish_run(run, SyncRun.Status.FAILED, counts=ctx.totals(), error=message, now=clock())
+        runs.finish_run(run, SyncRun.Status.FAILED, counts=pauses.counts(), error=message, now=clock())
         return run
-    runs.finish_run(run, SyncRun.Status.SUCCEEDED, counts=ctx.totals(), error="", now=clock())
+    runs.finish_run(run, SyncRun.Status.SUCCEEDED, counts=pauses.counts(), error="", now=clock())
     return run
+
+
+def _seam_sleep() -> Callable[[float], None]:
+    from connector import clients  # clients imports the API clients; keep the engine importable alone
+
+    return clients._seam.sleep or time.sleep
+
+
+def _throttle_budget() -> float:
+    return float(getattr(settings, "SYNC_THROTTLE_BUDGET_SECONDS", THROTTLE_BUDGET_SECONDS))
+
+
+class ThrottlePauses:
+    """Runs steps; a QuickBooks throttle pauses the run and repeats the step, within a budget.
+
+    Repeating is safe: writes are exactly-once (ExternalRecord, request ids), the bills step resumes
+    from its last checkpoint, and the other steps are re-reads. The pauses are reported on the run.
+    """
+
+    def __init__(self, ctx: Context, sleep: Callable[[float], None], budget: float) -> None:
+        self.ctx, self.sleep, self.budget = ctx, sleep, budget
+        self.pauses, self.seconds = 0, 0.0
+
+    def run_step(self, name: str, step: Callable[[Context], None]) -> None:
+        while True:
+            try:
+                step(self.ctx)
+                return
+            except Retryable as exc:
+                if exc.code != "qbo_throttled":
+                    raise
+                wait = max(exc.retry_after or 0.0, THROTTLE_PAUSE_SECONDS)
+                if self.seconds + wait > self.budget:
+                    raise self._exhausted() from exc
+                self._pause(name, wait)
+
+    def _pause(self, name: str, wait: float) -> None:
+        self.pauses, self.seconds = self.pauses + 1, self.seconds + wait
+        self.ctx.audit.record(
+            "decision",
+            f"QuickBooks asked us to slow down during '{name}'; paused {wait:.0f} s, then carried on.",
+            data={
+                "paused_seconds": wait,
+                "total_paused_seconds": self.seconds,
+                "budget_seconds": self.budget,
+            },
+        )
+        left = wait
+        while left > 0:
+            self.sleep(min(left, PAUSE_BEAT_SECONDS))
+            left -= PAUSE_BEAT_SECONDS
+            if self.ctx.run:
+                runs.beat(self.ctx.run, self.ctx.clock())
+
+    def _exhausted(self) -> Retryable:
+        return Retryable(
+            f"QuickBooks kept asking us to slow down: this sync paused {self.pauses} times "
+            f"({self.seconds / 60:.0f} minutes, its limit) and stopped. The next sync carries on from "
+            "where this one stopped.",
+            code="qbo_throttled",
+        )
+
+    def counts(self) -> dict[str, object]:
+        throttle = {"pauses": self.pauses, "paused_seconds": self.seconds, "budget_seconds": self.budget}
+        return {**self.ctx.totals(), "throttle": throttle}
 
 
 def _context(
@@ -147,9 +234,10 @@ def sync_vendors(ctx: Context) -> None:
             organisation=ctx.organisation, object_type=VENDOR, state=HeldRecord.State.HELD
         ).values_list("procurify_id", flat=True)
     )
+    # A vendor waiting on a suggested match is never created: a person says whether it is the same company.
     pending = VendorMapping.objects.filter(
         organisation=ctx.organisation, qbo_vendor_id="", procurify_active=True, source=Source.NONE
-    )
+    ).exclude(services.SUGGESTION_PENDING)
     for mapping in pending:
         key = str(mapping.procurify_vendor_id)
         if key in held:
@@ -161,8 +249,9 @@ def sync_vendors(ctx: Context) -> None:
 def _create_vendor(ctx: Context, mapping: VendorMapping, key: str) -> None:
     audit = ctx.audit.for_record(VENDOR, key)
     label = f"Vendor {mapping.procurify_name}"
-    plan = Plan("Vendor", vendor_payload(mapping.procurify_name), label, key, "", None)
     try:
+        currency = new_vendor_currency(mapping.procurify_name, mapping.procurify_currency, ctx.mappings.books)
+        plan = Plan("Vendor", vendor_payload(mapping.procurify_name, currency=currency), label, key, "", None)
         result = ctx.writer.write(VENDOR, key, plan, audit)
     except Held as exc:
         exc.waiting_on_type, exc.waiting_on_key = "vendor_mapping", key
@@ -176,57 +265,184 @@ def _create_vendor(ctx: Context, mapping: VendorMapping, key: str) -> None:
 
 
 def sync_purchase_orders(ctx: Context) -> None:
+    """POs modified on the days of the window, by keyset (day granularity: each query re-reads the
+    last day seen, de-duplicated by uuid and version), so a PO edited mid-run is never skipped."""
     cursor = _cursor(ctx.organisation, "purchase_orders")
     start = cursors.read_start(cursor.value, signpost=ctx.signpost)
     first_day, last_day = cursors.day_window(start, cursors.read_end(ctx.signpost))
     retry = _HoldRetries(ctx, PURCHASE_ORDER)
+    poll = _po_poll(ctx, first_day, last_day)
     newest: datetime | None = None
     try:
-        for row in ctx.procurify.iter_purchase_orders(first_day, last_day):
+        for row in poll:
+            if isinstance(row, cursors.Mark):
+                _beat(ctx)
+                continue
             if isinstance(row, MalformedRecord):
                 ctx.count(PURCHASE_ORDER, hold_malformed(ctx, PURCHASE_ORDER, row))
                 continue
             retry.seen(row.uuid)
-            process_purchase_order(ctx, row.uuid)
+            _isolated(ctx, PURCHASE_ORDER, row.uuid, process_purchase_order)
             newest = _later(newest, row.last_modified)
             _beat(ctx)
     except QBOFault as fault:
         ctx.audit.record("error", f"Purchase orders skipped: {fault.message}")
         return
+    if poll.ceiling is not None:  # a day that kept changing: re-read from it next run
+        newest = min(newest, cursors.day_start(poll.ceiling)) if newest else None
     _save_cursor(cursor, cursors.advance(cursor.value, [newest], ctx.signpost))
     retry.run(process_purchase_order)
     ctx.mappings = load_mappings(ctx.organisation)  # bills link to the POs written just now
 
 
+def _po_poll(ctx: Context, first_day: date, last_day: date) -> cursors.Keyset[date]:
+    def fetch(low: date, high: date, number: int, by_id: bool) -> Any:
+        return ctx.procurify.purchase_orders_page(low, high, page=number, by_id=by_id)
+
+    def stamp(row: PurchaseOrder | MalformedRecord) -> date | None:
+        modified = row.last_modified if isinstance(row, PurchaseOrder) else None
+        return modified.astimezone(cursors.UTC).date() if modified else None
+
+    return cursors.Keyset(
+        fetch, low=first_day, high=last_day, stamp=stamp, identity=_po_identity, after=cursors.next_day
+    )
+
+
+def _po_identity(row: PurchaseOrder | MalformedRecord) -> Hashable:
+    if isinstance(row, MalformedRecord):
+        return _malformed_identity(row)
+    return (row.uuid, row.version if row.version is not None else row.last_modified)
+
+
 def sync_bills(ctx: Context) -> None:
+    """Bills modified in the window, by keyset (never by page number), checkpointing the cursor as
+    each page is durably handled, so a run that dies restarts near where it died."""
     cursor = _cursor(ctx.organisation, "bills")
     start = cursors.read_start(cursor.value, signpost=ctx.signpost)
-    # Memory stays flat with volume: a running max instead of every timestamp, the hold retries
-    # picked before the stream (bounded by open holds, not by bills) instead of a set of every id
-    # listed, a bounded read-ahead window and a batch of at most 30 writes.
+    # Memory stays flat with volume: the poll forgets identities below its query start, the hold
+    # retries are picked before the stream (bounded by open holds, not by bills), a bounded
+    # read-ahead window and a batch of at most 30 writes.
     retry = _HoldRetries(ctx, BILL)
-    newest: datetime | None = None
-    rows = ctx.procurify.iter_bills(start, cursors.read_end(ctx.signpost))
+    poll = _bill_poll(ctx, start, cursors.read_end(ctx.signpost))
     batch = ctx.batch = bill_batch(ctx)
+    checkpoints = _Checkpoints(cursor, batch, ctx.signpost)
     try:
         # closing(): a failing record stops the read-ahead threads now, not when the frame is collected.
-        with closing(_read_ahead(ctx, rows)) as ahead:
+        with closing(_read_ahead(ctx, poll)) as ahead:
             for row, detail in ahead:
+                if isinstance(row, cursors.Mark):
+                    checkpoints.page_done(row.value)
+                    _beat(ctx)
+                    continue
                 if isinstance(row, MalformedRecord):
                     ctx.count(BILL, hold_malformed(ctx, BILL, row))
                     continue
                 retry.seen(row.uuid)
                 if detail is not None:
                     ctx.prefetched[row.uuid] = detail
-                    process_bill(ctx, row.uuid)
-                newest = _later(newest, row.last_modified_datetime)
+                    _isolated(ctx, BILL, row.uuid, process_bill)
                 _beat(ctx)
         batch.flush()  # a failed run drops what waits: nothing of it was committed or sent
+        checkpoints.flushed()
     finally:
         ctx.batch = None
-    # Every listed bill is now written or held (durably): the cursor may move.
-    _save_cursor(cursor, cursors.advance(cursor.value, [newest], ctx.signpost))
     retry.run(process_bill)
+
+
+def _bill_poll(ctx: Context, start: datetime, end: datetime) -> cursors.Keyset[datetime]:
+    def fetch(low: datetime, high: datetime, number: int, by_id: bool) -> Any:
+        return ctx.procurify.bills_page(low, high, page=number, by_id=by_id)
+
+    return cursors.Keyset(
+        fetch,
+        low=start,
+        high=end,
+        stamp=_bill_stamp,
+        identity=_bill_identity,
+        after=cursors.next_microsecond,
+    )
+
+
+def _bill_stamp(row: BillSummary | MalformedRecord) -> datetime | None:
+    return row.last_modified_datetime if isinstance(row, BillSummary) else None
+
+
+def _bill_identity(row: BillSummary | MalformedRecord) -> Hashable:
+    # (uuid, version): the same version listed twice (the overlap) is handled once; an edit is new.
+    if isinstance(row, MalformedRecord):
+        return _malformed_identity(row)
+    return (row.uuid, row.version if row.version is not None else row.last_modified_datetime)
+
+
+def _malformed_identity(row: MalformedRecord) -> Hashable:
+    return ("malformed", row.record_id or json.dumps(row.raw, sort_keys=True, default=str))
+
+
+class _Checkpoints:
+    """Moves the bills cursor to a page's mark once every write of that page (and before) has left
+    the batch; waiting writes are not durable, and flushing a partial batch per page would cost
+    QuickBooks requests. Pending items are matched by identity: a flush replaces them all."""
+
+    def __init__(self, cursor: SyncCursor, batch: BillBatch, signpost: datetime) -> None:
+        self.cursor, self.batch, self.signpost = cursor, batch, signpost
+        self.waiting: list[tuple[datetime, list[Pending]]] = []
+
+    def page_done(self, mark: datetime) -> None:
+        self.waiting.append((mark, list(self.batch.pending.values())))
+        durable = [i for i, (_, items) in enumerate(self.waiting) if not any(map(self._pending, items))]
+        if durable:
+            self._save(self.waiting[durable[-1]][0])
+            del self.waiting[: durable[-1] + 1]
+
+    def flushed(self) -> None:
+        if self.waiting:
+            self._save(self.waiting[-1][0])
+            self.waiting.clear()
+
+    def _pending(self, item: Pending) -> bool:
+        return self.batch.pending.get(item.procurify_id) is item
+
+    def _save(self, mark: datetime) -> None:
+        _save_cursor(self.cursor, cursors.advance(self.cursor.value, [mark], self.signpost))
+
+
+def _isolated(
+    ctx: Context, object_type: str, procurify_id: str, process: Callable[[Context, str], str]
+) -> str:
+    """One record's unexpected failure holds that record and the run goes on (issue 11 item 7).
+
+    ConnectorErrors keep their meaning (ReauthRequired, throttling: stop or pause the run). A
+    failure inside a batch flush belongs to the other records of the batch, so it stops the step.
+    """
+    batch = ctx.batch
+    if batch is not None and procurify_id in batch:
+        batch.flush()  # outside the isolation: a failed flush is not this record's fault
+    waiting = batch.pending if batch is not None else None
+    try:
+        return process(ctx, procurify_id)
+    except ConnectorError:
+        raise
+    except Exception as exc:
+        if batch is not None and batch.pending is not waiting:
+            raise  # a flush started under this record failed: the batch's records are not handled
+        log.exception("%s %s failed", object_type, procurify_id)
+        return _hold_failed(ctx, object_type, procurify_id, exc)
+
+
+def _hold_failed(ctx: Context, object_type: str, procurify_id: str, exc: Exception) -> str:
+    kind = "bill" if object_type == BILL else "purchase order"
+    detail = f"An unexpected error ({type(exc).__name__}) stopped this {kind}; we have been notified."
+    label = f"Procurify {kind} {procurify_id}"
+    ctx.audit.record(
+        "error",
+        f"Unexpected {type(exc).__name__} while syncing this {kind}.",
+        object_type=object_type,
+        procurify_id=procurify_id,
+        data={"error": type(exc).__name__},
+    )
+    hold_record(ctx, object_type, procurify_id, Held("sync_failed", detail=detail), label)
+    ctx.count(object_type, FAILED)
+    return FAILED
 
 
 def _beat(ctx: Context) -> None:
@@ -242,21 +458,23 @@ def _later(newest: datetime | None, stamp: datetime | None) -> datetime | None:
 
 
 Listed = BillSummary | MalformedRecord
+Item = Listed | cursors.Mark[datetime]
 
 
 def _read_ahead(
-    ctx: Context, rows: Iterable[Listed]
-) -> Iterator[tuple[Listed, Future[Bill | MalformedRecord] | None]]:
-    """Yield each listed row with its detail read already under way (None: not worth reading).
+    ctx: Context, rows: Iterable[Any]
+) -> Iterator[tuple[Item, Future[Bill | MalformedRecord] | None]]:
+    """Yield each listed row (and page mark) with its detail read already under way (None: not worth
+    reading).
 
     Rows still come out in list order, so holds, audit and the cursor see the same sequence as a
     sequential run; a read's exception surfaces when its row is processed (Context.read_bill).
     """
-    window: deque[tuple[Listed, Future[Bill | MalformedRecord] | None]] = deque()
+    window: deque[tuple[Item, Future[Bill | MalformedRecord] | None]] = deque()
     pool = ThreadPoolExecutor(max_workers=PREFETCH_THREADS, thread_name_prefix="bill-read")
     try:
         for row in rows:
-            wanted = not isinstance(row, MalformedRecord) and _worth_reading(ctx, row.uuid, row.status)
+            wanted = isinstance(row, BillSummary) and _worth_reading(ctx, row.uuid, row.status)
             window.append((row, pool.submit(_read_bill, ctx, row.uuid) if wanted else None))
             if len(window) > PREFETCH_AHEAD:
                 yield window.popleft()
@@ -276,14 +494,15 @@ def _read_bill(ctx: Context, uuid: str) -> Bill | MalformedRecord:
 
 
 def _worth_reading(ctx: Context, uuid: str, status: int) -> bool:
-    # Drafts and pending bills are skipped from the list row alone: no detail read, no audit noise.
+    # Drafts and pending bills are skipped from the list row alone (no detail read, no audit noise),
+    # unless they already reached QuickBooks: denied, withdrawn or sent back after that, a person decides.
     if status in SYNC_STATUSES:
         return True
-    if status in VOID_STATUSES:
-        return ExternalRecord.objects.filter(
-            organisation=ctx.organisation, object_type=BILL, procurify_id=uuid
-        ).exists()
-    return False
+    return (
+        ExternalRecord.objects.filter(organisation=ctx.organisation, object_type=BILL, procurify_id=uuid)
+        .exclude(qbo_id="")
+        .exists()
+    )
 
 
 class _HoldRetries:
@@ -310,11 +529,16 @@ class _HoldRetries:
                 object_type=self.object_type,
                 procurify_id=procurify_id,
             )
-            process(self.ctx, procurify_id)
+            _isolated(self.ctx, self.object_type, procurify_id, process)
+            _beat(self.ctx)  # thousands of open holds take minutes: keep the reaper away
 
 
 def _resolvable(ctx: Context) -> Callable[[str, str], bool]:
     def check(waiting_on_type: str, key: str) -> bool:
+        if waiting_on_type == "books":
+            return books_allow(ctx.mappings.books, key)
+        if waiting_on_type == "vendor_currency":
+            return vendor_in_currency(ctx.mappings, key)
         refs = ctx.mappings.vendors if waiting_on_type == "vendor_mapping" else ctx.mappings.accounts
         ref = refs.get(int(key)) if key.isdigit() else None
         return ref is not None and ref.active
@@ -342,12 +566,20 @@ def _save_cursor(cursor: SyncCursor, value: datetime | None) -> None:
     cursor.value, cursor.version = value, cursor.version + 1
 
 
+def sweep_removals(ctx: Context) -> None:
+    """Daily and on "Sync now": bills that left Procurify after they reached QuickBooks (sweep.py)."""
+    found = sweep.sweep_removals(ctx)
+    if found["listed"]:
+        ctx.counts.setdefault("removals", Counter()).update(found)
+
+
 STEP_FUNCTIONS: dict[str, Callable[[Context], None]] = {
     "token_check": check_tokens,
     "reference": sync_reference,
     "vendors": sync_vendors,
     "purchase_orders": sync_purchase_orders,
     "bills": sync_bills,
+    "removals": sweep_removals,
 }
 
 

@@ -24,7 +24,9 @@ QBO_SIDE_CAUSES = frozenset(
     {"qbo_validation", "period_closed", "stale_sync_token_exhausted", "duplicate_docnumber", "sync_failed"}
 )
 QBO_SIDE_COOLDOWN = timedelta(hours=6)
-MAPPING_WAITS = frozenset({"vendor_mapping", "account_mapping"})
+# Waits the engine checks every run without HTTP: a mapping, or a QuickBooks setting read with the
+# reference data ("books": multicurrency turned on, an A/P account in a currency added).
+MAPPING_WAITS = frozenset({"vendor_mapping", "account_mapping", "vendor_currency", "books"})
 
 
 def hold(

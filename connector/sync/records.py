@@ -7,6 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 
 from connector.errors import Permanent, RecordHeld
 from connector.models import ExternalRecord, SyncRun
@@ -17,6 +18,7 @@ from connector.sync import holds
 from connector.sync.audit import Audit, RecordAudit
 from connector.sync.batch import QUEUED, BillBatch, Pending
 from connector.sync.transform import (
+    PO_CANCELLED,
     SYNC_STATUSES,
     VOID_STATUSES,
     Held,
@@ -85,8 +87,15 @@ def hold_record(ctx: Context, object_type: str, procurify_id: str, exc: RecordHe
 
 
 def hold_malformed(ctx: Context, object_type: str, record: MalformedRecord) -> str:
-    # A record we cannot read still gets a row a person can see; its id may be unknown.
-    procurify_id = record.record_id or f"malformed:{abs(hash(repr(record.raw))) % 10**12}"
+    # A record we cannot read still gets a row a person can see; its id may be unknown. The key is a
+    # digest of the record's canonical JSON, the same in every process (hash() is salted per process,
+    # so each worker restart made a second hold for the same record).
+    import hashlib
+    import json
+
+    canonical = json.dumps(record.raw, sort_keys=True, separators=(",", ":"), default=str)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:24]
+    procurify_id = record.record_id or f"malformed:{digest}"
     kind = "Procurify bill" if object_type == BILL else "Procurify purchase order"
     return hold_record(ctx, object_type, procurify_id, record.held(kind), label=f"{kind} {procurify_id}")
 
@@ -137,9 +146,30 @@ def _bill(ctx: Context, uuid: str, audit: RecordAudit) -> str:
     if bill.status in VOID_STATUSES or bill.active is False:
         return _voided(ctx, uuid, label, audit)
     if bill.status not in SYNC_STATUSES:
+        if _in_qbo(ctx, BILL, uuid):
+            # Sent back to draft or for approval after it was written: a person decides (issue 11).
+            return hold_record(ctx, BILL, uuid, Held("bill_unapproved_after_sync", bill=label), label)
         audit("decision", f"Status {bill.status} is not approved yet; not synced.")
         return SKIPPED
-    return _write(ctx, BILL, uuid, label, audit, lambda: bill_plan(bill, ctx.mappings))
+    previous_rate = _sent_rate(ctx, uuid)
+    return _write(
+        ctx, BILL, uuid, label, audit, lambda: bill_plan(bill, ctx.mappings, previous_rate=previous_rate)
+    )
+
+
+def _sent_rate(ctx: Context, uuid: str) -> Decimal | None:
+    """The exchange rate QuickBooks holds for this bill from an earlier write, if any."""
+    extra = (
+        ExternalRecord.objects.filter(organisation=ctx.organisation, object_type=BILL, procurify_id=uuid)
+        .exclude(qbo_id="")
+        .values_list("extra", flat=True)
+        .first()
+    )
+    rate = (extra or {}).get("exchange_rate")
+    try:
+        return Decimal(rate) if rate else None
+    except InvalidOperation:
+        return None
 
 
 def _voided(ctx: Context, uuid: str, label: str, audit: RecordAudit) -> str:
@@ -193,6 +223,11 @@ def _purchase_order(ctx: Context, uuid: str, audit: RecordAudit) -> str:
         return hold_malformed(ctx, PURCHASE_ORDER, po)
     audit("read", f"Read Procurify purchase order {po.number} (state {po.state}).", po)
     label = f"Purchase order {po.number}"
+    if po.state == PO_CANCELLED and not _in_qbo(ctx, PURCHASE_ORDER, uuid):
+        # A cancelled PO is never written; one cancelled after it was written is closed (po_plan).
+        audit("decision", "Cancelled in Procurify before it reached QuickBooks; not written.")
+        holds.resolve(ctx.organisation, PURCHASE_ORDER, uuid)
+        return SKIPPED
     return _write(ctx, PURCHASE_ORDER, uuid, label, audit, lambda: po_plan(po, ctx.mappings))
 
 

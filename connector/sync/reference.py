@@ -12,10 +12,12 @@ from django.db import models
 
 from connector.models import ExternalRecord
 from connector.procurify.client import ProcurifyClient
-from connector.procurify.schemas import AccountCode, MalformedRecord, Vendor
+from connector.procurify.schemas import AccountCode, Currency, MalformedRecord, Vendor
 from connector.qbo import query as q
 from connector.qbo.client import QBOClient
+from connector.sync import company
 from connector.sync.audit import Audit
+from connector.sync.books import load_books, refresh_books
 from connector.sync.transform import Mappings, POLink, Ref
 from mappings import services
 from mappings.models import AccountMapping, QBOAccount, QBOTerm, QBOVendor, VendorMapping
@@ -29,12 +31,24 @@ def refresh_reference(
     organisation: Organisation, procurify: ProcurifyClient, qbo: QBOClient, audit: Audit, now: datetime
 ) -> dict[str, int]:
     counts: Counter[str] = Counter()
+    company.start_fresh_if_switched(organisation, qbo.realm_id, audit)
+    currencies = _procurify_currencies(procurify, audit)
+    profile = refresh_books(organisation, procurify_base(currencies), qbo)
+    audit.record(
+        "read",
+        f"QuickBooks home currency {profile.qbo_home_currency}, multicurrency "
+        f"{'on' if profile.qbo_multicurrency else 'off'}; Procurify base currency "
+        f"{profile.procurify_base_currency or 'unknown'}.",
+        data={"warn_duplicate_bill_number": profile.qbo_warn_duplicate_bill_number},
+    )
     counts["qbo_vendors"] = _qbo_vendors(organisation, qbo)
     counts["qbo_accounts"] = _qbo_accounts(organisation, qbo)
     counts["qbo_terms"] = _qbo_terms(organisation, qbo)
-    counts["procurify_vendors"] = _procurify_vendors(organisation, procurify, audit, now)
+    names = {c.id: c.name.strip().upper() for c in currencies if c.id is not None}
+    counts["procurify_vendors"] = _procurify_vendors(organisation, procurify, audit, now, names)
     counts["procurify_account_codes"] = _procurify_codes(organisation, procurify, audit, now)
-    for mapping in services.auto_match_vendors(organisation):
+    result = services.auto_match_vendors(organisation)
+    for mapping in result.matched:
         audit.record(
             "mapping",
             f"Vendor '{mapping.procurify_name}' mapped automatically: {mapping.reason}",
@@ -42,6 +56,23 @@ def refresh_reference(
             procurify_id=str(mapping.procurify_vendor_id),
         )
         counts["vendors_matched"] += 1
+    for demoted in result.demoted:
+        audit.record(
+            "mapping",
+            demoted.message,
+            object_type="vendor",
+            procurify_id=str(demoted.mapping.procurify_vendor_id),
+        )
+        counts["vendors_demoted"] += 1
+    for mapping in result.suggested:
+        audit.record(
+            "mapping",
+            f"Vendor '{mapping.procurify_name}' may be QuickBooks vendor "
+            f"'{mapping.suggested_qbo_vendor_name}' ({mapping.suggestion_reason}); waiting for a person.",
+            object_type="vendor",
+            procurify_id=str(mapping.procurify_vendor_id),
+        )
+        counts["vendors_suggested"] += 1
     for account in services.auto_match_accounts(organisation):
         audit.record(
             "mapping",
@@ -52,6 +83,16 @@ def refresh_reference(
         counts["accounts_matched"] += 1
     audit.record("read", "Reference data refreshed.", data=dict(counts))
     return dict(counts)
+
+
+def _procurify_currencies(procurify: ProcurifyClient, audit: Audit) -> list[Currency]:
+    return list(_readable(procurify.iter_currencies(), audit, "currency", "currency"))
+
+
+def procurify_base(currencies: Iterable[Currency]) -> str:
+    """The currency Procurify converts totals to; "" unless exactly one is marked base."""
+    bases = {c.name.strip().upper() for c in currencies if c.base}
+    return bases.pop() if len(bases) == 1 else ""
 
 
 def _mirror(
@@ -77,7 +118,12 @@ def _mirror(
 
 def _vendor_fields(vendor: Any) -> dict[str, Any]:
     name = getattr(vendor, "DisplayName", None) or ""
-    return {"display_name": name, "normalised_name": normalise_name(name), "active": bool(vendor.Active)}
+    return {
+        "display_name": name,
+        "normalised_name": normalise_name(name),
+        "active": bool(vendor.Active),
+        "currency": _currency_code(vendor),
+    }
 
 
 def _account_fields(account: Any) -> dict[str, Any]:
@@ -88,7 +134,13 @@ def _account_fields(account: Any) -> dict[str, Any]:
         "account_type": account.AccountType or "",
         "classification": account.Classification or "",
         "active": bool(account.Active),
+        "currency": _currency_code(account),
     }
+
+
+def _currency_code(obj: Any) -> str:
+    ref = getattr(obj, "CurrencyRef", None)
+    return ((getattr(ref, "value", None) or "").strip().upper())[:3]
 
 
 def _term_fields(term: Any) -> dict[str, Any]:
@@ -108,7 +160,11 @@ def _qbo_terms(organisation: Organisation, qbo: QBOClient) -> int:
 
 
 def _procurify_vendors(
-    organisation: Organisation, procurify: ProcurifyClient, audit: Audit, now: datetime
+    organisation: Organisation,
+    procurify: ProcurifyClient,
+    audit: Audit,
+    now: datetime,
+    currency_names: dict[int, str],
 ) -> int:
     n = 0
     for vendor in _readable(procurify.iter_vendors(), audit, "vendor", "vendor"):
@@ -121,6 +177,7 @@ def _procurify_vendors(
                 "procurify_name": vendor.name[:200],
                 "normalised_name": normalise_name(vendor.name)[:200],
                 "procurify_active": vendor.active,
+                "procurify_currency": currency_names.get(vendor.currency or -1, "")[:10],
                 "seen_at": now,
             },
         )
@@ -172,13 +229,18 @@ def _store_code(organisation: Organisation, code: AccountCode, now: datetime) ->
 
 def load_mappings(organisation: Organisation) -> Mappings:
     """Everything the transforms need, read once per step from the database."""
-    vendor_active = dict(QBOVendor.objects.filter(organisation=organisation).values_list("qbo_id", "active"))
+    qbo_vendors = {
+        qbo_id: (active, currency)
+        for qbo_id, active, currency in QBOVendor.objects.filter(organisation=organisation).values_list(
+            "qbo_id", "active", "currency"
+        )
+    }
     account_active = dict(
         QBOAccount.objects.filter(organisation=organisation).values_list("qbo_id", "active")
     )
     vendors = {
         m.procurify_vendor_id: Ref(
-            m.qbo_vendor_id, m.qbo_vendor_name, vendor_active.get(m.qbo_vendor_id, True)
+            m.qbo_vendor_id, m.qbo_vendor_name, *qbo_vendors.get(m.qbo_vendor_id, (True, ""))
         )
         for m in VendorMapping.objects.filter(organisation=organisation).exclude(qbo_vendor_id="")
     }
@@ -192,7 +254,9 @@ def load_mappings(organisation: Organisation) -> Mappings:
         t.name.strip().lower(): t.qbo_id
         for t in QBOTerm.objects.filter(organisation=organisation, active=True)
     }
-    return Mappings(vendors, accounts, terms, _po_links(organisation), organisation.time_zone)
+    return Mappings(
+        vendors, accounts, terms, _po_links(organisation), organisation.time_zone, load_books(organisation)
+    )
 
 
 def _po_links(organisation: Organisation) -> dict[str, POLink]:
@@ -200,10 +264,7 @@ def _po_links(organisation: Organisation) -> dict[str, POLink]:
     rows = ExternalRecord.objects.filter(
         organisation=organisation, object_type="purchase_order", state=ExternalRecord.State.SYNCED
     )
-    for row in rows:
-        extra = row.extra or {}
-        if extra.get("first_line_id"):
-            links[row.procurify_id] = POLink(
-                row.qbo_id, extra.get("line_ids_by_account", {}), extra["first_line_id"]
-            )
+    for procurify_id, qbo_id, extra in rows.values_list("procurify_id", "qbo_id", "extra"):
+        by_item = (extra or {}).get("line_ids_by_order_item") or {}
+        links[procurify_id] = POLink(qbo_id, by_item)
     return links

@@ -11,13 +11,19 @@ import zoneinfo
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from connector.models import SyncRun
-from tenants.models import Organisation, SyncSchedule
+from tenants.models import Organisation, Provider, SyncSchedule
 
 STALE_AFTER = timedelta(minutes=15)  # no heartbeat for this long: the worker is gone
+# A queued run waits for a free worker. Busy workers are normal (a first sync of 50,000 bills runs
+# for the best part of an hour, and tenants queue behind it), so a run queued 15 minutes is not
+# lost, and abandoning it dropped that tenant's sync. Only a lost broker message leaves a queued run
+# that nobody will pick up; this bound (settings.SYNC_QUEUED_MAX_WAIT_HOURS) frees its tenant.
+QUEUED_MAX_WAIT = timedelta(hours=6)
 FAILURE_BACKOFF = timedelta(minutes=30)  # a tenant that failed to dispatch waits this long
 
 
@@ -51,18 +57,43 @@ def finish_run(run: SyncRun, status: str, *, counts: dict, error: str, now: date
 
 
 def reap_abandoned(now: datetime, stale_after: timedelta = STALE_AFTER) -> int:
-    """Runs whose worker stopped beating become abandoned, which frees the organisation."""
+    """Runs whose worker stopped beating become abandoned, which frees the organisation.
+
+    A queued run is abandoned only when its organisation can never run it (a connection missing or
+    needing reconnection) or after ``queued_max_wait()``: waiting for capacity is not failure.
+    """
     cutoff = now - stale_after
     running = SyncRun.objects.filter(status=SyncRun.Status.RUNNING, heartbeat_at__lt=cutoff).update(
         status=SyncRun.Status.ABANDONED,
         finished_at=now,
         error="The worker running this sync stopped responding. The next run picks up where it left off.",
     )
-    # A queued run nobody picked up (broker lost the message) would block the tenant forever.
-    queued = SyncRun.objects.filter(status=SyncRun.Status.QUEUED, created_at__lt=cutoff).update(
+    queued = SyncRun.objects.filter(status=SyncRun.Status.QUEUED)
+    never_started = queued.filter(created_at__lt=now - queued_max_wait()).update(
         status=SyncRun.Status.ABANDONED, finished_at=now, error="This sync was never started by a worker."
     )
-    return running + queued
+    stranded = [
+        run.pk
+        for run in queued.filter(created_at__lt=cutoff).select_related("organisation")
+        if not can_run(run.organisation)
+    ]
+    unrunnable = SyncRun.objects.filter(pk__in=stranded, status=SyncRun.Status.QUEUED).update(
+        status=SyncRun.Status.ABANDONED,
+        finished_at=now,
+        error="This sync could not start: a connection is missing or needs reconnecting.",
+    )
+    return running + never_started + unrunnable
+
+
+def queued_max_wait() -> timedelta:
+    hours = getattr(settings, "SYNC_QUEUED_MAX_WAIT_HOURS", None)
+    return timedelta(hours=float(hours)) if hours else QUEUED_MAX_WAIT
+
+
+def can_run(organisation: Organisation) -> bool:
+    """Both connections present and usable: otherwise a queued run would wait forever."""
+    usable = {c.provider for c in organisation.connections.all() if c.is_connected}
+    return {Provider.PROCURIFY, Provider.QBO} <= usable
 
 
 def next_run_at(schedule: SyncSchedule, now: datetime, time_zone: str) -> datetime:

@@ -17,20 +17,31 @@ from connector.errors import RecordHeld, reason_sentence
 from connector.procurify.schemas import MONEY_LIMIT, Bill, BillItem, CostAllocation, PurchaseOrder
 
 CENT = Decimal("0.01")
-DOC_NUMBER_MAX = 21  # QBO Transaction.DocNumber max (quickbooks-online.md §3 Bill)
+DOC_NUMBER_MAX = 21  # QBO Transaction.DocNumber max (docs/qbo-facts.md, "Bill")
+RATE_PLACES = Decimal("0.00000001")
 # Procurify bill status (procurify.md §3): 2 Approved, 4 Paid, 6 Payment Confirmed, 7 Payment Approved.
 SYNC_STATUSES = frozenset({2, 4, 6, 7})
 # 3 Denied, 5 Withdrawn: a bill that reached QBO and then went this way needs a person.
 VOID_STATUSES = frozenset({3, 5})
 # PO state (procurify.md §3): 0 Purchased, 1 Cancelled, 3 Closed, 4 Paid, 5 Reopened, 2 legacy.
 PO_OPEN_STATES = frozenset({0, 2, 5})
+PO_CANCELLED = 1
 
 
 # Engine-only reasons, next to the shared ones in connector/errors.py (REASONS).
 EXTRA_REASONS: dict[str, str] = {
-    "sync_failed": "We could not sync this record: {detail} It will be retried on the next run.",
+    "sync_failed": "We could not sync this record: {detail} It is retried automatically within six hours.",
     "bill_removed_in_procurify": (
-        "Bill '{bill}' was deleted in Procurify after it reached QuickBooks. Delete or void it in QuickBooks."
+        "Removed in Procurify after it reached QuickBooks: {bill} is still an open payable there. Delete "
+        "it in QuickBooks or keep it."
+    ),
+    "bill_unapproved_after_sync": (
+        "Sent back for approval in Procurify after it reached QuickBooks: {bill}. Delete it in QuickBooks "
+        "or keep it; once approved again it is updated there."
+    ),
+    "books_unknown": (
+        "We have not read QuickBooks' currency settings yet, so nothing was sent. It is retried on the "
+        "next run."
     ),
 }
 
@@ -52,20 +63,40 @@ class Held(RecordHeld):
 
 @dataclass(frozen=True)
 class Ref:
-    """A mapped QBO object: its Id, a display name and whether QBO has it active."""
+    """A mapped QBO object: its Id, a display name, whether QBO has it active, and (vendors) the
+    currency QBO fixed for it ("" when unknown)."""
 
     qbo_id: str
     name: str
     active: bool = True
+    currency: str = ""
 
 
 @dataclass(frozen=True)
 class POLink:
-    """A PurchaseOrder already in QBO: its Id and line Ids by QBO account (for Bill LinkedTxn)."""
+    """A PurchaseOrder already in QBO: its Id and its QBO line Ids by Procurify order item id, so a
+    bill line links to the PO line it was billed from (Bill LinkedTxn)."""
 
     qbo_id: str
-    line_ids_by_account: Mapping[str, str]
-    first_line_id: str
+    line_ids_by_order_item: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Books:
+    """What both companies say about their currencies, read with the reference data every run.
+
+    home_currency "" means QuickBooks has not been read yet: then nothing is written (never a guess).
+    """
+
+    home_currency: str = ""
+    multicurrency: bool = False
+    warn_duplicate_bill_number: bool | None = None
+    procurify_base: str = ""
+    payables: Mapping[str, str] = field(default_factory=dict)  # currency → QBO A/P account Id
+
+    @property
+    def base_mismatch(self) -> bool:
+        return bool(self.procurify_base and self.home_currency and self.procurify_base != self.home_currency)
 
 
 @dataclass(frozen=True)
@@ -75,6 +106,7 @@ class Mappings:
     terms: Mapping[str, str] = field(default_factory=dict)  # lower-case term name → QBO Term Id
     purchase_orders: Mapping[str, POLink] = field(default_factory=dict)  # Procurify PO uuid → QBO PO
     time_zone: str = "UTC"
+    books: Books = field(default_factory=Books)
 
 
 @dataclass(frozen=True)
@@ -87,6 +119,8 @@ class Plan:
     marker: str
     vendor_id: str
     doc_number: str | None
+    # Procurify order item ids in line order (purchase orders), so QBO's line Ids can be kept by them.
+    line_keys: tuple[str, ...] = ()
 
 
 def bill_marker(uuid: str) -> str:
@@ -106,52 +140,179 @@ def bill_label(bill: Any) -> str:
 # ---- bills -------------------------------------------------------------------------------------
 
 
-def bill_plan(bill: Bill, mappings: Mappings) -> Plan:
-    """The QBO Bill for a Procurify bill, or `Held` naming the first thing to fix."""
-    doc_number = _doc_number(bill.invoice_number)
+def bill_plan(bill: Bill, mappings: Mappings, *, previous_rate: Decimal | None = None) -> Plan:
+    """The QBO Bill for a Procurify bill, or `Held` naming the first thing to fix.
+
+    previous_rate: the ExchangeRate QBO holds for this bill from an earlier write; kept unless the
+    Procurify bill's own rate changed (a bill's rate is the one of its day, not today's).
+    """
+    label = bill_label(bill)
+    doc_number, full_number = _doc_number(bill.invoice_number)
     vendor = _vendor(bill.vendor.id, bill.vendor.name, mappings)
+    currency = _currency(bill.currency.name, label, mappings.books)
+    _check_vendor_currency(currency, vendor, bill.vendor.id, label)
     lines = _bill_lines(bill, mappings)
     _check_total(bill, lines)
+    note = f"{bill_marker(bill.uuid)} (Procurify bill #{bill.id})"
+    if full_number != doc_number:
+        # QBO keeps 21 characters of a DocNumber; the whole supplier number stays findable here.
+        note += f" Invoice number: {full_number}"
     payload: dict[str, Any] = {
         "VendorRef": {"value": vendor.qbo_id},
         "TxnDate": _local_date(
             bill.invoice_date or bill.submitted_date or bill.last_modified_datetime, mappings
         ),
-        "PrivateNote": f"{bill_marker(bill.uuid)} (Procurify bill #{bill.id})",
-        "CurrencyRef": {"value": bill.currency.name},
+        "PrivateNote": note[:4000],
         "Line": lines,
     }
+    payload.update(_currency_fields(bill, currency, label, mappings.books, previous_rate))
     if bill.due_date is not None:
         payload["DueDate"] = _local_date(bill.due_date, mappings)
     if doc_number:
         payload["DocNumber"] = doc_number
-    if bill.currency.base is False and bill.currency.rate:
-        # Procurify's rate converts to its base currency (converted_total_cost = total * rate), which
-        # is QBO's "home units per foreign unit" when both books share a home currency (§10).
-        payload["ExchangeRate"] = bill.currency.rate
     term_id = mappings.terms.get((bill.payment_terms or "").strip().lower())
     if term_id:
         payload["SalesTermRef"] = {"value": term_id}
-    return Plan("Bill", payload, bill_label(bill), bill_marker(bill.uuid), vendor.qbo_id, doc_number)
+    return Plan("Bill", payload, label, bill_marker(bill.uuid), vendor.qbo_id, doc_number)
 
 
 def _check_total(bill: Bill, lines: list[dict[str, Any]]) -> None:
     """Never write a bill whose lines disagree with what Procurify says is owed (e.g. a line with no
     allocation, allocations that do not add up, sub-cent amounts that round apart)."""
     if bill.total_cost_with_tax is None:
-        return
+        raise Held("bill_total_missing", bill=bill_label(bill))
     owed = _money(bill.total_cost_with_tax)
     written = sum((line["Amount"] for line in lines), Decimal(0))
     if written != owed:
         raise Held("bill_total_mismatch", bill=bill_label(bill), lines=written, total=owed)
 
 
-def _doc_number(number: str | None) -> str | None:
+def _doc_number(number: str | None) -> tuple[str | None, str | None]:
+    """(DocNumber to send, the whole number). Longer numbers are cut to QBO's 21 characters and the
+    whole number goes to the private note: suppliers' numbers are not ours to shorten."""
     text = (number or "").strip()
-    if len(text) > DOC_NUMBER_MAX:
-        # Never cut silently: a truncated number would mislead whoever reconciles (style.md item 12).
-        raise Held("docnumber_too_long", doc_number=text)
-    return text or None
+    if not text:
+        return None, None
+    return text[:DOC_NUMBER_MAX].rstrip(), text
+
+
+# ---- currencies ----------------------------------------------------------------------------------
+
+
+def _currency(name: str | None, record: str, books: Books) -> str:
+    """The record's currency code, or a hold when QuickBooks cannot take it (docs/qbo-facts.md)."""
+    if not books.home_currency:
+        raise Held("books_unknown")
+    currency = (name or "").strip().upper()
+    if not currency:
+        raise Held("malformed_record", record=record, error="it has no currency.")
+    _check_multicurrency(currency, record, books)
+    return currency
+
+
+def _check_multicurrency(currency: str, record: str, books: Books) -> None:
+    if currency and currency != books.home_currency and not books.multicurrency:
+        raise Held(
+            "multicurrency_off",
+            waiting_on=("books", "multicurrency"),
+            record=record,
+            currency=currency,
+            home=books.home_currency,
+        )
+
+
+def _check_vendor_currency(currency: str, vendor: Ref, procurify_vendor_id: int, record: str) -> None:
+    # A QBO vendor has one currency and refuses transactions in another (docs/qbo-facts.md, Currencies).
+    if vendor.currency and vendor.currency != currency:
+        raise Held(
+            "vendor_currency_mismatch",
+            # Retried once the vendor maps to a QBO vendor in this currency (books_allow-style check).
+            waiting_on=("vendor_currency", f"{procurify_vendor_id}:{currency}"),
+            bill=record,
+            bill_currency=currency,
+            vendor=vendor.name,
+            vendor_currency=vendor.currency,
+            twin=currency_twin_name(vendor.name, currency),
+        )
+
+
+def books_allow(books: Books, key: str) -> bool:
+    """Whether the QuickBooks setting a hold waits on ("multicurrency", "payables:CAD") is now there."""
+    if key == "multicurrency":
+        return books.multicurrency
+    if key.startswith("payables:"):
+        return key.removeprefix("payables:") in books.payables
+    return False
+
+
+def vendor_in_currency(mappings: Mappings, key: str) -> bool:
+    """key "<procurify vendor id>:<currency>": the vendor now maps to an active QBO vendor that can
+    take bills in that currency."""
+    vendor_id, _, currency = key.partition(":")
+    ref = mappings.vendors.get(int(vendor_id)) if vendor_id.isdigit() else None
+    return ref is not None and ref.active and ref.currency in ("", currency)
+
+
+def currency_twin_name(name: str, currency: str) -> str:
+    """The name of a vendor's twin in another currency, e.g. "Maple Leaf Pallets (CAD)"."""
+    return f"{name} ({currency})"
+
+
+def _currency_fields(
+    bill: Bill, currency: str, label: str, books: Books, previous_rate: Decimal | None
+) -> dict[str, Any]:
+    """CurrencyRef, ExchangeRate and the A/P account in the bill's currency (multicurrency only)."""
+    if not books.multicurrency:
+        ap = books.payables.get(books.home_currency)
+        return {"APAccountRef": {"value": ap}} if ap else {}
+    fields: dict[str, Any] = {"CurrencyRef": {"value": currency}}
+    ap = books.payables.get(currency)
+    if not ap:
+        raise Held(
+            "no_payables_account", waiting_on=("books", f"payables:{currency}"), currency=currency, bill=label
+        )
+    fields["APAccountRef"] = {"value": ap}
+    if currency != books.home_currency:
+        if books.base_mismatch:
+            raise Held(
+                "exchange_rate_base_mismatch",
+                bill=label,
+                currency=currency,
+                procurify_base=books.procurify_base,
+                home=books.home_currency,
+            )
+        fields["ExchangeRate"] = bill_rate(bill, previous_rate)
+    return fields
+
+
+def bill_rate(bill: Bill, previous: Decimal | None) -> Decimal:
+    """Home units per foreign unit (docs/qbo-facts.md, Currencies) for this bill, from Procurify's figures.
+
+    Procurify's ``currency.rate`` is today's rate; the bill's own rate shows in converted_total_cost
+    (its total in the base currency). The rate sent at the first write is kept while it still
+    converts the bill to Procurify's figure, so editing an old bill does not revalue it.
+    """
+    total, converted = bill.total_cost_with_tax, bill.converted_total_cost
+    if total is None or converted is None or not total:
+        if previous is not None:
+            return previous
+        return _today_rate(bill)
+    if previous is not None and _converts(total, previous, converted):
+        return previous
+    today = bill.currency.rate
+    if today and _converts(total, today, converted):
+        return Decimal(today)
+    return (Decimal(converted) / Decimal(total)).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+
+
+def _converts(total: Decimal, rate: Decimal, converted: Decimal) -> bool:
+    return _money(Decimal(total) * Decimal(rate)) == _money(converted)
+
+
+def _today_rate(bill: Bill) -> Decimal:
+    if not bill.currency.rate or bill.currency.rate <= 0:
+        raise Held("malformed_record", record=bill_label(bill), error="its currency has no exchange rate.")
+    return Decimal(bill.currency.rate)
 
 
 def _vendor(vendor_id: int, name: str, mappings: Mappings) -> Ref:
@@ -175,22 +336,34 @@ def _account(code_id: int, code: str, mappings: Mappings) -> Ref:
 
 
 def _bill_lines(bill: Bill, mappings: Mappings) -> list[dict[str, Any]]:
+    """One line per allocation (its share of the item's tax included), one per item-level shipping,
+    one per bill-level cost and one for bill-level shipping. Nothing owed is left off: an amount
+    with no account to post to holds the bill (the total check is the second guard)."""
     lines: list[dict[str, Any]] = []
     first_account: Ref | None = None
     for item in bill.items:
+        item_account: Ref | None = None
         for allocation, amount in _allocated(item):
             account = _allocation_account(allocation, mappings)
-            first_account = first_account or account
+            item_account = item_account or account
             line = _expense_line(amount, _item_description(item), account)
-            link = _po_link(item, account, mappings)
+            link = _po_link(item, mappings)
             if link:
                 line["LinkedTxn"] = [link]
             lines.append(line)
+        shipping = _money(item.shipping_amount or Decimal(0))
+        if shipping:
+            if item_account is None:
+                raise Held("account_unmapped", account=f"(no account code on '{_item_description(item)}')")
+            lines.append(_expense_line(shipping, f"Shipping: {_item_description(item)}"[:4000], item_account))
+        first_account = first_account or item_account
     for cost in bill.costs:
         account = _cost_account(cost.cost_allocation, first_account, mappings)
         lines.append(_expense_line(_money(cost.amount), cost.name or "Additional cost", account))
     shipping = _money(bill.shipping_amount or Decimal(0))
-    if shipping and first_account is not None:
+    if shipping:
+        if first_account is None:
+            raise Held("account_unmapped", account="(bill-level shipping without an account code)")
         lines.append(_expense_line(shipping, "Shipping", first_account))
     if not lines:
         raise Held("qbo_validation", detail="the bill has no lines with an account code to post to.")
@@ -202,8 +375,14 @@ def _allocated(item: BillItem) -> list[tuple[CostAllocation, Decimal]]:
 
     US QBO companies do not track purchase tax on bills (§10); folding it into the expense keeps the
     payable right. The last allocation takes the rounding remainder so the shares add up exactly.
+    An item with an amount but no allocation has no account to post to: it holds the bill.
     """
     allocations = list(item.cost_allocations)
+    if not allocations:
+        owed = item.total_cost_with_tax if item.total_cost_with_tax is not None else item.total_cost
+        if owed:
+            raise Held("account_unmapped", account=f"(no account code on '{_item_description(item)}')")
+        return []
     tax = Decimal(0) if item.tax_is_inclusive else _money(item.tax_amount or Decimal(0))
     base = sum((a.amount for a in allocations), Decimal(0))
     out: list[tuple[CostAllocation, Decimal]] = []
@@ -248,14 +427,17 @@ def _expense_line(amount: Decimal, description: str, account: Ref) -> dict[str, 
     }
 
 
-def _po_link(item: BillItem, account: Ref, mappings: Mappings) -> dict[str, str] | None:
-    # All three attributes are required or QBO silently drops the link (§3 Bill, §12.11).
-    if item.po is None or not item.po.uuid:
+def _po_link(item: BillItem, mappings: Mappings) -> dict[str, str] | None:
+    """The PO line this bill line was billed from, through the item's ``orderitem``. No guess: with
+    no order item (or a PO line we did not write) the bill line is simply not linked, because a
+    wrong link marks the wrong PO line as billed."""
+    # All three attributes are required or QBO silently drops the link (docs/qbo-facts.md, "Bill").
+    if item.po is None or not item.po.uuid or item.order_item_id is None:
         return None
     po = mappings.purchase_orders.get(item.po.uuid)
-    if po is None:
+    line_id = po.line_ids_by_order_item.get(str(item.order_item_id)) if po else None
+    if po is None or not line_id:
         return None
-    line_id = po.line_ids_by_account.get(account.qbo_id, po.first_line_id)
     return {"TxnId": po.qbo_id, "TxnType": "PurchaseOrder", "TxnLineId": line_id}
 
 
@@ -263,10 +445,13 @@ def _po_link(item: BillItem, account: Ref, mappings: Mappings) -> dict[str, str]
 
 
 def po_plan(po: PurchaseOrder, mappings: Mappings) -> Plan:
-    doc_number = _doc_number(po.po_num or po.number)
+    doc_number, _ = _doc_number(po.po_num or po.number)
     if po.pref_vendor is None:
         raise Held("vendor_unmapped", vendor="(no vendor on the purchase order)")
+    label = f"Purchase order {po.number} to {po.pref_vendor.name}"
     vendor = _vendor(po.pref_vendor.id, po.pref_vendor.name, mappings)
+    currency = _currency(po.purchased_currency.name if po.purchased_currency else None, label, mappings.books)
+    _check_vendor_currency(currency, vendor, po.pref_vendor.id, label)
     lines = []
     for item in po.order_items:
         if item.account is None:
@@ -277,26 +462,30 @@ def po_plan(po: PurchaseOrder, mappings: Mappings) -> Plan:
         lines.append(_expense_line(amount, item.name or "", account))
     if not lines:
         raise Held("qbo_validation", detail="the purchase order has no lines.")
+    note = f"{po_marker(po.uuid)} (Procurify PO {po.number})"
+    if po.state == PO_CANCELLED:
+        note += " Cancelled in Procurify."
     payload: dict[str, Any] = {
         "VendorRef": {"value": vendor.qbo_id},
         "POStatus": "Open" if (po.state or 0) in PO_OPEN_STATES else "Closed",
-        "PrivateNote": f"{po_marker(po.uuid)} (Procurify PO {po.number})",
+        "PrivateNote": note,
         "Line": lines,
     }
     if doc_number:
         payload["DocNumber"] = doc_number
     if po.date is not None:
         payload["TxnDate"] = _local_date(po.date, mappings)
-    if po.purchased_currency is not None:
-        payload["CurrencyRef"] = {"value": po.purchased_currency.name}
-    label = f"Purchase order {po.number}" + (f" to {po.pref_vendor.name}" if po.pref_vendor else "")
-    return Plan("PurchaseOrder", payload, label, po_marker(po.uuid), vendor.qbo_id, doc_number)
+    if mappings.books.multicurrency:
+        payload["CurrencyRef"] = {"value": currency}
+    keys = tuple(str(item.id) for item in po.order_items)
+    return Plan("PurchaseOrder", payload, label, po_marker(po.uuid), vendor.qbo_id, doc_number, keys)
 
 
 def _line_total(item: Any) -> Decimal:
-    quantity = item.approved_quantity or item.quantity or Decimal(0)
-    price = item.approved_price or item.price or Decimal(0)
-    return Decimal(quantity) * Decimal(price)
+    """Approved quantity and price when Procurify has them (an approved 0 is 0), else the requested."""
+    quantity = item.approved_quantity if item.approved_quantity is not None else item.quantity
+    price = item.approved_price if item.approved_price is not None else item.price
+    return Decimal(quantity or 0) * Decimal(price or 0)
 
 
 def _po_amount(item: Any, number: Any) -> Decimal:
@@ -304,7 +493,8 @@ def _po_amount(item: Any, number: Any) -> Decimal:
     MONEY_LIMIT, but their product can reach 1e30, which is not money and overflows Decimal's 28
     digits when rounded to cents (InvalidOperation used to fail the whole run)."""
     try:
-        raw = item.total_cost if item.total_cost is not None else _line_total(item)
+        approved = item.approved_quantity is not None or item.approved_price is not None
+        raw = item.total_cost if item.total_cost is not None and not approved else _line_total(item)
         amount = _money(raw)
     except (InvalidOperation, ArithmeticError):
         amount = None
@@ -320,13 +510,32 @@ def _po_amount(item: Any, number: Any) -> Decimal:
 # ---- vendors -----------------------------------------------------------------------------------
 
 
-def vendor_payload(name: str, *, email: str | None = None) -> dict[str, Any]:
-    """A QBO Vendor for a Procurify vendor. Colons, tabs and newlines are refused by QBO (2040)."""
+def vendor_payload(name: str, *, email: str | None = None, currency: str | None = None) -> dict[str, Any]:
+    """A QBO Vendor for a Procurify vendor. Colons, tabs and newlines are refused by QBO (2040).
+
+    currency: the vendor's currency, sent in multicurrency companies only; QBO fixes it for good.
+    """
     display = " ".join(name.replace(":", " -").split())[:500]
     payload: dict[str, Any] = {"DisplayName": display, "CompanyName": display[:100]}
+    if currency:
+        payload["CurrencyRef"] = {"value": currency}
     if email:
         payload["PrimaryEmailAddr"] = {"Address": email}
     return payload
+
+
+def new_vendor_currency(name: str, procurify_currency: str, books: Books) -> str | None:
+    """The CurrencyRef of a vendor we create: its Procurify currency, since QBO fixes a vendor's
+    currency for good. None in a single-currency company (every vendor is in the home currency)."""
+    currency = (procurify_currency or "").strip().upper()
+    if not books.home_currency:
+        raise Held("books_unknown")
+    if not books.multicurrency:
+        _check_multicurrency(currency, f"Vendor '{name}'", books)
+        return None
+    if not currency:
+        raise Held("vendor_currency_unknown", vendor=name)
+    return currency
 
 
 # ---- small helpers -----------------------------------------------------------------------------

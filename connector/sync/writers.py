@@ -64,15 +64,27 @@ class Writer:
         record = ExternalRecord.objects.filter(
             organisation=self.organisation, object_type=object_type, procurify_id=str(procurify_id)
         ).first()
+        if record is not None and record.realm_id and record.realm_id != self.qbo.realm_id:
+            # Never update by an Id that belongs to another company (connector/sync/company.py).
+            raise Permanent(
+                "This record was written to another QuickBooks company. The next full sync starts this "
+                "company fresh and writes it there.",
+                code="other_company",
+            )
         if record is None:
             record = self._start_create(object_type, procurify_id, plan, digest)
+            if plan.entity != "Vendor":
+                # No local link: it may have been lost (a restore) while QBO kept the object.
+                found = self._lookup(plan, audit, record, thorough=False)
+                if found is not None:
+                    self._adopt(record, found, plan, audit)
         elif record.state == ExternalRecord.State.CREATING:
             audit(
                 "decision", "A previous create did not finish; looking for it in QuickBooks before retrying."
             )
-            found = self._lookup(plan, audit)
+            found = self._lookup(plan, audit, record)
             if found is not None:
-                self._adopt(record, found, audit)
+                self._adopt(record, found, plan, audit)
         if record.state == ExternalRecord.State.CREATING:
             return self._create(record, plan, digest, audit)
         if record.payload_hash == digest:
@@ -91,9 +103,11 @@ class Writer:
                 procurify_id=str(procurify_id),
                 label=plan.label[:200],
                 qbo_entity=plan.entity,
+                realm_id=self.qbo.realm_id,
                 request_id=uuid.uuid4().hex,
                 pending_hash=digest,
                 state=ExternalRecord.State.CREATING,
+                extra={"attempt": attempt(plan)},
             )
 
     def _create(self, record: ExternalRecord, plan: Plan, digest: str, audit: RecordAudit) -> WriteResult:
@@ -101,7 +115,8 @@ class Writer:
             # The payload changed since the first attempt; a new request_id, or QBO would replay the
             # old answer. Safe: the lookup above found nothing under the marker.
             record.request_id, record.pending_hash = uuid.uuid4().hex, digest
-            record.save(update_fields=["request_id", "pending_hash", "updated_at"])
+            record.extra = {**(record.extra or {}), "attempt": attempt(plan)}
+            record.save(update_fields=["request_id", "pending_hash", "extra", "updated_at"])
         audit("request", f"Create {plan.entity}", {"request_id": record.request_id, "body": plan.payload})
         try:
             created = self.qbo.create(plan.entity, plan.payload, request_id=record.request_id)
@@ -110,10 +125,17 @@ class Writer:
             found = self._lookup(plan, audit)
             if found is None:
                 raise
-            self._adopt(record, found, audit)
+            self._adopt(record, found, plan, audit)
             return self._finish_adopted(record, plan, digest, audit)
         except QBOFault as fault:
             audit("response", "QuickBooks refused the create.", {"fault": str(fault)})
+            if fault.is_duplicate_request() or fault.is_duplicate_docnumber():
+                # 600: this request already landed; 6140: the number is taken, perhaps by our own
+                # earlier write whose link we lost. Either way: find ours and adopt it.
+                found = self._lookup(plan, audit, record)
+                if found is not None:
+                    self._adopt(record, found, plan, audit)
+                    return self._finish_adopted(record, plan, digest, audit)
             # A definite refusal wrote nothing: a fresh request_id next time, or QBO would replay
             # this refusal even after the cause is fixed.
             record.request_id = uuid.uuid4().hex
@@ -124,7 +146,7 @@ class Writer:
             f"Created {plan.entity} {created.Id}",
             {"Id": created.Id, "SyncToken": created.SyncToken},
         )
-        self._store(record, created, digest)
+        self._store(record, created, digest, plan)
         return WriteResult(CREATED, record)
 
     def _finish_adopted(
@@ -134,28 +156,31 @@ class Writer:
             return WriteResult(CREATED, record)
         return self._update(record, plan, digest, audit)
 
-    def _adopt(self, record: ExternalRecord, found: Entity, audit: RecordAudit) -> None:
+    def _adopt(self, record: ExternalRecord, found: Entity, plan: Plan, audit: RecordAudit) -> None:
         audit("decision", f"Found {record.qbo_entity} {found.Id} already in QuickBooks; adopting it.")
         record.qbo_id, record.sync_token = str(found.Id), str(found.SyncToken)
+        record.extra = {**(record.extra or {}), **remembered(found, plan)}
         # Only the payload we POSTed carries the marker, so the adopted object has pending_hash's content.
         record.payload_hash, record.state = record.pending_hash, ExternalRecord.State.SYNCED
         record.last_synced_at = timezone.now()
         record.save()
 
-    def _lookup(self, plan: Plan, audit: RecordAudit) -> Entity | None:
-        """Find an object we created by its natural key (QBO §13.3)."""
+    def _lookup(
+        self, plan: Plan, audit: RecordAudit, record: ExternalRecord | None = None, *, thorough: bool = True
+    ) -> Entity | None:
+        """Find an object we created by our marker (docs/qbo-facts.md), looking where it can be: under the
+        vendor and number the create attempt sent (the bill may have been renumbered since), under
+        today's, and finally among all of the vendor's objects, since PrivateNote is not filterable."""
         if plan.entity == "Vendor":
             where = [q.eq("DisplayName", plan.payload["DisplayName"]), q.active_any()]
             rows = list(self.qbo.query_all("Vendor", where))
             return rows[0] if rows else None
-        conditions = [q.eq("VendorRef", plan.vendor_id)]
-        if plan.doc_number:
-            conditions.append(q.eq("DocNumber", plan.doc_number))
-        # PrivateNote is not filterable; the marker is checked here (QBO §6).
-        for row in self.qbo.query_all(plan.entity, conditions):
-            if plan.marker and plan.marker in (getattr(row, "PrivateNote", None) or ""):
-                audit("read", f"Lookup found {plan.entity} {row.Id} by marker {plan.marker}.")
-                return row
+        sent = (record.extra or {}).get("attempt") if record else None
+        for conditions in _lookup_keys(plan, sent, thorough=thorough):
+            for row in self.qbo.query_all(plan.entity, conditions):
+                if plan.marker and plan.marker in (getattr(row, "PrivateNote", None) or ""):
+                    audit("read", f"Lookup found {plan.entity} {row.Id} by marker {plan.marker}.")
+                    return row
         audit("read", f"Lookup found no {plan.entity} with marker {plan.marker}.")
         return None
 
@@ -175,7 +200,7 @@ class Writer:
                 sync_token = self._reread(record, plan, audit)
                 continue
             audit("response", f"Updated {plan.entity} {updated.Id}", {"SyncToken": updated.SyncToken})
-            self._store(record, updated, digest)
+            self._store(record, updated, digest, plan)
             return WriteResult(UPDATED, record)
         raise Held("stale_sync_token_exhausted", bill=plan.label)
 
@@ -191,19 +216,17 @@ class Writer:
             raise Held("bill_paid_in_qbo", bill=plan.label)
         return str(fresh.SyncToken)
 
-    def _store(self, record: ExternalRecord, entity: Entity, digest: str) -> None:
-        self.stamp(record, entity, digest)
+    def _store(self, record: ExternalRecord, entity: Entity, digest: str, plan: Plan) -> None:
+        self.stamp(record, entity, digest, plan)
         record.save()
 
-    def stamp(self, record: ExternalRecord, entity: Entity, digest: str) -> None:
+    def stamp(self, record: ExternalRecord, entity: Entity, digest: str, plan: Plan) -> None:
         """Copy what QBO answered onto the row (not saved: the batch path saves a chunk at once)."""
         record.qbo_id, record.sync_token = str(entity.Id), str(entity.SyncToken)
         record.payload_hash, record.pending_hash = digest, ""
         record.state, record.last_synced_at = ExternalRecord.State.SYNCED, timezone.now()
         record.updated_at = record.last_synced_at
-        extra = line_ids_by_account(entity) if record.qbo_entity == "PurchaseOrder" else None
-        if extra is not None:
-            record.extra = extra
+        record.extra = {**(record.extra or {}), **remembered(entity, plan)}
 
     # ---- what the batch path (connector.sync.batch) shares with single writes -------------------
 
@@ -225,6 +248,26 @@ class Writer:
         # Remembered so an unchanged record is not re-sent to earn the same refusal (holds.refused_recently).
         held.params["payload_hash"] = payload_hash(plan.payload)
         return held
+
+
+def attempt(plan: Plan) -> dict[str, Any]:
+    """What a create attempt sent that can find it again (vendor and number), kept on the row."""
+    return {"vendor": plan.vendor_id, "doc_number": plan.doc_number}
+
+
+def _lookup_keys(plan: Plan, sent: dict[str, Any] | None, *, thorough: bool) -> list[list[str]]:
+    keys: list[tuple[str, str | None]] = []
+    if sent and sent.get("vendor"):
+        keys.append((str(sent["vendor"]), sent.get("doc_number")))
+    keys.append((plan.vendor_id, plan.doc_number))
+    out: list[list[str]] = []
+    for vendor, number in dict.fromkeys(keys):
+        if number:
+            out.append([q.eq("VendorRef", vendor), q.eq("DocNumber", number)])
+    # Last resort for an uncertain create, when nothing narrower matched: every object of the vendor(s).
+    if thorough or not out:
+        out.extend([q.eq("VendorRef", vendor)] for vendor in dict.fromkeys(v for v, _ in keys))
+    return out
 
 
 def held_for_fault(fault: Permanent, plan: Plan) -> Held:
@@ -255,16 +298,19 @@ def is_locked(bill: Entity) -> bool:
     return any(link.get("TxnType") in PAYMENT_TYPES for link in data.get("LinkedTxn") or [])
 
 
-def line_ids_by_account(entity: Entity) -> dict[str, Any]:
-    """For a PurchaseOrder: QBO line Ids by account, so bill lines can link to them."""
-    by_account: dict[str, str] = {}
-    first = ""
-    for line in entity.body().get("Line") or []:
-        line_id = str(line.get("Id") or "")
-        account = ((line.get("AccountBasedExpenseLineDetail") or {}).get("AccountRef") or {}).get("value")
-        if not line_id:
-            continue
-        first = first or line_id
-        if account:
-            by_account.setdefault(str(account), line_id)
-    return {"line_ids_by_account": by_account, "first_line_id": first}
+def remembered(entity: Entity, plan: Plan) -> dict[str, Any]:
+    """What later writes need from QBO's answer: a bill's exchange rate (kept on edits) and a
+    purchase order's line Ids by Procurify order item (bill lines link to them)."""
+    body = entity.body()
+    if plan.entity == "Bill":
+        rate = body.get("ExchangeRate")
+        return {"exchange_rate": str(rate)} if rate is not None else {}
+    if plan.entity != "PurchaseOrder":
+        return {}
+    # QBO answers the lines in the order sent (LineNum); line_keys are the order items in that order.
+    ids = [
+        str(line.get("Id") or "")
+        for line in body.get("Line") or []
+        if line.get("DetailType") != "SubTotalLineDetail"
+    ]
+    return {"line_ids_by_order_item": {key: i for key, i in zip(plan.line_keys, ids, strict=False) if i}}

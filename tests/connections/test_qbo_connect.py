@@ -120,3 +120,18 @@ def test_it_reports_the_company_when_the_qbo_test_button_is_pressed(org_a, owner
     response = owner.client.post(f"/o/{org_a.public_id}/connections/qbo/test/", follow=True)
     assert f"QuickBooks answered for “{connection.company_name}”" in html.unescape(response.content.decode())
     assert Connection.objects.get(pk=connection.pk).last_checked_at is not None
+
+
+def test_it_refuses_a_company_already_connected_to_another_organisation(
+    org_a, org_b, owner, outsider, wired: Wired
+) -> None:
+    connect_qbo(wired, outsider.client, org_b)
+    state = start_consent(owner.client, org_a)
+
+    response = owner.client.get(callback_path(wired, state), follow=True)
+
+    page = html.unescape(response.content.decode())
+    assert "is already connected to the organisation" in page and org_b.name in page
+    assert (
+        not Connection.objects.filter(organisation=org_a, provider=Provider.QBO).exclude(realm_id="").exists()
+    )

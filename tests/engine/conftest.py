@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -26,6 +28,29 @@ DOMAIN = "northwind"
 
 def no_sleep(_: float) -> None:
     return None
+
+
+@contextmanager
+def dies_after_qbo_commits_a_bill(harness: Harness) -> Iterator[None]:
+    """The worker dies right after QuickBooks committed bills (one, or a batch), before we stored
+    anything: whichever path the run takes to write them."""
+    create, batch = harness.qbo.create, harness.qbo.batch
+
+    def create_then_die(entity: str, body: Any, **kwargs: Any) -> Any:
+        result = create(entity, body, **kwargs)
+        if entity == "Bill":
+            raise KeyboardInterrupt
+        return result
+
+    def batch_then_die(body: Any, **kwargs: Any) -> Any:
+        batch(body, **kwargs)
+        raise KeyboardInterrupt
+
+    harness.qbo.create, harness.qbo.batch = create_then_die, batch_then_die  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        harness.qbo.create, harness.qbo.batch = create, batch  # type: ignore[method-assign]
 
 
 @dataclass

@@ -8,7 +8,7 @@ import pytest
 
 from connector.models import ExternalRecord, HeldRecord, SyncRun
 from connector.sync import runs
-from tests.engine.conftest import build_harness
+from tests.engine.conftest import build_harness, dies_after_qbo_commits_a_bill
 
 
 def _markers(bills: list[dict]) -> Counter[str]:
@@ -27,21 +27,10 @@ def test_it_does_not_duplicate_when_qbo_commits_then_the_response_is_lost(harnes
 
 
 def test_it_adopts_a_bill_created_by_a_killed_run_instead_of_posting_again(harness, org_a):
-    original = harness.qbo.create
-    calls = {"n": 0}
-
-    def create_then_die(entity, body, **kwargs):
-        result = original(entity, body, **kwargs)
-        calls["n"] += 1
-        if entity == "Bill" and calls["n"] >= 12:
-            raise KeyboardInterrupt  # the worker dies after QBO committed, before we stored the Id
-        return result
-
-    harness.qbo.create = create_then_die  # type: ignore[method-assign]
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt), dies_after_qbo_commits_a_bill(harness):
         harness.run(org_a)
-    harness.qbo.create = original  # type: ignore[method-assign]
-    stuck = ExternalRecord.objects.get(organisation=org_a, state="creating", object_type="bill")
+    stuck = ExternalRecord.objects.filter(organisation=org_a, state="creating", object_type="bill").first()
+    assert stuck is not None
     assert SyncRun.objects.get(organisation=org_a).status == "running"
 
     harness.sb.clock.advance(hours=1)

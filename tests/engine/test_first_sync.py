@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from connector.models import AuditEvent, ExternalRecord, HeldRecord, SyncCursor, SyncRun
 
 
@@ -47,12 +49,16 @@ def test_it_holds_the_bill_with_an_unmapped_account_with_a_readable_reason(harne
     assert not [b for b in harness.bills() if b.get("DocNumber") == "GLF-20931"]
 
 
-def test_it_holds_an_invoice_number_longer_than_21_characters(harness, org_a):
+@pytest.mark.parametrize("number", ["ACME-INV-2024-000017-REVISED", "INV-2026-000123-ABCDEFGHI"])
+def test_it_writes_an_invoice_number_longer_than_21_characters_cut_with_the_whole_in_the_note(
+    harness, org_a, number
+):
     harness.run(org_a)
 
-    held = HeldRecord.objects.get(organisation=org_a, reason_code="docnumber_too_long")
-    assert "ACME-INV-2024-000017-REVISED" in held.message
-    assert not [b for b in harness.bills() if (b.get("DocNumber") or "").startswith("ACME-INV")]
+    assert not HeldRecord.objects.filter(organisation=org_a, label__contains=number).exists()
+    [bill] = [b for b in harness.bills() if number in (b.get("PrivateNote") or "")]
+    assert bill["DocNumber"] == number[:21]
+    assert f"Invoice number: {number}" in bill["PrivateNote"]
 
 
 def test_it_holds_a_vendor_whose_name_clashes_with_a_customer(harness, org_a):
@@ -75,7 +81,8 @@ def test_it_records_an_audit_trail_with_the_run_when_syncing(harness, org_a):
             organisation=org_a, object_type="bill", procurify_id=record.procurify_id
         ).values_list("kind", flat=True)
     )
-    assert kinds[:4] == ["read", "mapping", "request", "response"]
+    # Read the bill, build the payload, look for it in QuickBooks (no local link yet), send, answer.
+    assert kinds[:5] == ["read", "mapping", "read", "request", "response"]
     assert AuditEvent.objects.filter(run=run).count() > 50
     tokens = AuditEvent.objects.filter(organisation=org_a, data__icontains="access_token")
     assert not tokens.exists()

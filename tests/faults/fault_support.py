@@ -4,12 +4,16 @@ must end in."""
 
 from __future__ import annotations
 
+import random
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
+from io import StringIO
 
 import httpx
+from django.core.management import CommandError, call_command
+from django.utils import timezone
 from sandbox_wiring import DOMAIN
 
 from connector.models import ExternalRecord, HeldRecord, SyncCursor, SyncRun
@@ -60,6 +64,64 @@ class FaultyTransport(httpx.BaseTransport):
                 self.inner.handle_request(request)
             raise WorkerKilled(f"killed at request {self.count}: {request.method} {request.url.path}")
         return self.inner.handle_request(request)
+
+
+@dataclass
+class EditsBetweenPages(httpx.BaseTransport):
+    """People at work in Procurify while a sync pages through its lists: after serving a page of the
+    bills or PO list, now and then edit a random bill (new version, modified now or later within the
+    window), approve a draft, or edit a PO. With page-number paging each such move shifts an unread
+    row onto a page already read."""
+
+    inner: httpx.BaseTransport
+    sb: Sandbox
+    rng: random.Random
+    rate: float = 0.5
+    done: Counter[str] = field(default_factory=Counter)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        path = request.url.path
+        listing = path.endswith("/api/v3/ap/bills/") or "/purchase_orders/purchased/" in path
+        served = request.method == "GET" and listing and response.status_code == 200
+        if served and self.rng.random() < self.rate:
+            self.mutate()
+        return response
+
+    def mutate(self) -> None:
+        site = self.sb.procurify.site(DOMAIN)
+        now = self.sb.clock.now()
+        kind = self.rng.choice(["edit", "edit_within_window", "approve", "edit_po"])
+        with self.sb.procurify._lock:  # the fake's own lock: a read-ahead thread may be reading
+            bills = sorted(site.bills.values(), key=lambda b: b["id"])
+            drafts = [b for b in bills if b["status"] == 0]
+            if kind == "approve" and drafts:
+                bill = self.rng.choice(drafts)
+                bill["status"] = 2
+                site.bump(bill, now)
+            elif kind == "edit_po" and site.pos:
+                po = self.rng.choice(sorted(site.pos.values(), key=lambda p: p["id"]))
+                site.bump(po, now)
+            elif bills:
+                bill = self.rng.choice(bills)
+                bill["note"] = f"edited {self.rng.randint(0, 10**6)}"
+                # Their clock a little behind ours (skew within the cursor's overlap): the new stamp
+                # may land inside the run's window, ahead of or behind the rows still to be read.
+                skewed = now - timedelta(seconds=self.rng.uniform(0, 120))
+                site.bump(bill, skewed if kind == "edit_within_window" else now)
+            self.done[kind] += 1
+
+
+def sync_once(organisation: Organisation) -> str:
+    """One run through the management command the operators use; returns how it ended."""
+    try:
+        call_command("sync_organisation", organisation.slug, stdout=StringIO())
+    except WorkerKilled:
+        reap_killed_runs(timezone.now())
+        return "killed"
+    except CommandError:
+        return "failed"
+    return "succeeded"
 
 
 def edit_a_bill_in_qbo(sb: Sandbox, realm_id: str) -> None:

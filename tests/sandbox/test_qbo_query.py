@@ -44,7 +44,7 @@ def test_it_supports_in_like_and_and(qbo: QBO) -> None:
     rows = _rows(qbo, "SELECT * FROM Vendor WHERE DisplayName LIKE 'north%' AND Active = true", "Vendor")
     assert [r["DisplayName"] for r in rows] == ["Northstar Office Products"]
     rows = _rows(qbo, "SELECT * FROM Vendor WHERE DisplayName LIKE '%Supplies%'", "Vendor")
-    assert [r["DisplayName"] for r in rows] == ["ACME Supplies, Inc."]
+    assert [r["DisplayName"] for r in rows] == ["ACME Supplies Limited"]
 
 
 def test_it_excludes_inactive_name_list_rows_unless_active_is_filtered(qbo: QBO) -> None:

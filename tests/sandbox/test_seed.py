@@ -18,18 +18,27 @@ def _normalise(name: str) -> str:
 
 
 def _dump(sb: Sandbox) -> str:
+    site = sb.procurify.site("northwind")
     bills = sb.procurify.bills("northwind")
-    return json.dumps([bills, sb.qbo.objects(sb.realm_ids[0], "Vendor")], sort_keys=True, default=str)
+    qbo = [sb.qbo.objects(sb.realm_ids[0], e) for e in ("Vendor", "Account")]
+    return json.dumps([bills, site.pos, site.currencies, qbo], sort_keys=True, default=str)
 
 
 def test_it_generates_identical_data_for_the_same_seed_and_clock() -> None:
     assert _dump(Sandbox.create(now=FIXED_NOW)) == _dump(Sandbox.create(now=FIXED_NOW))
 
 
-def test_it_seeds_a_distributor_with_a_dozen_suppliers(sb: Sandbox) -> None:
+def test_it_generates_identical_data_without_multicurrency_too() -> None:
+    def make() -> Sandbox:
+        return Sandbox.create(now=FIXED_NOW, qbo_multicurrency=False)
+
+    assert _dump(make()) == _dump(make())
+
+
+def test_it_seeds_a_distributor_with_a_dozen_suppliers_and_five_later_ones(sb: Sandbox) -> None:
     site = sb.procurify.site("northwind")
     suppliers = [v for v in site.vendors.values() if v["type"] in (3, 4)]
-    assert len(suppliers) == 12
+    assert len(suppliers) == 17
     names = {v["name"] for v in suppliers}
     assert any("'" in n for n in names) and any(n != n.encode("ascii", "ignore").decode() for n in names)
     assert any(len(n) > 50 for n in names)

@@ -50,6 +50,7 @@ from connector.sync.transform import (
     CENT,
     DOC_NUMBER_MAX,
     EXTRA_REASONS,
+    Books,
     Held,
     Mappings,
     Plan,
@@ -188,6 +189,7 @@ MAPPINGS = Mappings(
     },
     accounts={CODE_MAPPED: Ref("80", "Office Supplies"), CODE_OTHER: Ref("81", "Repairs")},
     time_zone="America/Vancouver",
+    books=Books(home_currency="USD", multicurrency=True, procurify_base="USD", payables={"USD": "33"}),
 )
 
 
@@ -253,12 +255,10 @@ def _assert_plan_is_right(plan: Plan, bill: Bill, true_total: Decimal, whole_cen
         assert amount == amount.quantize(CENT), f"{amount} is not a whole number of cents"
     written = sum(amounts, Decimal(0))
     # Never a wrong total: the lines add up to what Procurify says is owed, and to the true sum.
-    if bill.total_cost_with_tax is not None:
-        assert written == _money(bill.total_cost_with_tax)
-        if whole_cents:
-            assert written == true_total
-    elif whole_cents:
-        # No stated total to check against (the transform cannot cross-check): exact when in cents.
+    # A bill without a stated total is held (nothing to prove the lines against), never written.
+    assert bill.total_cost_with_tax is not None
+    assert written == _money(bill.total_cost_with_tax)
+    if whole_cents:
         assert written == true_total
     assert plan.payload["VendorRef"] == {"value": MAPPINGS.vendors[bill.vendor.id].qbo_id}
     assert len(plan.payload.get("DocNumber") or "") <= DOC_NUMBER_MAX
@@ -291,12 +291,11 @@ def test_it_builds_a_payload_with_the_right_total_or_holds_with_a_reason_when_bi
 
 
 @pytest.mark.parametrize("number", ["A" * 22, "  " + "B" * 22 + "  ", "\U0001f4b8" * 22])
-def test_it_holds_instead_of_truncating_when_the_invoice_number_is_too_long(number: str) -> None:
+def test_it_cuts_a_long_invoice_number_and_keeps_the_whole_in_the_note(number: str) -> None:
     bill = parse_record(Bill, bill_detail(invoice_number=number), "uuid")
-    with pytest.raises(Held) as caught:
-        bill_plan(bill, MAPPINGS)
-    assert caught.value.reason_code == "docnumber_too_long"
-    assert "21 characters" in caught.value.message
+    plan = bill_plan(bill, MAPPINGS)
+    assert plan.payload["DocNumber"] == number.strip()[:21]
+    assert f"Invoice number: {number.strip()}" in plan.payload["PrivateNote"]
 
 
 @pytest.mark.parametrize("text", [t for t in HOSTILE_TEXT if "\x00" not in t and "\ud800" not in t])
@@ -330,7 +329,9 @@ def test_it_holds_a_bill_whose_line_has_no_allocation() -> None:
     raw["total_cost_with_tax"] = Decimal("1180.00")
     with pytest.raises(Held) as caught:
         bill_plan(parse_record(Bill, raw, "uuid"), MAPPINGS)
-    assert caught.value.reason_code == "bill_total_mismatch"
+    # Named as the line with no account code, not only caught by the total check.
+    assert caught.value.reason_code == "account_unmapped"
+    assert "Unallocated" in caught.value.message
 
 
 # ---- (c) end to end through the engine and the sandbox ----------------------------------------------
@@ -415,7 +416,7 @@ DETAIL_MUTATIONS: dict[str, tuple[Any, set[str]]] = {
     "total_disagrees": (_set(("total_cost_with_tax",), 999.99), {"bill_total_mismatch"}),
     "line_without_allocation": (
         _set(("items", 0, "cost_allocations"), []),
-        {"bill_total_mismatch", "qbo_validation"},
+        {"account_unmapped"},
     ),
     "sixteen_digit_amount": (
         _set(("items", 0, "cost_allocations", 0, "amount"), "1234567890123.456"),

@@ -21,6 +21,7 @@ def qbo_vendor(organisation: Organisation, qbo_id: str, name: str, active: bool 
 
 
 def vendor_mapping(organisation: Organisation, procurify_id: int, name: str, **kwargs: Any) -> VendorMapping:
+    kwargs.setdefault("procurify_currency", "USD")  # as the reference refresh records it
     return VendorMapping.objects.create(
         organisation=organisation,
         procurify_vendor_id=procurify_id,

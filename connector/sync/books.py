@@ -1,0 +1,58 @@
+"""The currency facts of an organisation's two companies, as the transforms need them (docs/qbo-facts.md)."""
+
+from __future__ import annotations
+
+from connector.qbo.client import QBOClient
+from connector.sync.transform import Books
+from mappings.models import BooksProfile, QBOAccount
+from tenants.models import Organisation
+
+PAYABLES = "Accounts Payable"
+
+
+def load_books(organisation: Organisation) -> Books:
+    profile = BooksProfile.objects.filter(organisation=organisation).first()
+    if profile is None:
+        return Books()
+    home = profile.qbo_home_currency
+    payables: dict[str, str] = {}
+    rows = QBOAccount.objects.filter(organisation=organisation, account_type=PAYABLES, active=True)
+    for qbo_id, currency in rows.order_by("qbo_id").values_list("qbo_id", "currency"):
+        # The first A/P account of each currency, in a stable order (QBO keeps one per currency).
+        payables.setdefault(currency or home, qbo_id)
+    return Books(
+        home_currency=home,
+        multicurrency=profile.qbo_multicurrency,
+        warn_duplicate_bill_number=profile.qbo_warn_duplicate_bill_number,
+        procurify_base=profile.procurify_base_currency,
+        payables=payables,
+    )
+
+
+def refresh_books(organisation: Organisation, procurify_base_currency: str, qbo: QBOClient) -> BooksProfile:
+    """Read QuickBooks' company settings that decide how bills are written (docs/qbo-facts.md)."""
+    info = qbo.company_info()
+    prefs = qbo.preferences()
+    currency = prefs.CurrencyPrefs or {}
+    home = ((currency.get("HomeCurrency") or {}).get("value") or "").strip().upper()
+    warn = prefs.other("WarnDuplicateBillNumber")
+    profile, _ = BooksProfile.objects.update_or_create(
+        organisation=organisation,
+        defaults={
+            "qbo_realm_id": qbo.realm_id,
+            "qbo_home_currency": home,
+            "qbo_multicurrency": currency.get("MultiCurrencyEnabled") is True,
+            "qbo_warn_duplicate_bill_number": None if warn is None else warn.strip().lower() == "true",
+            "qbo_country": (info.Country or "")[:20],
+            "procurify_base_currency": procurify_base_currency,
+        },
+    )
+    return profile
+
+
+def ensure_books(organisation: Organisation, qbo: QBOClient) -> Books:
+    """The books as last read, reading QuickBooks' settings now if no sync has yet (e.g. a person
+    creates a vendor before the first sync); Procurify's base currency stays unknown until then."""
+    if not BooksProfile.objects.filter(organisation=organisation).exclude(qbo_home_currency="").exists():
+        refresh_books(organisation, "", qbo)
+    return load_books(organisation)

@@ -1,0 +1,60 @@
+"""A person's answer to "removed in Procurify after it reached QuickBooks": delete it there, or keep it.
+
+Both are audited with who decided. Deleting reads the bill first (a fresh SyncToken, docs/qbo-facts.md) and
+refuses a bill with payments: QuickBooks will not delete it, and a paid bill needs a person there.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from connector.errors import Permanent
+from connector.models import AuditEvent, ExternalRecord, HeldRecord
+from connector.sync import holds
+from connector.sync.audit import Audit
+from connector.sync.sweep import KEPT
+from connector.sync.writers import is_locked
+
+
+def keep(held: HeldRecord) -> None:
+    """The QuickBooks bill stays; the sweep stops asking about it."""
+    record = _record(held)
+    if record is not None:
+        record.extra = {**(record.extra or {}), KEPT: True}
+        record.save(update_fields=["extra", "updated_at"])
+
+
+def delete_in_qbo(held: HeldRecord, *, by: str) -> None:
+    from connector.clients import qbo_client_for  # per organisation, built when a person acts
+
+    record = _record(held)
+    if record is None or not record.qbo_id:
+        raise Permanent("We have no QuickBooks bill for this record.", code="no_qbo_object")
+    qbo = qbo_client_for(held.organisation)
+    if record.realm_id and record.realm_id != qbo.realm_id:
+        raise Permanent("This bill lives in another QuickBooks company.", code="other_company")
+    bill = qbo.read("Bill", record.qbo_id)
+    if is_locked(bill):
+        raise Permanent("It has payments in QuickBooks; remove them there first.", code="bill_paid_in_qbo")
+    qbo.delete("Bill", record.qbo_id, str(bill.SyncToken))
+    with transaction.atomic():
+        Audit(held.organisation).record(
+            AuditEvent.Kind.DECISION,
+            f"Deleted in QuickBooks by {by} (Bill {record.qbo_id}), after it left Procurify.",
+            object_type=held.object_type,
+            procurify_id=held.procurify_id,
+            data={
+                "action": "deleted_in_qbo",
+                "by": by,
+                "qbo_id": record.qbo_id,
+                "reason_code": held.reason_code,
+            },
+        )
+        record.delete()  # approved again later, it is written afresh
+        holds.resolve(held.organisation, held.object_type, held.procurify_id)
+
+
+def _record(held: HeldRecord) -> ExternalRecord | None:
+    return ExternalRecord.objects.filter(
+        organisation=held.organisation, object_type=held.object_type, procurify_id=held.procurify_id
+    ).first()

@@ -1,0 +1,90 @@
+"""Bills that left Procurify after they reached QuickBooks: deleted, denied, withdrawn or sent back.
+
+A deleted bill is never listed again, so the incremental poll cannot see it go. Once a day (and on
+every "Sync now") the sweep lists every bill's id and status, which costs one Procurify page per
+100 bills and no detail reads and no QuickBooks call, and compares them with the bills we wrote. Each
+difference is held for a person: nothing is deleted in QuickBooks automatically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from connector.models import ExternalRecord, SyncCursor
+from connector.procurify.schemas import BillSummary, MalformedRecord
+from connector.sync.records import BILL, Context, hold_record
+from connector.sync.transform import SYNC_STATUSES, VOID_STATUSES, Held
+
+SWEEP_EVERY = timedelta(hours=24)
+STREAM = "removals_sweep"  # a SyncCursor row holding when the sweep last ran
+EVERYTHING_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
+# Holds the sweep makes; a person resolves them with "Delete in QuickBooks" or "Keep".
+REMOVAL_REASONS = frozenset(
+    {"bill_removed_in_procurify", "bill_voided_in_procurify", "bill_unapproved_after_sync"}
+)
+KEPT = "kept_after_removal"  # ExternalRecord.extra flag: a person chose to keep the QuickBooks bill
+
+
+def due(ctx: Context) -> bool:
+    """Daily, and whenever a person asked for a sync."""
+    if ctx.run is not None and ctx.run.trigger == ctx.run.Trigger.MANUAL:
+        return True
+    last = (
+        SyncCursor.objects.filter(organisation=ctx.organisation, stream=STREAM)
+        .values_list("value", flat=True)
+        .first()
+    )
+    return last is None or last <= ctx.clock() - SWEEP_EVERY
+
+
+def sweep_removals(ctx: Context, *, force: bool = False) -> dict[str, int]:
+    """Hold each written bill Procurify no longer lists as approved; returns counts by finding."""
+    counts = {"listed": 0, "removed": 0, "voided": 0, "unapproved": 0}
+    if not force and not due(ctx):
+        return counts
+    statuses, complete = _statuses(ctx.procurify.iter_bills(EVERYTHING_SINCE, ctx.signpost))
+    counts["listed"] = len(statuses)
+    written = ExternalRecord.objects.filter(organisation=ctx.organisation, object_type=BILL).exclude(
+        qbo_id=""
+    )
+    for procurify_id, label, extra in written.values_list("procurify_id", "label", "extra").iterator():
+        if (extra or {}).get(KEPT):
+            continue
+        status = statuses.get(procurify_id)
+        if status is None and not complete:
+            continue  # an unreadable row may be this bill: absence is not proven
+        finding = _finding(status, label)
+        if finding is not None:
+            kind, held = finding
+            hold_record(ctx, BILL, procurify_id, held, label)
+            counts[kind] += 1
+    SyncCursor.objects.update_or_create(
+        organisation=ctx.organisation, stream=STREAM, defaults={"value": ctx.signpost}
+    )
+    ctx.audit.record(
+        "read", "Looked for bills removed in Procurify after they reached QuickBooks.", data=counts
+    )
+    return counts
+
+
+def _statuses(rows: Iterable[BillSummary | MalformedRecord]) -> tuple[dict[str, int], bool]:
+    """uuid → status of every listed bill, and whether every row could be read."""
+    out: dict[str, int] = {}
+    complete = True
+    for row in rows:
+        if isinstance(row, MalformedRecord):
+            complete = False
+            continue
+        out[row.uuid] = row.status
+    return out, complete
+
+
+def _finding(status: int | None, label: str) -> tuple[str, Held] | None:
+    if status is None:
+        return "removed", Held("bill_removed_in_procurify", bill=label)
+    if status in VOID_STATUSES:
+        return "voided", Held("bill_voided_in_procurify", bill=label)
+    if status not in SYNC_STATUSES:
+        return "unapproved", Held("bill_unapproved_after_sync", bill=label)
+    return None
