@@ -280,6 +280,14 @@ QBO_APP_URL = env_str(
     "https://app.qbo.intuit.com" if QBO_ENVIRONMENT == "production" else "https://app.sandbox.qbo.intuit.com",
 ).rstrip("/")
 PROCURIFY_TOKEN_URL = env_str("PROCURIFY_TOKEN_URL")  # empty: the customer's own {site}/oauth/token
+# Where tenant-typed Procurify addresses may lead (connector/netguard.py). Production: only
+# https://<name>.procurify.com, plus these extra hosts ("host" or "host:port"; https and public
+# addresses only). Off by default.
+PROCURIFY_ALLOWED_HOSTS = [h.lower() for h in env_list("PROCURIFY_ALLOWED_HOSTS")]
+# Loopback (127.0.0.1, localhost, *.localhost, *.test) for the local sandbox: development and tests only.
+PROCURIFY_ALLOW_LOOPBACK = env_bool("PROCURIFY_ALLOW_LOOPBACK", default=not IS_PRODUCTION)
+if IS_PRODUCTION and PROCURIFY_ALLOW_LOOPBACK:
+    raise ImproperlyConfigured("PROCURIFY_ALLOW_LOOPBACK must be false when APP_ENV=production.")
 # Transient QuickBooks token-refresh failures for this many days in a row mark the connection as
 # needing reconnection (and e-mail its admins once) instead of retrying forever.
 QBO_REFRESH_FAIL_DAYS = env_int("QBO_REFRESH_FAIL_DAYS", 3, minimum=1)

@@ -19,6 +19,7 @@ import httpx
 from django.conf import settings
 from django.utils import timezone
 
+from connector import netguard
 from connector.errors import ConnectorError, Permanent, ReauthRequired, Retryable
 from connector.http import DEFAULT_TIMEOUT, build_client
 from connector.procurify.auth import AccessToken, BadCredentials
@@ -80,10 +81,14 @@ def now() -> datetime:
     return _seam.clock() if _seam.clock is not None else timezone.now()
 
 
-def http_client(*, interactive: bool = False) -> httpx.Client:
-    """An httpx client from the one HTTP seam; callers close it (use it as a context manager)."""
+def http_client(*, interactive: bool = False, procurify: bool = False) -> httpx.Client:
+    """An httpx client from the one HTTP seam; callers close it (use it as a context manager).
+
+    ``procurify``: the address is tenant-typed, so the SSRF guard (connector.netguard) applies.
+    """
     timeout = INTERACTIVE_TIMEOUT if interactive else DEFAULT_TIMEOUT
-    return build_client(transport=_seam.transport, timeout=timeout)
+    guard = netguard.Policy.from_settings() if procurify else None
+    return build_client(transport=_seam.transport, timeout=timeout, guard=guard)
 
 
 def qbo_oauth_config() -> QBOOAuthConfig:
@@ -153,7 +158,7 @@ def procurify_client_for(
         connection.client_id,
         connection.client_secret,
         ConnectionTokenStore(connection.pk),
-        http=http or http_client(),
+        http=http or http_client(procurify=True),
         token_url=settings.PROCURIFY_TOKEN_URL or None,
         clock=now,
         max_attempts=max_attempts,
@@ -193,14 +198,25 @@ def qbo_client_for(
 
 
 def explain_procurify_error(exc: Exception, site_url: str) -> str:
-    """A sentence a finance admin can act on, for each way a Procurify check can fail."""
+    """A sentence a finance admin can act on, for each way a Procurify check can fail.
+
+    It names the kind of failure and never repeats what the remote server said (issue 12: an
+    internal service's reply must not reach the page).
+    """
     status = getattr(exc, "status", None)
     code = getattr(exc, "code", None) or ""
+    if isinstance(exc, netguard.BlockedAddress):
+        return f"We did not contact {site_url}: {exc.clause}"
     if isinstance(exc, BadCredentials):
         return (
-            "Procurify did not accept the client ID and secret. Check that you copied both from "
-            "Settings → Integrations → Procurify API, and that the user who created the application "
+            f"Procurify did not accept the client ID and secret (HTTP {status}). Check that you copied both "
+            "from Settings → Integrations → Procurify API, and that the user who created the application "
             "is active."
+        )
+    if code == "redirect_refused":
+        return (
+            f"The site at {site_url} answered with a redirect (HTTP {status}), which we do not follow. Check "
+            "the address: it looks like https://yourcompany.procurify.com."
         )
     if status == 404:
         return (
@@ -223,6 +239,10 @@ def explain_procurify_error(exc: Exception, site_url: str) -> str:
             f"The site at {site_url} answered, but not the way Procurify's API does. Check that the address "
             "is your Procurify site."
         )
+    if status is not None:
+        return (
+            f"Procurify refused the request (HTTP {status}). Check the site address, client ID and secret."
+        )
     if isinstance(exc, ConnectorError):
         return exc.message
     return f"We could not reach {site_url}. Check the address, or try again in a few minutes."
@@ -232,7 +252,7 @@ def check_procurify(connection: Connection) -> str | None:
     """Fetch a token and one page of vendors; store and return the failure sentence (None when fine)."""
     error: str | None = None
     try:
-        with http_client(interactive=True) as http:
+        with http_client(interactive=True, procurify=True) as http:
             procurify_client_for(connection, http=http, max_attempts=1).ping()
     except NotConnected as exc:
         error = exc.message

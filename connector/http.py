@@ -12,11 +12,14 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
 from connector.errors import Retryable
+
+if TYPE_CHECKING:
+    from connector.netguard import Policy
 
 logger = logging.getLogger("connector.http")
 
@@ -44,8 +47,18 @@ def build_client(
     transport: httpx.BaseTransport | None = None,
     timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
     user_agent: str = USER_AGENT,
+    guard: Policy | None = None,
 ) -> httpx.Client:
-    """An httpx client with our timeouts, UA and secret-redacting log hooks."""
+    """An httpx client with our timeouts, UA and secret-redacting log hooks.
+
+    ``guard``: the SSRF policy for tenant-typed addresses (connector.netguard). Every request is
+    checked before it reaches ``transport``; without a ``transport`` the real network is reached
+    only through a pinned transport that connects to the addresses it verified.
+    """
+    if guard is not None:
+        from connector.netguard import guarded_transport
+
+        transport = guarded_transport(transport, guard)
     return httpx.Client(
         base_url=base_url,
         transport=transport,

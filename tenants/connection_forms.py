@@ -8,6 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django import forms
 
+from connector import netguard
 from tenants.models import Connection
 
 _HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})*$")
@@ -16,8 +17,8 @@ _HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?
 def normalise_site_url(value: str) -> str:
     """https://acme.procurify.com/ → https://acme.procurify.com; refuses anything that is not an http(s) site.
 
-    Any host is allowed (not only *.procurify.com) so the local sandbox can stand in, e.g.
-    http://127.0.0.1:8001/procurify/northwind.
+    Only the shape: where the address may lead is ``check_site_url`` (connector.netguard), so
+    the local sandbox can stand in during development, e.g. http://127.0.0.1:8001/procurify/northwind.
     """
     value = value.strip()
     if "://" not in value and value and " " not in value:
@@ -83,7 +84,14 @@ class ProcurifyConnectionForm(forms.Form):
         return bool(self.connection and self.connection.client_secret)
 
     def clean_site_url(self) -> str:
-        return normalise_site_url(self.cleaned_data["site_url"])
+        url = normalise_site_url(self.cleaned_data["site_url"])
+        try:
+            # The shape, then every address the name resolves to (SSRF, issue 12); each later
+            # connection is checked again when it is made.
+            netguard.check_site_url(url)
+        except netguard.BlockedAddress as exc:
+            raise forms.ValidationError(exc.sentence, code=exc.kind) from None
+        return url
 
     def clean_client_id(self) -> str:
         value: str = self.cleaned_data["client_id"].strip()
@@ -105,6 +113,25 @@ class ProcurifyConnectionForm(forms.Form):
                 "A client secret has no spaces. Copy it again from Procurify.", code="invalid"
             )
         return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        # A saved secret goes only to the site and client ID it was typed for: changing either one
+        # needs the secret typed again, so nobody can redirect a stored secret somewhere else.
+        if self.has_saved_secret and not data.get("client_secret") and "client_secret" not in self.errors:
+            assert self.connection is not None
+            moved = ("site_url" in data and data["site_url"] != self.connection.site_url) or (
+                "client_id" in data and data["client_id"] != self.connection.client_id
+            )
+            if moved:
+                self.add_error(
+                    "client_secret",
+                    forms.ValidationError(
+                        "You changed the site address or client ID: enter the client secret again.",
+                        code="secret_required",
+                    ),
+                )
+        return data
 
     def save(self, connection: Connection) -> Connection:
         """Apply the form; a changed site, ID or secret drops the cached token and any old error."""

@@ -85,8 +85,30 @@ def fetch_token(
     return _parse_token(response, issued_at)
 
 
+# OAuth 2 error codes (RFC 6749 §5.2) we pass on as ``code``; anything else a server says is not
+# repeated: the address might not be Procurify at all, and its reply must not reach a page or a log.
+_OAUTH_ERRORS = frozenset(
+    {
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+        "access_denied",
+    }
+)
+
+
 def _raise_for_token_status(response: httpx.Response, clock: Callable[[], datetime]) -> None:
     status = response.status_code
+    if 300 <= status < 400:
+        # Never followed (build_client sets follow_redirects=False): the secret stays where we sent it.
+        raise Permanent(
+            f"Procurify's token address answered with a redirect (HTTP {status}); redirects are not followed.",
+            code="redirect_refused",
+            status=status,
+        )
     if status in (401, 403):
         raise BadCredentials(
             "Procurify did not accept the client ID and secret. Check them in Procurify under Settings → "
@@ -104,18 +126,19 @@ def _raise_for_token_status(response: httpx.Response, clock: Callable[[], dateti
     if status >= 400:
         error = _oauth_error(response)
         raise Permanent(
-            f"Procurify refused the token request (HTTP {status}, {error or 'no reason given'}).",
+            f"Procurify refused the token request (HTTP {status}{', ' + error if error else ''}).",
             code=error or "token_request_refused",
             status=status,
         )
 
 
 def _oauth_error(response: httpx.Response) -> str | None:
+    """The standard OAuth error code of the body, or None (free text is never passed on)."""
     try:
         error = response.json().get("error")
     except (ValueError, AttributeError):
         return None
-    return error if isinstance(error, str) else None
+    return error if isinstance(error, str) and error in _OAUTH_ERRORS else None
 
 
 def _parse_token(response: httpx.Response, issued_at: datetime) -> AccessToken:

@@ -141,9 +141,14 @@ class Stream:
         if not pagination.next:
             return None
         url = urljoin(self.site_url + "/", pagination.next)
-        if httpx.URL(url).netloc != httpx.URL(self.site_url).netloc:
-            # Following it would send our bearer token to another host.
-            raise Permanent(f"Procurify's next-page link points to another host: {url}", code="bad_next_link")
+        if not same_origin(url, self.site_url):
+            # Following it would send our bearer token to another host, port or over plain http.
+            # The link itself is not repeated: it came from the server and may be anything.
+            raise Permanent(
+                f"Procurify's next-page link for {self.name} points to another host, port or scheme; "
+                "it was not followed.",
+                code="bad_next_link",
+            )
         if url in seen:
             raise PaginationLoop(
                 f"Procurify sent the same next-page link twice for {self.name}; stopped to avoid a loop.",
@@ -154,6 +159,24 @@ class Stream:
 
     def parse(self, raw: Any) -> BaseModel | MalformedRecord:
         return parse_record(self.model, raw, self.primary_key)
+
+
+def same_origin(url: str, site_url: str) -> bool:
+    """True when ``url`` keeps the site's scheme, host and port (default ports spelled or not)."""
+    try:
+        link, site = httpx.URL(url), httpx.URL(site_url)
+        return (
+            link.scheme == site.scheme
+            and link.host.lower().rstrip(".") == site.host.lower().rstrip(".")
+            and _port(link) == _port(site)
+            and not link.userinfo
+        )
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return False
+
+
+def _port(url: httpx.URL) -> int | None:
+    return url.port or {"https": 443, "http": 80}.get(url.scheme)
 
 
 _SAFE_ID = re.compile(r"^[0-9A-Za-z-]{1,64}$")

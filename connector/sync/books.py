@@ -17,8 +17,12 @@ def load_books(organisation: Organisation) -> Books:
     home = profile.qbo_home_currency
     payables: dict[str, str] = {}
     rows = QBOAccount.objects.filter(organisation=organisation, account_type=PAYABLES, active=True)
-    for qbo_id, currency in rows.order_by("qbo_id").values_list("qbo_id", "currency"):
-        # The first A/P account of each currency, in a stable order (QBO keeps one per currency).
+    # One A/P account per currency: QuickBooks' own ("Accounts Payable (A/P)…") first, then the oldest.
+    ranked = sorted(
+        rows.values_list("qbo_id", "currency", "name"),
+        key=lambda row: (not row[2].startswith("Accounts Payable (A/P)"), len(row[0]), row[0]),
+    )
+    for qbo_id, currency, _name in ranked:
         payables.setdefault(currency or home, qbo_id)
     return Books(
         home_currency=home,

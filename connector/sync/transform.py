@@ -204,6 +204,8 @@ def _currency(name: str | None, record: str, books: Books) -> str:
     if not books.home_currency:
         raise Held("books_unknown")
     currency = (name or "").strip().upper()
+    if not currency and not books.multicurrency:
+        return books.home_currency  # a single-currency company has no other currency to be in
     if not currency:
         raise Held("malformed_record", record=record, error="it has no currency.")
     _check_multicurrency(currency, record, books)
@@ -263,8 +265,7 @@ def _currency_fields(
 ) -> dict[str, Any]:
     """CurrencyRef, ExchangeRate and the A/P account in the bill's currency (multicurrency only)."""
     if not books.multicurrency:
-        ap = books.payables.get(books.home_currency)
-        return {"APAccountRef": {"value": ap}} if ap else {}
+        return {}  # one currency: QuickBooks posts to its default A/P account, as a person's entry would
     fields: dict[str, Any] = {"CurrencyRef": {"value": currency}}
     ap = books.payables.get(currency)
     if not ap:

@@ -7,9 +7,12 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from io import StringIO
+from typing import Any
 
 import httpx
 from django.core.management import CommandError, call_command
@@ -186,3 +189,155 @@ def assert_invariants(organisation: Organisation, sb: Sandbox, realm_id: str) ->
             f"cursor {cursor.stream} passed the run start"
         )
     return {"qbo_bills": len(markers), "held": len(held)}
+
+
+# ---- helpers for the working-week scenarios (issue 11 items 2 to 6) ------------------------------
+
+
+@dataclass
+class CommitThenDie:
+    """The worker dies right after QuickBooks committed the n-th bill write (a single create of a
+    Bill, or a whole /batch), before anything of the answer is stored: the technique of
+    tests/engine/conftest.dies_after_qbo_commits_a_bill, applied to the clients the command builds."""
+
+    at: int
+    commits: int = 0
+    fired: bool = False
+
+    def after_commit(self) -> None:
+        self.commits += 1
+        if self.commits == self.at:
+            self.fired = True
+            raise WorkerKilled(f"killed after QuickBooks committed bill write {self.commits}")
+
+
+@contextmanager
+def dies_after_qbo_commits(at: int) -> Iterator[CommitThenDie]:
+    from connector.qbo.client import QBOClient
+
+    plan = CommitThenDie(at)
+    create, batch = QBOClient.create, QBOClient.batch
+
+    def create_then_die(self: QBOClient, entity: str, body: Any, **kwargs: Any) -> Any:
+        result = create(self, entity, body, **kwargs)
+        if entity == "Bill":
+            plan.after_commit()
+        return result
+
+    def batch_then_die(self: QBOClient, items: Any, **kwargs: Any) -> Any:
+        result = batch(self, items, **kwargs)
+        plan.after_commit()
+        return result
+
+    QBOClient.create, QBOClient.batch = create_then_die, batch_then_die  # type: ignore[method-assign]
+    try:
+        yield plan
+    finally:
+        QBOClient.create, QBOClient.batch = create, batch  # type: ignore[method-assign]
+
+
+def sync_manual(organisation: Organisation) -> str:
+    """A person pressed "Sync now" (trigger MANUAL, so the removals sweep runs); returns how it ended."""
+    from connector.clients import procurify_client_for, qbo_client_for
+    from connector.sync import runs
+    from connector.sync.engine import run_pipeline
+
+    queued = runs.enqueue_run(organisation, SyncRun.Trigger.MANUAL)
+    assert queued is not None, "another run is still active"
+    try:
+        run = run_pipeline(
+            queued.pk, procurify=procurify_client_for(organisation), qbo=qbo_client_for(organisation)
+        )
+    except WorkerKilled:
+        reap_killed_runs(timezone.now())
+        return "killed"
+    return "succeeded" if run.status == SyncRun.Status.SUCCEEDED else "failed"
+
+
+def connect_qbo_realm(organisation: Organisation, user: object, sb: Sandbox, realm_index: int) -> str:
+    """sandbox_wiring.connect_qbo for any of the sandbox's companies: consent approved in the sandbox,
+    then the callback's own code path (complete_qbo_authorization). Returns the realm id."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from django.conf import settings
+    from sandbox_wiring import REDIRECT_URI
+
+    from connector.oauth import complete_qbo_authorization
+
+    realm_id = sb.realm_ids[realm_index]
+    callback = sb.qbo.approve_for_tests(settings.QBO_CLIENT_ID, REDIRECT_URI, "state", realm_id)
+    query = parse_qs(urlsplit(callback).query)
+    complete_qbo_authorization(organisation, user, query["code"][0], query["realmId"][0])
+    return realm_id
+
+
+def switch_company(organisation: Organisation, user: object, sb: Sandbox, realm_index: int) -> str:
+    """Disconnect QuickBooks and connect another company, as the Connections page does."""
+    from connector.oauth import disconnect_qbo
+    from tenants.models import Connection, Provider
+
+    disconnect_qbo(Connection.objects.get(organisation=organisation, provider=Provider.QBO))
+    return connect_qbo_realm(organisation, user, sb, realm_index)
+
+
+def hand_enter_bills(sb: Sandbox, realm_id: str, specs: list[dict[str, Any]]) -> dict[str, str]:
+    """Bills a bookkeeper typed into a company through the API (no marker): {Id: SyncToken}.
+    A spec: vendor_id, doc_number, amount (defaults: the first vendor, HAND-<n>, 99.00)."""
+    from tests.engine.conftest import build_harness
+
+    harness = build_harness(sb, realm_index=sb.realm_ids.index(realm_id))
+    try:
+        vendors = [v["Id"] for v in sb.qbo.objects(realm_id, "Vendor") if v.get("Active", True)]
+        account = next(a for a in sb.qbo.objects(realm_id, "Account") if a.get("AcctNum") == "6300")
+        out: dict[str, str] = {}
+        for n, spec in enumerate(specs):
+            line = {
+                "Amount": str(spec.get("amount", "99.00")),
+                "DetailType": "AccountBasedExpenseLineDetail",
+                "AccountBasedExpenseLineDetail": {"AccountRef": {"value": account["Id"]}},
+            }
+            body = {
+                "VendorRef": {"value": spec.get("vendor_id", vendors[0])},
+                "DocNumber": spec.get("doc_number", f"HAND-{n}"),
+                "Line": [line],
+            }
+            bill = harness.qbo.create("Bill", body)
+            out[str(bill.Id)] = str(bill.SyncToken)
+        return out
+    finally:
+        harness.http.close()
+
+
+def assert_removals_held(organisation: Organisation, sb: Sandbox, realm_id: str) -> dict[str, int]:
+    """Every bill we wrote that Procurify no longer lists as approved (deleted, denied, withdrawn, sent
+    back) is still in QuickBooks and held with the removal reason that explains it, unless a person
+    already decided; the removal holds are the only "explained" reasons for such bills."""
+    from connector.sync.sweep import KEPT
+
+    statuses = {b["uuid"].replace("-", ""): b["status"] for b in sb.procurify.bills(DOMAIN)}
+    qbo_ids = {b["Id"] for b in sb.qbo.objects(realm_id, "Bill")}
+    holds = {
+        h.procurify_id.replace("-", ""): h
+        for h in HeldRecord.objects.filter(organisation=organisation, object_type="bill")
+    }
+    found: Counter[str] = Counter()
+    written = ExternalRecord.objects.filter(organisation=organisation, object_type="bill").exclude(qbo_id="")
+    for record in written:
+        uuid = record.procurify_id.replace("-", "")
+        status = statuses.get(uuid)
+        if status is None:
+            expected = "bill_removed_in_procurify"
+        elif status in VOID_STATUSES:
+            expected = "bill_voided_in_procurify"
+        elif status not in SYNC_STATUSES:
+            expected = "bill_unapproved_after_sync"
+        else:
+            continue
+        assert record.qbo_id in qbo_ids, f"QBO bill {record.qbo_id} ({record.label}) was deleted"
+        hold = holds.get(uuid)
+        if (record.extra or {}).get(KEPT) or (hold and hold.state == HeldRecord.State.RESOLVED):
+            continue  # a person decided
+        assert hold is not None, f"{record.label} left Procurify (status {status}) but is not held"
+        assert hold.reason_code == expected, f"{record.label}: held as {hold.reason_code}, not {expected}"
+        found[expected] += 1
+    return dict(found)
