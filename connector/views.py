@@ -27,13 +27,13 @@ from connector.forms import IgnoreForm, RunFilterForm, SyncSettingsForm
 from connector.models import AuditEvent, ExternalRecord, HeldRecord, SyncRun
 from connector.sync import holds, removal, runs
 from connector.sync.audit import Audit
-from connector.sync.sweep import REMOVAL_REASONS
+from connector.sync.sweep import PAYMENT, REMOVAL_REASONS
 from mappings.models import AccountMapping, VendorMapping
 from mappings.views import is_htmx
 from tenants.access import org_view
 from tenants.models import Connection, Organisation, Provider, SyncSchedule
 
-OBJECT_TYPES = {"bill": "Bill", "purchase_order": "Purchase order", "vendor": "Vendor"}
+OBJECT_TYPES = {"bill": "Bill", "purchase_order": "Purchase order", "vendor": "Vendor", "payment": "Payment"}
 OPEN_STATES = (HeldRecord.State.HELD, HeldRecord.State.RELEASED)
 PAGE_SIZE = 50
 VENDOR_WAITS = ("vendor_mapping", "vendor_currency")
@@ -57,6 +57,7 @@ REASON_TITLES = {
     "bill_voided_in_procurify": "Withdrawn or denied in Procurify",
     "bill_removed_in_procurify": "Removed in Procurify after it reached QuickBooks",
     "bill_unapproved_after_sync": "Sent back for approval after it reached QuickBooks",
+    "paid_in_procurify": "Paid in Procurify, payment not recorded in QuickBooks",
     "bill_total_mismatch": "Lines do not add up to the bill's total",
     "malformed_record": "Unreadable data from Procurify",
     "stale_sync_token_exhausted": "Kept changing in QuickBooks",
@@ -98,7 +99,8 @@ def fix_links(organisation: Organisation, rows: Iterable[HeldRecord]) -> dict[in
                 reverse("mappings-edit", args=[org_id, "accounts", accounts[key]]),
             )
         else:
-            links[row.pk] = ("See the record", record_path(organisation, row.object_type, row.procurify_id))
+            kind = "bill" if row.object_type == PAYMENT else row.object_type  # a payment flag is its bill's
+            links[row.pk] = ("See the record", record_path(organisation, kind, row.procurify_id))
     return links
 
 

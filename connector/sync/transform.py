@@ -39,6 +39,11 @@ EXTRA_REASONS: dict[str, str] = {
         "Sent back for approval in Procurify after it reached QuickBooks: {bill}. Delete it in QuickBooks "
         "or keep it; once approved again it is updated there."
     ),
+    "paid_in_procurify": (
+        "{bill} is paid in Procurify, but QuickBooks still shows it as an open bill: payments are not "
+        "written to QuickBooks yet. Record the payment there (Pay bills), then mark it recorded here, so "
+        "the bill is not paid twice."
+    ),
     "books_unknown": (
         "We have not read QuickBooks' currency settings yet, so nothing was sent. It is retried on the "
         "next run."

@@ -112,3 +112,25 @@ def test_keeping_the_bill_stops_the_sweep_from_asking_again(org_a, owner, sandbo
     held.refresh_from_db()
     assert held.state == HeldRecord.State.RESOLVED
     assert record.qbo_id in _qbo_bill_ids(sandbox)
+
+
+def test_a_bill_paid_in_procurify_is_flagged_once_until_someone_records_the_payment(
+    org_a, owner, sandbox
+) -> None:
+    _sync(org_a, sandbox)
+    uuid, record = _written_bill(org_a, sandbox, "OB-7781")
+    sandbox.procurify.edit_bill("northwind", uuid, status="paid")
+
+    _sync(org_a, sandbox)
+
+    flag = HeldRecord.objects.get(organisation=org_a, object_type="payment", procurify_id=uuid)
+    assert flag.reason_code == "paid_in_procurify"
+    assert "not paid twice" in flag.message
+    page = owner.client.get(f"/o/{org_a.public_id}/held/").content.decode()
+    assert "Recorded in QuickBooks…" in page
+    owner.client.post(f"/o/{org_a.public_id}/held/{flag.public_id}/ignore/", {"comment": "paid on 3 Dec"})
+    _sync(org_a, sandbox)
+    flag.refresh_from_db()
+    assert flag.state == HeldRecord.State.RESOLVED and flag.attempts == 1
+    # The bill itself stays written once in QuickBooks.
+    assert record.qbo_id in _qbo_bill_ids(sandbox)
