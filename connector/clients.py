@@ -153,6 +153,12 @@ def procurify_client_for(
             "Connections page.",
             code="not_connected",
         )
+    # Fail fast, whatever ``http`` the caller passed: the stored address must still be allowed
+    # (it may predate the guard); the guarded transport checks every request again.
+    policy = netguard.Policy.from_settings()
+    netguard.check_url(connection.site_url, policy)
+    if settings.PROCURIFY_TOKEN_URL:
+        netguard.check_url(settings.PROCURIFY_TOKEN_URL, policy)
     return ProcurifyClient(
         connection.site_url,
         connection.client_id,
@@ -240,9 +246,7 @@ def explain_procurify_error(exc: Exception, site_url: str) -> str:
             "is your Procurify site."
         )
     if status is not None:
-        return (
-            f"Procurify refused the request (HTTP {status}). Check the site address, client ID and secret."
-        )
+        return f"Procurify refused the request (HTTP {status}). Check the site address, client ID and secret."
     if isinstance(exc, ConnectorError):
         return exc.message
     return f"We could not reach {site_url}. Check the address, or try again in a few minutes."

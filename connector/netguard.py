@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpcore
 import httpx
@@ -125,7 +126,8 @@ def check_url(url: str | httpx.URL, policy: Policy) -> Target:
         parsed = httpx.URL(url) if not isinstance(url, httpx.URL) else url
         scheme, host, port = parsed.scheme, parsed.host.lower().rstrip("."), parsed.port
     except (httpx.InvalidURL, ValueError, TypeError):
-        raise BlockedAddress("unsupported") from None
+        host = _lenient_host(str(url))
+        raise BlockedAddress("ip_literal" if host and _numeric_host(host) else "unsupported", host) from None
     if scheme not in ("http", "https") or not host or parsed.userinfo:
         raise BlockedAddress("unsupported", host)
     effective_port = port or (443 if scheme == "https" else 80)
@@ -148,6 +150,13 @@ def check_url(url: str | httpx.URL, policy: Policy) -> Target:
     if effective_port != 443 and f"{host}:{effective_port}" not in policy.allowed_hosts:
         raise BlockedAddress("bad_port", host)
     return Target(host, effective_port, None, False)
+
+
+def _lenient_host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 def ip_literal(host: str) -> IPAddress | None:
@@ -201,7 +210,6 @@ _BLOCKED_NETWORKS = [
         "::1/128",
         "::/96",  # IPv4-compatible (deprecated)
         "::ffff:0:0/96",  # IPv4-mapped (checked through its IPv4 address first)
-        "64:ff9b::/96",  # NAT64 (checked through its IPv4 address first)
         "64:ff9b:1::/48",  # local-use NAT64
         "100::/64",  # discard
         "2001::/23",  # IETF protocol assignments, incl. Teredo 2001::/32
@@ -237,10 +245,16 @@ def _is_loopback(address: IPAddress) -> bool:
 
 
 def is_public(address: IPAddress) -> bool:
-    """True for a global unicast address; False for anything internal, special or embedded-internal."""
+    """True for a global unicast address; False for anything internal, special or embedded-internal.
+
+    NAT64 (64:ff9b::/96, what DNS64 answers on an IPv6-only network) counts as the IPv4 address
+    it carries; IPv4-mapped, IPv4-compatible and 6to4 forms are refused whatever they carry.
+    """
     inner = embedded_ipv4(address)
     if inner is not None and not is_public(inner):
         return False
+    if isinstance(address, ipaddress.IPv6Address) and address in _NAT64:
+        return True  # the IPv4 address inside was public
     if any(address in network for network in _BLOCKED_NETWORKS if network.version == address.version):
         return False
     return address.is_global and not (
@@ -284,6 +298,22 @@ def use_resolver(resolver: Resolver) -> Iterator[Resolver]:
         yield resolver
     finally:
         set_resolver(previous)
+
+
+# The socket layer under PinnedBackend; tests put a recording fake here to see exactly which
+# addresses were connected to and which bytes were sent, with the real httpx/httpcore stack above.
+_SYSTEM_SOCKETS = httpcore.SyncBackend()
+_socket_backend: httpcore.NetworkBackend | None = None
+
+
+@contextmanager
+def use_socket_backend(backend: httpcore.NetworkBackend) -> Iterator[httpcore.NetworkBackend]:
+    global _socket_backend
+    previous, _socket_backend = _socket_backend, backend
+    try:
+        yield backend
+    finally:
+        _socket_backend = previous
 
 
 def resolve(host: str, port: int) -> list[IPAddress]:
@@ -356,7 +386,11 @@ class PinnedBackend(httpcore.NetworkBackend):
 
     def __init__(self, policy: Policy, inner: httpcore.NetworkBackend | None = None) -> None:
         self.policy = policy
-        self.inner = inner or httpcore.SyncBackend()
+        self._inner = inner
+
+    @property
+    def inner(self) -> httpcore.NetworkBackend:
+        return self._inner or _socket_backend or _SYSTEM_SOCKETS
 
     def connect_tcp(
         self,
@@ -394,6 +428,9 @@ class PinnedBackend(httpcore.NetworkBackend):
         self.inner.sleep(seconds)
 
 
+_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
+
+
 class PinnedTransport(httpx.HTTPTransport):
     """httpx's own HTTP transport, with its connection pool built on ``PinnedBackend``.
 
@@ -407,7 +444,7 @@ class PinnedTransport(httpx.HTTPTransport):
         *,
         backend: httpcore.NetworkBackend | None = None,
         ssl_context: ssl.SSLContext | None = None,
-        limits: httpx.Limits = httpx.Limits(max_connections=20, max_keepalive_connections=10),
+        limits: httpx.Limits = _LIMITS,
     ) -> None:
         super().__init__(retries=0)
         self._pool = httpcore.ConnectionPool(

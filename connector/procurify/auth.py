@@ -105,7 +105,7 @@ def _raise_for_token_status(response: httpx.Response, clock: Callable[[], dateti
     if 300 <= status < 400:
         # Never followed (build_client sets follow_redirects=False): the secret stays where we sent it.
         raise Permanent(
-            f"Procurify's token address answered with a redirect (HTTP {status}); redirects are not followed.",
+            f"Procurify's token address answered with a redirect (HTTP {status}), which is not followed.",
             code="redirect_refused",
             status=status,
         )

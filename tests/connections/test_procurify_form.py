@@ -65,10 +65,14 @@ def test_it_explains_the_problem_when_input_is_wrong(
 
 def test_it_keeps_the_saved_secret_when_the_field_is_left_blank(org_a, owner) -> None:
     post(owner, org_a)
-    response = post(owner, org_a, client_secret="", client_id="new-id")
+    response = post(owner, org_a, client_secret="")
     assert response.status_code == 302
     connection = Connection.objects.get(organisation=org_a, provider=Provider.PROCURIFY)
-    assert (connection.client_id, connection.client_secret) == ("new-id", SECRET)
+    assert (connection.client_id, connection.client_secret) == ("abc123", SECRET)
+    # A new client ID (or site address) needs the secret typed again (issue 12; tests/security/test_ssrf.py).
+    response = post(owner, org_a, client_secret="", client_id="new-id")
+    assert response.status_code == 200
+    assert "enter the client secret again" in response.content.decode()
 
 
 def test_it_never_renders_the_secret_when_showing_the_page(org_a, owner) -> None:

@@ -21,6 +21,11 @@ def test_it_sends_security_headers(db, client) -> None:
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
+    # issue 12 (more in test_headers.py): a CSP without inline script, and no powerful features.
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "camera=()" in response["Permissions-Policy"]
 
 
 def test_it_marks_the_session_cookie_http_only(db, owner) -> None:
@@ -39,7 +44,9 @@ def test_it_redacts_credentials_in_log_lines() -> None:
     cleaned = redact(line)
     for secret in ("abc123", "eyJhbGciOi", "tok-1", "ref-2", "xyz"):
         assert secret not in cleaned
-    assert "state=s" in cleaned
+    # The QuickBooks callback's state is masked too (issue 12); ordinary words stay readable.
+    assert "state=s" not in cleaned and "state=[redacted]" in cleaned
+    assert redact("run 42 status_code=200 estate=x") == "run 42 status_code=200 estate=x"
 
 
 def test_it_redacts_through_the_logging_filter() -> None:

@@ -250,3 +250,162 @@ def test_it_stores_only_ciphertext_in_every_encrypted_column(world: World) -> No
         cursor.execute("SELECT data::text FROM connector_auditevent")
         dumped = "\n".join(row[0] for row in cursor.fetchall())
     _assert_clean([("raw connector_auditevent.data", dumped)], world.secrets)
+
+
+# ---- issue 12: the QuickBooks callback's code and state, and credential shapes, in every log line ----------
+
+
+def _configured_handlers(logger_name: str) -> list[logging.Handler]:
+    """The handlers settings.LOGGING attached along the logger's propagation chain (not pytest's)."""
+    logger: logging.Logger | None = logging.getLogger(logger_name)
+    handlers: list[logging.Handler] = []
+    while logger is not None:
+        handlers += [h for h in logger.handlers if type(h).__module__.startswith("logging")]
+        logger = logger.parent if logger.propagate else None
+    return handlers
+
+
+def _emitted(record: logging.LogRecord, logger_name: str | None = None) -> list[str]:
+    """What each configured handler would write for ``record``: its filters, then its formatter."""
+    lines = []
+    handlers = _configured_handlers(logger_name or record.name)
+    assert handlers, f"no configured handler for {record.name}"
+    for handler in handlers:
+        copy = logging.makeLogRecord(record.__dict__)
+        if handler.filter(copy):
+            lines.append(handler.format(copy))
+    return lines
+
+
+def test_it_keeps_the_qbo_callback_code_and_state_out_of_every_log_line(
+    db: None, settings: Any, org_a: Any, owner: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from security_support import NOW, REDIRECT_URI, point_settings_at
+
+    from connector.clients import use_transport
+    from sandbox import Sandbox
+
+    for name in LOGGERS:
+        caplog.set_level(logging.DEBUG, logger=name)
+    sb = Sandbox.create(seed="distributor", now=NOW)
+    point_settings_at(sb, settings)
+    with use_transport(sb.transport(), clock=sb.clock.now):
+        response = owner.client.post(f"/o/{org_a.public_id}/connections/qbo/connect/")
+        state = parse_qs(urlsplit(response["Location"]).query)["state"][0]
+        callback = sb.qbo.approve_for_tests(
+            sb.credentials["qbo"]["client_id"], REDIRECT_URI, state, sb.realm_ids[0]
+        )
+        code = parse_qs(urlsplit(callback).query)["code"][0]
+        parts = urlsplit(callback)
+        assert owner.client.get(f"{parts.path}?{parts.query}").status_code == 302
+        # A replayed callback (state already used) fails and is logged as a 400 by django.request.
+        assert owner.client.get(f"{parts.path}?{parts.query}").status_code == 400
+    assert Connection.objects.filter(organisation=org_a, provider=Provider.QBO).exists()
+    secrets = {"qbo code": {code}, "qbo state": {state}}
+    records = caplog.records
+    assert records, "the connect and callback should have logged"
+    raw = [(f"record {r.name}", r.getMessage() + repr(r.args)) for r in records]
+    emitted = [(f"handler {r.name}", line) for r in records for line in _emitted(r)]
+    # The same request as runserver (django.server) writes it: the request line carries the query.
+    request_line = f"GET {parts.path}?{parts.query} HTTP/1.1"
+    server = logging.getLogger("django.server").makeRecord(
+        "django.server", logging.INFO, __file__, 1, '"%s" %s %s', (request_line, 302, 0), None
+    )
+    emitted += [("django.server", line) for line in _emitted(server)]
+    assert any("realmId=" in line for _, line in emitted), "the request line itself should still be logged"
+    _assert_clean(raw + emitted, secrets)
+
+
+def test_it_keeps_the_qbo_callback_code_and_state_out_of_gunicorn_access_and_error_logs() -> None:
+    from datetime import timedelta
+    from types import SimpleNamespace
+    from urllib.parse import quote
+
+    from gunicorn.config import Config
+
+    from config.access_log import RedactingLogger
+
+    code, state = "AB11-callback-code-Zq9", "state-value-8f7e6d"
+    token, cookie = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", "sessionid=cookie-value-123"
+    target = f"/connections/qbo/callback/?code={code}&state={state}&realmId=9341"
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    cfg.set(
+        "access_log_format",
+        '%(h)s "%(r)s" %(s)s "%(f)s" q=%(q)s U=%(U)s auth=%({authorization}i)s cookie=%({cookie}i)s '
+        "raw=%({raw_uri}e)s",
+    )
+    logger = RedactingLogger(cfg)
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage() + (record.exc_text or ""))
+
+    logger.access_log.addHandler(Collect())
+    logger.error_log.addHandler(Collect())
+    headers = [("AUTHORIZATION", f"Bearer {token}"), ("COOKIE", cookie), ("REFERER", f"http://h{target}")]
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": target,
+        "PATH_INFO": "/connections/qbo/callback/",
+        "QUERY_STRING": target.split("?", 1)[1],
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_REFERER": f"http://h{target}",
+    }
+    response = SimpleNamespace(status="302 Found", sent=0, headers=[("Location", "/o/x/connections/")])
+    logger.access(response, SimpleNamespace(headers=headers), environ, timedelta(milliseconds=12))
+    # Signed out, the callback redirects to the login page with itself, encoded, in ?next=.
+    login = "/accounts/login/?next=" + quote(target, safe="")
+    login_environ = {**environ, "RAW_URI": login, "QUERY_STRING": login.split("?", 1)[1], "HTTP_REFERER": "-"}
+    logger.access(response, SimpleNamespace(headers=[]), login_environ, timedelta(milliseconds=3))
+    logger.error("Error handling request %s", target)
+    try:
+        raise ValueError(f"boom while handling {target} with Bearer {token}")
+    except ValueError:
+        logger.exception("Error handling request")
+    assert len(lines) == 4
+    assert "realmId=9341" in lines[0] and '" 302 "' in lines[0]
+    assert "/accounts/login/?next=" in lines[1]
+    secrets = {"code": {code}, "state": {state}, "token": {token}, "cookie": {"cookie-value-123"}}
+    _assert_clean([(f"gunicorn line {i}", line) for i, line in enumerate(lines)], secrets)
+
+
+@pytest.mark.parametrize(
+    "level", [logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL]
+)
+def test_it_masks_credential_shaped_values_at_every_level(level: int) -> None:
+    values = {
+        "bearer": "Bearer abcDEF123456789token",
+        "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.sig-nature_value",
+        "fernet": "gAAAAABmZ2V0LXNvbWUtY2lwaGVydGV4dC1oZXJlLXBsZWFzZQ==",
+        "basic": "Basic dXNlcjpwYXNzd29yZC12YWx1ZQ==",
+        "url password": "https://user:hunter2-pass@example.com/x",
+        "query": "https://x.example/cb?code=code-value-1&state=state-value-2",
+        "json": '{"client_secret": "cs-value-3", "refresh_token": "rt-value-4", "password": "pw-value-5"}',
+    }
+    needles = {
+        "bearer": {"abcDEF123456789token"},
+        "jwt": {"eyJhbGciOiJIUzI1NiJ9"},
+        "fernet": {"gAAAAABmZ2V0LXNvbWUt"},
+        "basic": {"dXNlcjpwYXNzd29yZC12YWx1ZQ"},
+        "url password": {"hunter2-pass"},
+        "query": {"code-value-1", "state-value-2"},
+        "json": {"cs-value-3", "rt-value-4", "pw-value-5"},
+    }
+    logger = logging.getLogger("connector.test_redaction")
+    for name, value in values.items():
+        try:
+            raise RuntimeError(f"failed with {value}")
+        except RuntimeError:
+            import sys
+
+            exc_info = sys.exc_info()
+        record = logger.makeRecord(logger.name, level, __file__, 1, "%s: %s", (name, value), exc_info)
+        lines = _emitted(record)
+        _assert_clean(
+            [(f"{name} at {logging.getLevelName(level)}", line) for line in lines], {name: needles[name]}
+        )
