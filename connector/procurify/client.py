@@ -217,7 +217,8 @@ class ProcurifyClient:
         elif status == 404:
             message = f"Procurify could not find {response.request.url.path}."
         else:
-            message = f"Procurify refused the request (HTTP {status}): {detail or 'no reason given'}."
+            # The remote body stays in `detail` (for the audit trail), never in the sentence people read.
+            message = f"Procurify refused the request (HTTP {status})."
         raise Permanent(message, code=f"procurify_http_{status}", detail=detail, status=status)
 
     # ---- tokens -----------------------------------------------------------------------------
