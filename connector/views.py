@@ -30,6 +30,7 @@ from connector.sync.audit import Audit
 from connector.sync.sweep import PAYMENT, REMOVAL_REASONS
 from mappings.models import AccountMapping, VendorMapping
 from mappings.views import is_htmx
+from tenants import limits
 from tenants.access import org_view
 from tenants.models import Connection, Organisation, Provider, SyncSchedule
 
@@ -369,6 +370,9 @@ def record_replay(request: HttpRequest, object_type: str, procurify_id: str) -> 
     if active_run(organisation) is not None:
         messages.warning(request, "A sync is running. Replay this record once it has finished.")
         return back
+    if refused := limits.allow(organisation, limits.REPLAY):
+        messages.warning(request, refused)
+        return back
     queue_replay(organisation, object_type, procurify_id)
     messages.info(request, "Replay queued — refresh in a few seconds.")
     return back
@@ -439,7 +443,9 @@ def _labels(organisation: Organisation, rows: Iterable[dict[str, Any]]) -> dict[
 @require_POST
 def sync_now(request: HttpRequest) -> HttpResponse:
     organisation = request.organisation  # type: ignore[attr-defined]
-    if start_run(organisation, SyncRun.Trigger.MANUAL) is None:
+    if refused := limits.allow(organisation, limits.SYNC_NOW):
+        messages.warning(request, refused)
+    elif start_run(organisation, SyncRun.Trigger.MANUAL) is None:
         messages.info(request, "A sync is already queued or running; it will pick up the latest changes.")
     else:
         messages.success(request, "Sync queued. Progress shows below.")

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from connector import clients, oauth
 from connector.errors import ConnectorError
+from tenants import limits
 from tenants.access import get_membership, org_view
 from tenants.connection_forms import ProcurifyConnectionForm
 from tenants.models import Connection, Organisation, Provider
@@ -70,6 +71,9 @@ def procurify_test(request: HttpRequest) -> HttpResponse:
     if connection is None:
         messages.error(request, "Enter the Procurify details first.")
         return redirect("tenants-connections-procurify", org_id=organisation.public_id)
+    if refused := limits.allow(organisation, limits.TEST_CONNECTION):
+        messages.warning(request, refused)
+        return _to_overview(organisation)
     error = clients.check_procurify(connection)
     if error:
         messages.error(request, f"Procurify test failed: {error}")
@@ -160,6 +164,9 @@ def qbo_test(request: HttpRequest) -> HttpResponse:
     connection = _connection(organisation, Provider.QBO)
     if connection is None or not connection.realm_id:
         messages.error(request, "Connect QuickBooks first.")
+        return _to_overview(organisation)
+    if refused := limits.allow(organisation, limits.TEST_CONNECTION):
+        messages.warning(request, refused)
         return _to_overview(organisation)
     error = clients.check_qbo(connection)
     if error:
