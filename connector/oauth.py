@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from connector import clients
@@ -280,16 +280,21 @@ def complete_qbo_authorization(
     _refuse_shared_company(organisation, realm_id)
     with clients.http_client(interactive=True) as http:
         tokens = qbo_auth.exchange_code(http, clients.qbo_oauth_config(), code, clock=clients.now)
-    with transaction.atomic():
-        # Lock like a refresh does, so a worker mid-refresh cannot overwrite the new grant's tokens.
-        connection, _ = Connection.objects.get_or_create(organisation=organisation, provider=Provider.QBO)
-        connection = Connection.objects.select_for_update().get(pk=connection.pk)
-        connection.realm_id = realm_id
-        connection.environment = clients.qbo_oauth_config().environment
-        connection.connected_by = user
-        connection.connected_at = timezone.now()
-        connection.expiry_warned_at = None
-        _store_tokens(connection, tokens)
+    try:
+        with transaction.atomic():
+            # Lock like a refresh does, so a worker mid-refresh cannot overwrite the new grant's tokens.
+            connection, _ = Connection.objects.get_or_create(organisation=organisation, provider=Provider.QBO)
+            connection = Connection.objects.select_for_update().get(pk=connection.pk)
+            connection.realm_id = realm_id
+            connection.environment = clients.qbo_oauth_config().environment
+            connection.connected_by = user
+            connection.connected_at = timezone.now()
+            connection.expiry_warned_at = None
+            _store_tokens(connection, tokens)
+    except IntegrityError:
+        # Another organisation connected this company between our check and our save.
+        _refuse_shared_company(organisation, realm_id)
+        raise
     SyncSchedule.objects.filter(organisation=organisation, paused_reason=PAUSED_REASON).update(
         paused_reason=""
     )

@@ -150,7 +150,14 @@ class Connection(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["organisation", "provider"], name="tenants_connection_one_per_provider"
-            )
+            ),
+            # One QuickBooks company, one organisation: two would write the same records twice. The
+            # database enforces it, so two consent callbacks racing cannot both win (connector/oauth.py).
+            models.UniqueConstraint(
+                fields=["provider", "realm_id"],
+                condition=~models.Q(realm_id=""),
+                name="tenants_connection_one_org_per_realm",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -23,7 +23,7 @@ Only the bills stream batches (engine.sync_bills), and only a full chunk: fewer 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,20 +143,20 @@ class BillBatch:
 
     def _without_lost_links(self, chunk: list[Pending]) -> list[Pending]:
         """Creates whose bill QBO already holds under our marker (a link row lost to a restore) go the
-        single path, which adopts them. One query per chunk: a DocNumber alone is no duplicate guard
-        in a company that allows duplicate numbers (docs/qbo-facts.md)."""
-        numbers = {item.plan.doc_number for item in chunk if item.create and item.plan.doc_number}
-        if not numbers:
-            return chunk
-        notes = " ".join(
-            getattr(row, "PrivateNote", None) or ""
-            for row in self.qbo.query_all("Bill", [q.in_("DocNumber", sorted(numbers))])
-        )
-        lost = [
-            item
-            for item in chunk
-            if item.create and item.plan.marker and f"{item.plan.marker} " in f"{notes} "
-        ]
+        single path, which adopts them. A DocNumber alone is no duplicate guard in a company that
+        allows duplicate numbers, and a bill renumbered since is found by its vendor and date
+        (docs/qbo-facts.md): at most two queries per chunk of up to 30 bills."""
+        creates = [item for item in chunk if item.create and item.plan.marker]
+        lost: list[Pending] = []
+        for where in _lost_link_queries(creates):
+            if not creates:
+                break
+            notes = " ".join(
+                getattr(row, "PrivateNote", None) or "" for row in self.qbo.query_all("Bill", where)
+            )
+            found = [item for item in creates if f"{item.plan.marker} " in f"{notes} "]
+            lost += found
+            creates = [item for item in creates if item not in found]
         for item in lost:
             item.audit("decision", "QuickBooks already holds this bill under our marker; adopting it.")
             self._one_at_a_time(item)
@@ -254,6 +254,19 @@ class BillBatch:
             return self.writer.write(item.object_type, item.procurify_id, item.plan, item.audit).outcome
 
         self.settle(item, write)
+
+
+def _lost_link_queries(creates: list[Pending]) -> Iterator[list[str]]:
+    """By number first, then (for what is still unfound) by vendor and date."""
+    numbers = sorted({item.plan.doc_number for item in creates if item.plan.doc_number})
+    if numbers:
+        yield [q.in_("DocNumber", numbers)]
+    dates = sorted(
+        {str(item.plan.payload.get("TxnDate")) for item in creates if item.plan.payload.get("TxnDate")}
+    )
+    vendors = sorted({item.plan.vendor_id for item in creates if item.plan.vendor_id})
+    if dates and vendors:
+        yield [q.in_("VendorRef", vendors), q.in_("TxnDate", dates)]
 
 
 def _ambiguous(fault: QBOFault) -> bool:

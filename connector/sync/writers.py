@@ -78,6 +78,9 @@ class Writer:
                 found = self._lookup(plan, audit, record, thorough=False)
                 if found is not None:
                     self._adopt(record, found, plan, audit)
+                    # What we wrote then is unknown (it may predate an edit): send today's payload once.
+                    record.payload_hash = ""
+                    record.save(update_fields=["payload_hash", "updated_at"])
         elif record.state == ExternalRecord.State.CREATING:
             audit(
                 "decision", "A previous create did not finish; looking for it in QuickBooks before retrying."
@@ -264,6 +267,9 @@ def _lookup_keys(plan: Plan, sent: dict[str, Any] | None, *, thorough: bool) -> 
     for vendor, number in dict.fromkeys(keys):
         if number:
             out.append([q.eq("VendorRef", vendor), q.eq("DocNumber", number)])
+    if plan.payload.get("TxnDate"):
+        # A bill renumbered since its link was lost still has its vendor and date.
+        out.append([q.eq("VendorRef", plan.vendor_id), q.eq("TxnDate", str(plan.payload["TxnDate"]))])
     # Last resort for an uncertain create, when nothing narrower matched: every object of the vendor(s).
     if thorough or not out:
         out.extend([q.eq("VendorRef", vendor)] for vendor in dict.fromkeys(v for v, _ in keys))

@@ -56,3 +56,21 @@ def test_it_adopts_every_bill_when_our_link_rows_are_lost_and_writes_none_twice(
     assert not HeldRecord.objects.filter(organisation=org_a, reason_code="duplicate_docnumber").exists()
     synced = ExternalRecord.objects.filter(organisation=org_a, object_type="bill", state="synced").count()
     assert synced == before
+
+
+def test_it_adopts_a_bill_renumbered_after_its_link_row_was_lost(harness, org_a):
+    harness.run(org_a)
+    before = len(harness.bills())
+    uuid = harness.procurify_bill("OB-7781")["uuid"]
+    ExternalRecord.objects.filter(organisation=org_a, object_type="bill").delete()
+    HeldRecord.objects.filter(organisation=org_a).delete()
+    SyncCursor.objects.filter(organisation=org_a).delete()
+    harness.sb.procurify.edit_bill("northwind", uuid, invoice_number="RENUMBERED-1")
+    harness.sb.clock.advance(minutes=5)
+
+    run = harness.run(org_a)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert len(harness.bills()) == before
+    assert max(_markers(harness.bills()).values()) == 1
+    assert harness.bill_by_doc("RENUMBERED-1")

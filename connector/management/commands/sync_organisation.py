@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from connector.emails import notify_after_run
+from connector.errors import ConnectorError
 from connector.models import SyncRun
 from connector.sync import runs
 from connector.sync.engine import STEPS, run_pipeline
@@ -29,10 +30,14 @@ class Command(BaseCommand):
         steps = [s for s in options["steps"].split(",") if s]
         if unknown := set(steps) - set(STEPS):
             raise CommandError(f"Unknown steps: {', '.join(sorted(unknown))}")
+        try:
+            # Clients first: a missing connection must not leave a queued run blocking "Sync now".
+            procurify, qbo = procurify_client_for(organisation), qbo_client_for(organisation)
+        except ConnectorError as exc:
+            raise CommandError(exc.message) from exc
         run = runs.enqueue_run(organisation, SyncRun.Trigger.COMMAND)
         if run is None:
             raise CommandError(f"{organisation} already has a sync queued or running.")
-        procurify, qbo = procurify_client_for(organisation), qbo_client_for(organisation)
         run = run_pipeline(run.pk, procurify=procurify, qbo=qbo, steps=steps)
         notify_after_run(run)
         self.stdout.write(f"{organisation}: {run.status}")
