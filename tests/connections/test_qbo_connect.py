@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import time
 
+import pytest
 from connections_helpers import Wired, callback_path, connect_qbo, connect_url, raw_column, start_consent
 
 from connector.oauth import STATE_SESSION_KEY
@@ -135,3 +136,14 @@ def test_it_refuses_a_company_already_connected_to_another_organisation(
     assert (
         not Connection.objects.filter(organisation=org_a, provider=Provider.QBO).exclude(realm_id="").exists()
     )
+
+
+def test_the_database_refuses_a_second_organisation_on_one_company_even_when_checks_race(
+    org_a, org_b, owner, outsider, wired: Wired
+) -> None:
+    from django.db import IntegrityError, transaction
+
+    connect_qbo(wired, outsider.client, org_b)
+    # What a callback that passed its check just before the other one saved would try to store.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Connection.objects.create(organisation=org_a, provider=Provider.QBO, realm_id=wired.realm_id)
