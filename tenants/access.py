@@ -13,9 +13,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from allauth.mfa.models import Authenticator
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.utils import timezone
 
 from tenants.models import Membership, Organisation
@@ -49,6 +52,21 @@ def get_writable_org_for_user(user: Any, org_id: uuid.UUID | str) -> Organisatio
     return membership.organisation
 
 
+def has_two_factor(user: Any) -> bool:
+    """The user has an authenticator app (TOTP) set up with allauth.mfa."""
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+def _two_factor_first(request: HttpRequest, organisation: Organisation) -> HttpResponse | None:
+    """An organisation that requires two-factor sends a member without it to set it up first."""
+    if not organisation.require_two_factor or has_two_factor(request.user):
+        return None
+    messages.warning(
+        request, f"{organisation.name} requires two-factor authentication. Set it up to continue."
+    )
+    return redirect("mfa_activate_totp")
+
+
 def org_view(
     view: Callable[..., HttpResponse] | None = None,
     *,
@@ -67,6 +85,8 @@ def org_view(
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             membership = get_membership(request.user, org_id)
+            if needs := _two_factor_first(request, membership.organisation):
+                return needs
             is_write = request.method not in SAFE_METHODS and not viewer_may_post
             if (is_write or writers_only) and not membership.can_write:
                 raise PermissionDenied("Only owners and admins can do this.")

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import zoneinfo
+from typing import Any
 
 from django import forms
 from django.utils.text import slugify
 
+from tenants.access import has_two_factor
 from tenants.models import Invitation, Membership, NotificationKind, Organisation, Role
 
 _TIME_ZONES = sorted(zoneinfo.available_timezones())
@@ -19,8 +21,24 @@ class OrganisationForm(forms.ModelForm):
 
     class Meta:
         model = Organisation
-        fields = ["name", "time_zone"]
+        fields = ["name", "time_zone", "require_two_factor"]
+        labels = {"require_two_factor": "Require two-factor authentication for every member"}
         help_texts = {"name": "Your company's name, as your colleagues know it."}
+
+    def __init__(self, *args: Any, user: Any = None, is_owner: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if not is_owner:
+            # Only owners decide it (issue 12); admins see it, read-only.
+            self.fields["require_two_factor"].disabled = True
+
+    def clean_require_two_factor(self) -> bool:
+        wanted = bool(self.cleaned_data.get("require_two_factor"))
+        if wanted and self.user is not None and not has_two_factor(self.user):
+            raise forms.ValidationError(
+                "Set up two-factor authentication for yourself first (Account, Two-factor authentication)."
+            )
+        return wanted
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

@@ -29,6 +29,10 @@ class Organisation(models.Model):
     create_missing_vendors = models.BooleanField(
         default=True, help_text="Create a QuickBooks vendor when a Procurify vendor has no match."
     )
+    require_two_factor = models.BooleanField(
+        default=False,
+        help_text="Every member must sign in with two-factor authentication to open this organisation.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

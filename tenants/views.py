@@ -55,7 +55,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @org_view
 def organisation_settings(request: HttpRequest) -> HttpResponse:
     organisation = request.organisation  # type: ignore[attr-defined]
-    form = OrganisationForm(request.POST or None, instance=organisation)
+    form = OrganisationForm(
+        request.POST or None,
+        instance=organisation,
+        user=request.user,
+        is_owner=request.membership.role == Role.OWNER,  # type: ignore[attr-defined]
+    )
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Settings saved.")
