@@ -374,6 +374,13 @@ def record_replay(request: HttpRequest, object_type: str, procurify_id: str) -> 
         messages.warning(request, refused)
         return back
     queue_replay(organisation, object_type, procurify_id)
+    Audit(organisation).record(
+        AuditEvent.Kind.DECISION,
+        f"Replay asked for by {request.user.email}.",  # type: ignore[union-attr]
+        object_type=object_type,
+        procurify_id=procurify_id,
+        data={"action": "replay", "by": request.user.email},  # type: ignore[union-attr]
+    )
     messages.info(request, "Replay queued — refresh in a few seconds.")
     return back
 

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from connector import activity
 from connector.clients import qbo_client_for
 from connector.errors import ConnectorError
 from connector.models import HeldRecord
@@ -249,6 +250,14 @@ def _save(request: HttpRequest, kind: Kind, mapping: Any, qbo_id: str) -> str:
     saved = kind.save(organisation, getattr(mapping, kind.key_field), qbo_id, user=request.user)
     name = getattr(saved, kind.name_field)
     sentence = f"{name} now maps to QuickBooks {kind.noun} '{getattr(saved, kind.qbo_name_field)}'."
+    activity.record(
+        organisation,
+        request.user,
+        f"Mapped {name} to '{getattr(saved, kind.qbo_name_field)}'",
+        action="mapping_saved",
+        kind=kind.noun,
+        qbo_id=qbo_id,
+    )
     return f"{sentence} {released_sentence(by_type)}"
 
 

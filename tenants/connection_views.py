@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
-from connector import clients, oauth
+from connector import activity, clients, oauth
 from connector.errors import ConnectorError
 from tenants import limits
 from tenants.access import get_membership, org_view
@@ -57,6 +57,12 @@ def procurify_settings(request: HttpRequest) -> HttpResponse:
         connection = connection or Connection(organisation=organisation, provider=Provider.PROCURIFY)
         connection.connected_by = connection.connected_by or request.user
         form.save(connection)
+        activity.record(
+            organisation,
+            request.user,
+            f"Saved the Procurify connection to {connection.site_url}",
+            action="procurify_saved",
+        )
         messages.success(request, "Procurify details saved. Use “Test connection” to check them.")
         return redirect("tenants-connections-procurify", org_id=organisation.public_id)
     context = {"organisation": organisation, "form": form, "connection": connection}
@@ -129,6 +135,13 @@ def qbo_callback(request: HttpRequest) -> HttpResponse:
         )
     else:
         messages.success(request, f"Connected to QuickBooks company “{outcome.connection.company_name}”.")
+    activity.record(
+        organisation,
+        request.user,
+        f"Connected QuickBooks company {outcome.connection.company_name or outcome.connection.realm_id}",
+        action="qbo_connected",
+        realm_id=outcome.connection.realm_id,
+    )
     return _to_overview(organisation)
 
 
@@ -150,6 +163,7 @@ def qbo_disconnect(request: HttpRequest) -> HttpResponse:
         messages.info(request, "QuickBooks was not connected.")
         return _to_overview(organisation)
     warning = oauth.disconnect_qbo(connection)
+    activity.record(organisation, request.user, "Disconnected QuickBooks", action="qbo_disconnected")
     if warning:
         messages.warning(request, warning)
     else:

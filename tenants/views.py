@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from connector import activity
 from tenants.access import org_view
 from tenants.emails import send_invitation
 from tenants.forms import InvitationForm, MembershipRoleForm, NotificationPreferencesForm, OrganisationForm
@@ -104,6 +105,9 @@ def member_update(request: HttpRequest, membership_id: str) -> HttpResponse:
             )
         else:
             membership.delete()
+            activity.record(
+                organisation, request.user, f"Removed {membership.user.email}", action="member_removed"
+            )
             messages.success(request, f"{membership.user.email} no longer has access.")
         return redirect("tenants-members", org_id=organisation.public_id)
     form = MembershipRoleForm(request.POST)
@@ -116,6 +120,13 @@ def member_update(request: HttpRequest, membership_id: str) -> HttpResponse:
     else:
         membership.role = form.cleaned_data["role"]
         membership.save(update_fields=["role"])
+        activity.record(
+            organisation,
+            request.user,
+            f"Made {membership.user.email} {membership.get_role_display().lower()}",
+            action="role_changed",
+            role=membership.role,
+        )
         messages.success(request, f"{membership.user.email} is now {membership.get_role_display().lower()}.")
     return redirect("tenants-members", org_id=organisation.public_id)
 
