@@ -87,8 +87,12 @@ def mapping_rows(kind: Kind, organisation: Organisation) -> QuerySet[Any]:
     inactive = kind.qbo_model._default_manager.filter(
         organisation=organisation, qbo_id=OuterRef(kind.qbo_id_field), active=False
     )
-    rows = kind.model._default_manager.filter(organisation=organisation).annotate(
-        held_count=Coalesce(Subquery(held, output_field=IntegerField()), 0), qbo_inactive=Exists(inactive)
+    rows = (
+        kind.model._default_manager.filter(organisation=organisation)
+        .select_related("decided_by")  # "chosen by dana@… on 1 Dec" on each row
+        .annotate(
+            held_count=Coalesce(Subquery(held, output_field=IntegerField()), 0), qbo_inactive=Exists(inactive)
+        )
     )
     if kind.slug != "vendors":
         return rows

@@ -46,7 +46,7 @@ def test_it_changes_an_account_mapping_inline(live_server, page: Page) -> None:
     page.get_by_role("button", name="Save mapping").click()
 
     expect(row).to_contain_text("Freight in")
-    expect(row).to_contain_text("Chosen by a person")
+    expect(row).to_contain_text("Chosen by ann@northwind.example on ")
     expect(row).to_contain_text("1 held bill will sync on the next run.")
     assert page.evaluate("window.__notReloaded") is True
     mapping.refresh_from_db()

@@ -33,3 +33,13 @@ def test_a_mapping_choice_and_a_replay_are_recorded_newest_first(org_a, owner) -
 
 def test_an_outsider_cannot_read_the_activity(org_a, outsider) -> None:
     assert outsider.client.get(f"/o/{org_a.public_id}/activity/").status_code == 404
+
+
+def test_a_mapping_row_says_who_chose_it_and_when(org_a, owner) -> None:
+    qbo_account(org_a, "80", "6100", "Office Supplies")
+    mapping = account_mapping(org_a, 8, "6100")
+    owner.client.post(f"/o/{org_a.public_id}/mappings/accounts/{mapping.public_id}/", {"qbo_id": "80"})
+
+    page = owner.client.get(f"/o/{org_a.public_id}/mappings/accounts/").content.decode()
+
+    assert f"Chosen by {owner.user.email} on " in page
