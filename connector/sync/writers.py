@@ -78,9 +78,10 @@ class Writer:
                 found = self._lookup(plan, audit, record, thorough=False)
                 if found is not None:
                     self._adopt(record, found, plan, audit)
-                    # What we wrote then is unknown (it may predate an edit): send today's payload once.
-                    record.payload_hash = ""
-                    record.save(update_fields=["payload_hash", "updated_at"])
+                    if not same_content(found, plan):
+                        # Written before an edit we never sent (e.g. renumbered since): send today's once.
+                        record.payload_hash = ""
+                        record.save(update_fields=["payload_hash", "updated_at"])
         elif record.state == ExternalRecord.State.CREATING:
             audit(
                 "decision", "A previous create did not finish; looking for it in QuickBooks before retrying."
@@ -251,6 +252,20 @@ class Writer:
         # Remembered so an unchanged record is not re-sent to earn the same refusal (holds.refused_recently).
         held.params["payload_hash"] = payload_hash(plan.payload)
         return held
+
+
+def same_content(found: Entity, plan: Plan) -> bool:
+    """What a reader of the books sees agrees: vendor, number, dates, currency and total. Lets an object
+    adopted without its link be left alone when nothing changed since it was written."""
+    body, payload = found.body(), plan.payload
+    for key in ("DocNumber", "TxnDate", "DueDate"):
+        if str(body.get(key) or "") != str(payload.get(key) or ""):
+            return False
+    for key in ("VendorRef", "CurrencyRef"):
+        if key in payload and (body.get(key) or {}).get("value") != payload[key]["value"]:
+            return False
+    total = sum((Decimal(str(line["Amount"])) for line in payload.get("Line") or []), Decimal(0))
+    return Decimal(str(body.get("TotalAmt", "NaN"))) == total
 
 
 def attempt(plan: Plan) -> dict[str, Any]:
