@@ -4,6 +4,7 @@ must end in."""
 
 from __future__ import annotations
 
+import os
 import random
 import re
 from collections import Counter
@@ -15,6 +16,7 @@ from io import StringIO
 from typing import Any
 
 import httpx
+import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 from sandbox_wiring import DOMAIN
@@ -23,6 +25,18 @@ from connector.models import ExternalRecord, HeldRecord, SyncCursor, SyncRun
 from connector.sync.transform import SYNC_STATUSES, VOID_STATUSES
 from sandbox import Sandbox
 from tenants.models import Organisation
+
+# Seeded scenario kinds scale with the suite: a tenth of FAULT_SCENARIOS per kind, at least two.
+KIND_SCENARIOS = max(2, int(os.environ.get("FAULT_SCENARIOS", "20")) // 10)
+KIND_SEEDS = pytest.mark.parametrize(
+    "seed", range(KIND_SCENARIOS), ids=[f"seed_{n}" for n in range(KIND_SCENARIOS)]
+)
+BASE = "http://sandbox.test"
+
+
+def no_sleep(_: float) -> None:
+    return None
+
 
 MARKER = re.compile(r"procurify:bill:([0-9a-f]+)")
 

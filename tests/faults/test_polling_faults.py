@@ -9,21 +9,24 @@ seed is replayed alone with -k "<kind>-seed_<n>".
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
 import httpx
-import pytest
 from fault_support import (
+    BASE,
     DOMAIN,
     EditsBetweenPages,
     FaultPlan,
     FaultyTransport,
     assert_invariants,
+    no_sleep,
     sync_once,
+)
+from fault_support import (
+    KIND_SEEDS as SEEDS,
 )
 from sandbox_wiring import connect, point_settings_at
 
@@ -34,19 +37,11 @@ from connector.sync import batch, records
 from connector.sync.transform import SYNC_STATUSES
 from sandbox import Sandbox
 
-SCENARIOS = max(2, int(os.environ.get("FAULT_SCENARIOS", "20")) // 10)
-SEEDS = pytest.mark.parametrize("seed", range(SCENARIOS), ids=[f"seed_{n}" for n in range(SCENARIOS)])
-BASE = "http://sandbox.test"
-
-
-def _no_sleep(_: float) -> None:
-    return None
-
 
 @contextmanager
 def _connected(org, owner, sb: Sandbox, transport: httpx.BaseTransport) -> Iterator[str]:
     point_settings_at(sb, BASE)
-    with use_transport(transport, sleep=_no_sleep):
+    with use_transport(transport, sleep=no_sleep):
         yield connect(org, owner.user, sb, BASE)
 
 

@@ -11,7 +11,6 @@ seed is replayed alone with -k "<kind>-seed_<n>".
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from fault_support import (
+    BASE,
     DOMAIN,
     MARKER,
     assert_invariants,
@@ -27,9 +27,13 @@ from fault_support import (
     connect_qbo_realm,
     dies_after_qbo_commits,
     hand_enter_bills,
+    no_sleep,
     switch_company,
     sync_manual,
     sync_once,
+)
+from fault_support import (
+    KIND_SEEDS as SEEDS,
 )
 from sandbox_wiring import connect, connect_procurify, point_settings_at
 
@@ -42,19 +46,11 @@ from connector.sync.transform import SYNC_STATUSES
 from sandbox import Sandbox
 from tenants.models import Connection, Provider
 
-SCENARIOS = max(2, int(os.environ.get("FAULT_SCENARIOS", "20")) // 10)
-SEEDS = pytest.mark.parametrize("seed", range(SCENARIOS), ids=[f"seed_{n}" for n in range(SCENARIOS)])
-BASE = "http://sandbox.test"
-
-
-def _no_sleep(_: float) -> None:
-    return None
-
 
 @contextmanager
 def _wired(sb: Sandbox, transport: httpx.BaseTransport | None = None) -> Iterator[None]:
     point_settings_at(sb, BASE)
-    with use_transport(transport or sb.transport(BASE), sleep=_no_sleep):
+    with use_transport(transport or sb.transport(BASE), sleep=no_sleep):
         yield
 
 
