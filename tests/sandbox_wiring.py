@@ -29,12 +29,14 @@ def point_settings_at(sb: Sandbox, base_url: str = "http://sandbox.test") -> Non
     settings.PROCURIFY_TOKEN_URL = ""
 
 
-def connect_procurify(organisation: Organisation, sb: Sandbox, base_url: str = "http://sandbox.test") -> None:
-    creds = sb.credentials["procurify"][DOMAIN]
+def connect_procurify(
+    organisation: Organisation, sb: Sandbox, base_url: str = "http://sandbox.test", domain: str = DOMAIN
+) -> None:
+    creds = sb.credentials["procurify"][domain]
     Connection.objects.create(
         organisation=organisation,
         provider=Provider.PROCURIFY,
-        site_url=sb.procurify_site_url(DOMAIN, base_url),
+        site_url=sb.procurify_site_url(domain, base_url),
         client_id=creds["client_id"],
         client_secret=creds["client_secret"],
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from connector.qbo.client import QBOClient
+from connector.qbo.schemas import CompanyInfo
 from connector.sync.transform import Books
 from mappings.models import BooksProfile, QBOAccount
 from tenants.models import Organisation
@@ -33,9 +34,18 @@ def load_books(organisation: Organisation) -> Books:
     )
 
 
-def refresh_books(organisation: Organisation, procurify_base_currency: str, qbo: QBOClient) -> BooksProfile:
-    """Read QuickBooks' company settings that decide how bills are written (docs/qbo-facts.md)."""
-    info = qbo.company_info()
+def refresh_books(
+    organisation: Organisation,
+    procurify_base_currency: str,
+    qbo: QBOClient,
+    *,
+    info: CompanyInfo | None = None,
+) -> BooksProfile:
+    """Read QuickBooks' company settings that decide how bills are written (docs/qbo-facts.md).
+
+    info: the company info a run already read (its token check), so it is not read twice.
+    """
+    info = info or qbo.company_info()
     prefs = qbo.preferences()
     currency = prefs.CurrencyPrefs or {}
     home = ((currency.get("HomeCurrency") or {}).get("value") or "").strip().upper()

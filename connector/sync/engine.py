@@ -210,7 +210,7 @@ def _context(
 
 def check_tokens(ctx: Context) -> None:
     """Fail fast (ReauthRequired) before touching data if either side refuses us."""
-    info = ctx.qbo.company_info()
+    info = ctx.company_info = ctx.qbo.company_info()
     ping = ctx.procurify.ping()
     ctx.audit.record(
         "read",
@@ -220,7 +220,9 @@ def check_tokens(ctx: Context) -> None:
 
 
 def sync_reference(ctx: Context) -> None:
-    counts = refresh_reference(ctx.organisation, ctx.procurify, ctx.qbo, ctx.audit, ctx.clock())
+    counts = refresh_reference(
+        ctx.organisation, ctx.procurify, ctx.qbo, ctx.audit, ctx.clock(), company_info=ctx.company_info
+    )
     ctx.counts.setdefault("reference", Counter()).update(counts)
     ctx.mappings = load_mappings(ctx.organisation)
 

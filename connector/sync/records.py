@@ -14,6 +14,7 @@ from connector.models import ExternalRecord, SyncRun
 from connector.procurify.client import ProcurifyClient
 from connector.procurify.schemas import Bill, MalformedRecord
 from connector.qbo.client import QBOClient
+from connector.qbo.schemas import CompanyInfo
 from connector.sync import holds
 from connector.sync.audit import Audit, RecordAudit
 from connector.sync.batch import QUEUED, BillBatch, Pending
@@ -53,6 +54,8 @@ class Context:
     prefetched: dict[str, Future[Bill | MalformedRecord]] = field(default_factory=dict)
     # Set by engine.sync_bills while it streams: bill writes wait here and go to QBO 30 at a time.
     batch: BillBatch | None = None
+    # QBO's company info as the token check read it: the reference step reuses it (one metered read).
+    company_info: CompanyInfo | None = None
     last_beat: float = 0.0  # time.monotonic() of the last run heartbeat (engine._beat)
 
     def read_bill(self, uuid: str) -> Bill | MalformedRecord:

@@ -15,6 +15,7 @@ from connector.procurify.client import ProcurifyClient
 from connector.procurify.schemas import AccountCode, Currency, MalformedRecord, Vendor
 from connector.qbo import query as q
 from connector.qbo.client import QBOClient
+from connector.qbo.schemas import CompanyInfo
 from connector.sync import company
 from connector.sync.audit import Audit
 from connector.sync.books import load_books, refresh_books
@@ -28,12 +29,18 @@ OTHER_VENDOR_TYPE = 1  # Procurify's reserved "OTHER" vendor (procurify.md §3):
 
 
 def refresh_reference(
-    organisation: Organisation, procurify: ProcurifyClient, qbo: QBOClient, audit: Audit, now: datetime
+    organisation: Organisation,
+    procurify: ProcurifyClient,
+    qbo: QBOClient,
+    audit: Audit,
+    now: datetime,
+    *,
+    company_info: CompanyInfo | None = None,
 ) -> dict[str, int]:
     counts: Counter[str] = Counter()
     company.start_fresh_if_switched(organisation, qbo.realm_id, audit)
     currencies = _procurify_currencies(procurify, audit)
-    profile = refresh_books(organisation, procurify_base(currencies), qbo)
+    profile = refresh_books(organisation, procurify_base(currencies), qbo, info=company_info)
     audit.record(
         "read",
         f"QuickBooks home currency {profile.qbo_home_currency}, multicurrency "

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import os
 import random
-from io import StringIO
 
 import pytest
-from django.core.management import CommandError, call_command
-from django.utils import timezone
 from fault_support import (
     DOMAIN,
     FaultPlan,
     FaultyTransport,
-    WorkerKilled,
     assert_invariants,
-    reap_killed_runs,
+    no_sleep,
+    sync_once,
 )
 from sandbox_wiring import connect, point_settings_at
 
@@ -31,22 +28,6 @@ from sandbox import Sandbox
 
 SCENARIOS = int(os.environ.get("FAULT_SCENARIOS", "20"))
 BASE = "http://sandbox.test"
-
-
-def _no_sleep(_: float) -> None:
-    return None
-
-
-def _sync(organisation) -> str:
-    """One run through the management command the operators use; returns how it ended."""
-    try:
-        call_command("sync_organisation", organisation.slug, stdout=StringIO())
-    except WorkerKilled:
-        reap_killed_runs(timezone.now())
-        return "killed"
-    except CommandError:
-        return "failed"
-    return "succeeded"
 
 
 def _plan(rng: random.Random) -> FaultPlan:
@@ -73,7 +54,7 @@ def test_it_ends_consistent_whatever_goes_wrong(seed: int, org_a, owner, setting
     point_settings_at(sb, BASE)
     plan = _plan(rng)
     transport = FaultyTransport(sb.transport(BASE), sb, sb.realm_ids[0], plan)
-    with use_transport(transport, sleep=_no_sleep):
+    with use_transport(transport, sleep=no_sleep):
         realm_id = connect(org_a, owner.user, sb, BASE)
         sb.faults.update(
             error_rate=rng.choice([0.0, 0.03, 0.08]),
@@ -84,13 +65,13 @@ def test_it_ends_consistent_whatever_goes_wrong(seed: int, org_a, owner, setting
         sb.faults.throttle_next(rng.randint(0, 4))
         sb.faults.fail_next(rng.randint(0, 3), status=rng.choice([500, 502, 503]))
 
-        outcomes = [_sync(org_a)]
+        outcomes = [sync_once(org_a)]
         _edit_procurify(sb, rng)
-        outcomes.append(_sync(org_a))  # faults still on
+        outcomes.append(sync_once(org_a))  # faults still on
 
         sb.faults.reset()
         for _ in range(3):  # the weather clears: the next runs must converge
-            outcomes.append(_sync(org_a))
+            outcomes.append(sync_once(org_a))
             if outcomes[-1] == "succeeded":
                 break
     errors = list(SyncRun.objects.filter(organisation=org_a).order_by("pk").values_list("status", "error"))
@@ -98,6 +79,6 @@ def test_it_ends_consistent_whatever_goes_wrong(seed: int, org_a, owner, setting
     counts = assert_invariants(org_a, sb, realm_id)
     assert counts["qbo_bills"] > 0
     writes_before = sb.qbo.stats(realm_id)["writes"]
-    with use_transport(sb.transport(BASE), sleep=_no_sleep):
-        assert _sync(org_a) == "succeeded"
+    with use_transport(sb.transport(BASE), sleep=no_sleep):
+        assert sync_once(org_a) == "succeeded"
     assert sb.qbo.stats(realm_id)["writes"] == writes_before, "a settled organisation must make no writes"

@@ -319,7 +319,7 @@ def test_a_second_organisation_cannot_connect_a_company_in_use(
         if rng.random() < 0.5:
             connect_procurify(org_b, sb, BASE)
         else:
-            _connect_procurify_site(org_b, sb, sb.domains[1])
+            connect_procurify(org_b, sb, BASE, sb.domains[1])
         attempts = rng.randint(1, 3)
         when = sorted(rng.choice(["before", "between", "after"]) for _ in range(attempts))
         outcomes = []
@@ -339,17 +339,6 @@ def test_a_second_organisation_cannot_connect_a_company_in_use(
         assert not ExternalRecord.objects.filter(organisation=org_b).exists()
         assert_invariants(org_a, sb, realm_id)
         _assert_settled(org_a, sb, realm_id)
-
-
-def _connect_procurify_site(org, sb: Sandbox, domain: str) -> None:
-    creds = sb.credentials["procurify"][domain]
-    Connection.objects.create(
-        organisation=org,
-        provider=Provider.PROCURIFY,
-        site_url=sb.procurify_site_url(domain, BASE),
-        client_id=creds["client_id"],
-        client_secret=creds["client_secret"],
-    )
 
 
 def _any_approved(sb: Sandbox, rng: random.Random) -> str:
