@@ -205,3 +205,6 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ValueError("AuditEvent rows are append-only.")
+
+
+from connector.document_summary import DocumentSummary  # noqa: E402,F401  (the finance pages' summary)

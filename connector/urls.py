@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from django.urls import path
 
-from connector import activity_views, views
+from connector import activity_views, document_views, views
 
 urlpatterns = [
     path("o/<uuid:org_id>/held/", views.held_list, name="connector-held"),
+    path("o/<uuid:org_id>/held/export/", document_views.held_export, name="connector-held-export"),
+    path("o/<uuid:org_id>/documents/", document_views.document_list, name="connector-documents"),
+    path(
+        "o/<uuid:org_id>/documents/export/", document_views.document_export, name="connector-documents-export"
+    ),
     path("o/<uuid:org_id>/held/retry/", views.held_retry_all, name="connector-held-retry-all"),
     path("o/<uuid:org_id>/held/<uuid:held_id>/retry/", views.held_retry, name="connector-held-retry"),
     path("o/<uuid:org_id>/held/<uuid:held_id>/ignore/", views.held_ignore, name="connector-held-ignore"),

@@ -7,7 +7,6 @@ request.organisation and looked up by public UUID inside it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from itertools import groupby
 from typing import Any
 
 from django.conf import settings
@@ -21,8 +20,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from connector import tasks
+from connector import finder, held_groups, tasks
 from connector.errors import ConnectorError
+from connector.finder import FinderForm
 from connector.forms import IgnoreForm, RunFilterForm, SyncSettingsForm
 from connector.models import AuditEvent, ExternalRecord, HeldRecord, SyncRun
 from connector.sync import holds, removal, runs
@@ -168,25 +168,27 @@ def _release(rows: Any) -> int:
 @org_view
 def held_list(request: HttpRequest) -> HttpResponse:
     organisation = request.organisation  # type: ignore[attr-defined]
-    rows = open_holds(organisation).order_by("reason_code", "-last_held_at", "pk")
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    links = fix_links(organisation, page.object_list)
+    form = FinderForm(request.GET, with_state=False)
+    rows = form.apply(finder.with_documents(open_holds(organisation)))
+    ordered = list(rows.order_by("reason_code", "waiting_on_type", "waiting_on_key", *rows.query.order_by))
+    page = Paginator(ordered, PAGE_SIZE).get_page(request.GET.get("page"))
+    all_groups = held_groups.groups(ordered, REASON_TITLES)
+    links = fix_links(organisation, [group["first"] for group in all_groups])
+    on_page = {row.pk for row in page.object_list}
     twins = twin_actions(organisation, page.object_list)
     for row in page.object_list:
-        row.fix_label, row.fix_url = links[row.pk]
         row.twin_name, row.twin_url = twins.get(row.pk, ("", ""))
-    groups = [
-        {
-            "code": code,
-            "title": REASON_TITLES.get(code, code.replace("_", " ").capitalize()),
-            "rows": list(items),
-        }
-        for code, items in groupby(page.object_list, key=lambda r: r.reason_code)
-    ]
+    for group in all_groups:
+        group["fix_label"], group["fix_url"] = links[group["first"].pk]
+        group["page_rows"] = [row for row in group["rows"] if row.pk in on_page]
     context = {
         "org": organisation,
         "page": page,
-        "groups": groups,
+        "form": form,
+        "query": form.query_string(),
+        "groups": [g for g in all_groups if g["page_rows"]],
+        "held_total": len(ordered),
+        "has_run": last_finished(organisation) is not None,
         "can_write": request.membership.can_write,  # type: ignore[attr-defined]
         "removal_reasons": REMOVAL_REASONS,
     }

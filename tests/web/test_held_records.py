@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from web_support import held, vendor_mapping
+from web_support import held, run, vendor_mapping
 
 from connector.models import AuditEvent, HeldRecord
 
@@ -34,6 +34,10 @@ def test_it_groups_held_records_by_reason_with_the_fix_link(org_a, owner) -> Non
 
 def test_it_shows_an_empty_state_without_held_records(org_a, owner) -> None:
     held(org_a, "done", state=HeldRecord.State.RESOLVED)
+    before_first_run = owner.client.get(url(org_a)).content.decode()
+    assert "everything that could be written was written" not in before_first_run
+    assert "nothing has been synced" in before_first_run
+    run(org_a)
     page = owner.client.get(url(org_a)).content.decode()
     assert "No held records — everything that could be written was written." in page
 

@@ -1,0 +1,46 @@
+"""The documents list (every bill and PO the product has read), its CSV export, and the held list's export."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from connector import finder
+from connector.finder import FinderForm
+from connector.views import OBJECT_TYPES, open_holds, record_path
+from tenants.access import org_view
+
+PAGE_SIZE = 50
+
+
+@org_view
+def document_list(request: HttpRequest) -> HttpResponse:
+    organisation = request.organisation  # type: ignore[attr-defined]
+    form = FinderForm(request.GET)
+    rows = form.apply(finder.documents(organisation))
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    for row in page.object_list:
+        row.url = record_path(organisation, row.object_type, row.procurify_id)
+        row.type_label = OBJECT_TYPES.get(row.object_type, row.object_type)
+    context = {"org": organisation, "form": form, "query": form.query_string(), "page": page}
+    return render(request, "connector/documents.html", context, status=400 if form.errors else 200)
+
+
+@org_view
+def document_export(request: HttpRequest) -> HttpResponse:
+    organisation = request.organisation  # type: ignore[attr-defined]
+    form = FinderForm(request.GET)
+    return finder.stream_csv(form.apply(finder.documents(organisation)), _filename("documents"))
+
+
+@org_view
+def held_export(request: HttpRequest) -> HttpResponse:
+    organisation = request.organisation  # type: ignore[attr-defined]
+    form = FinderForm(request.GET, with_state=False)
+    return finder.stream_csv(form.apply(finder.with_documents(open_holds(organisation))), _filename("held"))
+
+
+def _filename(kind: str) -> str:
+    return f"{kind}-{timezone.now():%Y-%m-%d}.csv"

@@ -1,0 +1,43 @@
+"""Template filters for the finance pages: {{ amount|money:currency }}, {{ stamp|when:org.time_zone }}."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import date, datetime
+from typing import Any
+
+from django import template
+
+from connector.money import format_money, format_totals
+
+register = template.Library()
+
+WHEN_FORMAT = "%a %-d %b %Y, %H:%M"
+
+
+@register.filter
+def money(amount: Any, currency: str = "") -> str:
+    return format_money(amount, currency)
+
+
+@register.filter
+def money_totals(pairs: Any) -> str:
+    """[(currency, amount), …] → '18,240.00 USD + 950.00 CAD'."""
+    return format_totals(pairs or [])
+
+
+@register.filter
+def when(value: Any, time_zone: str = "") -> str:
+    """The one date-time format of the product, with its zone: 'Tue 2 Dec 2026, 07:00 PST'."""
+    return format_when(value, time_zone)
+
+
+def format_when(value: Any, time_zone: str = "") -> str:
+    if not isinstance(value, datetime):
+        return value.strftime("%a %-d %b %Y") if isinstance(value, date) else ""
+    try:
+        zone = zoneinfo.ZoneInfo(time_zone or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("UTC")
+    local = value.astimezone(zone) if value.tzinfo else value.replace(tzinfo=zone)
+    return f"{local.strftime(WHEN_FORMAT)} {local.tzname()}"

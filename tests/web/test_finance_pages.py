@@ -1,0 +1,111 @@
+"""Money on every page: held list groups and totals, documents search, CSV export, dashboard totals."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+from finance_support import read_bill
+from web_support import held, vendor_mapping
+
+from connector.document_summary import DocumentSummary
+from connector.models import ExternalRecord
+from connector.money import format_money, format_totals
+
+
+def test_money_is_formatted_with_its_currency_and_never_as_a_float() -> None:
+    assert format_money(Decimal("18240"), "usd") == "18,240.00 USD"
+    assert format_money("1234.505", "EUR") == "1,234.51 EUR"
+    assert format_money("1500", "JPY") == "1,500 JPY"
+    assert format_money(None, "USD") == "—"
+    assert format_money(0.1, "USD") == "—"  # a float is refused, not rounded into a lie
+    assert format_totals([("USD", "0.10"), ("CAD", "5"), ("USD", "0.20")]) == "5.00 CAD + 0.30 USD"
+
+
+def _six_bills_on_delta(org) -> list[str]:
+    vendor_mapping(org, 101, "Delta Freight Logistics")
+    amounts = ["3040.00", "3040.00", "3040.00", "3040.00", "3040.00", "3039.99"]
+    for i, amount in enumerate(amounts):
+        uuid = f"bill-{i}"
+        read_bill(org, uuid, f"GLF-2093{i}", amount)
+        held(
+            org,
+            uuid,
+            reason_code="vendor_inactive",
+            waiting_on=("vendor_mapping", "101"),
+            detail={"vendor": "Delta Freight Logistics"},
+        )
+    return amounts
+
+
+def test_the_held_list_groups_by_what_bills_wait_on_with_their_total(org_a, owner) -> None:
+    _six_bills_on_delta(org_a)
+    read_bill(org_a, "cad-1", "CAD-77", "950.50", currency="CAD", vendor=(202, "Maple Paper"))
+    held(org_a, "cad-1", reason_code="period_closed", detail={"date": "2026-10-31"})
+    response = owner.client.get(f"/o/{org_a.public_id}/held/")
+    page = response.content.decode()
+    assert (
+        "6 bills, 18,239.99 USD, wait on vendor Delta Freight Logistics being active"
+        " — reactivate it or map it." in page
+    )
+    assert "1 bill, 950.50 CAD, held: books closed in quickbooks." in page
+    # Each row: vendor, invoice number, dates in the one format, amount with its currency.
+    assert "GLF-20935" in page and "3,039.99 USD" in page and "Tue 3 Nov 2026" in page
+    assert page.count("Map the vendor") == 1  # one fix action for the group, not one per row
+
+
+def test_the_held_list_searches_by_invoice_number_and_amount(org_a, owner) -> None:
+    _six_bills_on_delta(org_a)
+    base = f"/o/{org_a.public_id}/held/"
+    by_number = owner.client.get(base, {"q": "GLF-20933"}).context["groups"]
+    assert [r.procurify_id for g in by_number for r in g["page_rows"]] == ["bill-3"]
+    by_amount = owner.client.get(base, {"q": "3,039.99"}).context["groups"]
+    assert [r.procurify_id for g in by_amount for r in g["page_rows"]] == ["bill-5"]
+
+
+def test_the_held_list_exports_every_row_exact_to_the_cent(org_a, owner) -> None:
+    amounts = _six_bills_on_delta(org_a)
+    response = owner.client.get(f"/o/{org_a.public_id}/held/export/")
+    assert response.streaming and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert sorted(r["amount"] for r in rows) == sorted(amounts)
+    assert sum(Decimal(r["amount"]) for r in rows) == Decimal("18239.99")
+    assert {r["currency"] for r in rows} == {"USD"} and {r["state"] for r in rows} == {"held"}
+    assert rows[0]["vendor"] == "Delta Freight Logistics" and rows[0]["due_date"] == "2026-12-03"
+
+
+def test_the_documents_list_finds_bills_filters_and_exports(org_a, org_b, owner) -> None:
+    read_bill(org_a, "u1", "INV-1", "100.10")
+    read_bill(org_a, "u2", "INV-2", "2500.00", currency="CAD", vendor=(7, "Maple Paper"))
+    read_bill(org_b, "u9", "INV-1", "100.10")  # another tenant's bill never shows
+    ExternalRecord.objects.create(
+        organisation=org_a,
+        object_type="bill",
+        procurify_id="u1",
+        qbo_entity="Bill",
+        qbo_id="77",
+        state="synced",
+    )
+    base = f"/o/{org_a.public_id}/documents/"
+    found = owner.client.get(base, {"q": "INV-1"})
+    assert [d.procurify_id for d in found.context["page"].object_list] == ["u1"]
+    assert "100.10 USD" in found.content.decode() and "In QuickBooks" in found.content.decode()
+    assert [d.procurify_id for d in owner.client.get(base, {"q": "2,500"}).context["page"]] == ["u2"]
+    assert [d.procurify_id for d in owner.client.get(base, {"currency": "cad"}).context["page"]] == ["u2"]
+    assert [d.procurify_id for d in owner.client.get(base, {"state": "read"}).context["page"]] == ["u2"]
+    ordered = owner.client.get(base, {"sort": "-amount"}).context["page"].object_list
+    assert [d.procurify_id for d in ordered] == ["u2", "u1"]
+    bad = owner.client.get(base, {"date_from": "2026-12-01", "date_to": "2026-11-01"})
+    assert bad.status_code == 400 and "after the" in bad.content.decode()
+    export = owner.client.get(f"{base}export/", {"vendor": "maple"})
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    assert rows[1][:7] == ["bill", "INV-2", "Maple Paper", "2026-11-03", "2026-12-03", "CAD", "2500.00"]
+    assert len(rows) == 2
+
+
+def test_a_reread_bill_updates_its_summary(org_a) -> None:
+    read_bill(org_a, "u1", "INV-1", "100.10")
+    read_bill(org_a, "u1", "INV-1", "100.20")
+    summary = DocumentSummary.objects.get(organisation=org_a, procurify_id="u1")
+    assert summary.total == Decimal("100.20") and summary.vendor_name == "Delta Freight Logistics"
