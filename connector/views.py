@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from connector import finder, held_groups, tasks
+from connector import finance, finder, held_groups, tasks
 from connector.errors import ConnectorError
 from connector.finder import FinderForm
 from connector.forms import IgnoreForm, RunFilterForm, SyncSettingsForm
@@ -419,19 +419,25 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
     organisation = request.organisation  # type: ignore[attr-defined]
     run = get_object_or_404(SyncRun, organisation=organisation, public_id=run_id)
     touched = (
-        AuditEvent.objects.filter(organisation=organisation, run=run)
-        .exclude(procurify_id="")
-        .values("object_type", "procurify_id")
+        finance.run_rows(organisation, run)
         .annotate(events=Count("id"), last_at=Max("created_at"))
-        .order_by("-last_at")
+        .order_by("-last_at", "procurify_id")
     )
     page = Paginator(touched, PAGE_SIZE).get_page(request.GET.get("page"))
     labels = _labels(organisation, page.object_list)
     for row in page.object_list:
         row["label"] = labels.get((row["object_type"], row["procurify_id"]), row["procurify_id"])
         row["url"] = record_path(organisation, row["object_type"], row["procurify_id"])
+    finance.attach_amounts(organisation, list(page.object_list))
     errors = AuditEvent.objects.filter(organisation=organisation, run=run, kind=AuditEvent.Kind.ERROR)
-    context = {"org": organisation, "run": run, "page": page, "errors": errors[:20], "types": OBJECT_TYPES}
+    context = {
+        "org": organisation,
+        "run": run,
+        "page": page,
+        "errors": errors[:20],
+        "types": OBJECT_TYPES,
+        "totals": finance.run_totals(organisation, run),
+    }
     return render(request, "connector/run_detail.html", context)
 
 
@@ -521,7 +527,7 @@ def dashboard_context(organisation: Organisation) -> dict[str, Any]:
         + AccountMapping.objects.filter(organisation=organisation).count()
     )
     unmapped = _unmapped(organisation)
-    month_start = timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    month_start = finance.month_start(organisation)
     synced = ExternalRecord.objects.filter(
         organisation=organisation, state=ExternalRecord.State.SYNCED, last_synced_at__gte=month_start
     )
@@ -556,11 +562,25 @@ def dashboard_context(organisation: Organisation) -> dict[str, Any]:
         "last_run": last_finished(organisation),
         "active": active_run(organisation),
         "held_count": open_holds(organisation).count(),
+        "held_value": finance.on_hold(organisation),
+        "synced_value": finance.synced_this_month(organisation),
+        "first_sync_done": first_sync,
+        "sync_blocked": _sync_blocked(connections),
         "synced_this_month": [
             {"n": row["n"], "label": f"{OBJECT_TYPES.get(row['object_type'], row['object_type']).lower()}s"}
             for row in synced.values("object_type").annotate(n=Count("id")).order_by("object_type")
         ],
     }
+
+
+def _sync_blocked(connections: dict[str, Any]) -> str:
+    """Why Sync now cannot run yet ("" when it can): both systems must be connected."""
+    missing = [
+        name
+        for provider, name in (("procurify", "Procurify"), ("qbo", "QuickBooks Online"))
+        if not _is_connected(connections, provider)
+    ]
+    return f"Connect {' and '.join(missing)} first." if missing else ""
 
 
 def _is_connected(connections: dict[str, Any], provider: str) -> bool:

@@ -109,3 +109,65 @@ def test_a_reread_bill_updates_its_summary(org_a) -> None:
     read_bill(org_a, "u1", "INV-1", "100.20")
     summary = DocumentSummary.objects.get(organisation=org_a, procurify_id="u1")
     assert summary.total == Decimal("100.20") and summary.vendor_name == "Delta Freight Logistics"
+
+
+def _synced(org, uuid: str, **kwargs) -> ExternalRecord:
+    from django.utils import timezone
+
+    return ExternalRecord.objects.create(
+        organisation=org,
+        object_type="bill",
+        procurify_id=uuid,
+        qbo_entity="Bill",
+        qbo_id=f"q-{uuid}",
+        state="synced",
+        last_synced_at=kwargs.pop("last_synced_at", timezone.now()),
+        **kwargs,
+    )
+
+
+def test_the_dashboard_totals_money_synced_this_month_and_on_hold_by_currency(org_a, owner) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    read_bill(org_a, "s1", "S-1", "1000.10")
+    read_bill(org_a, "s2", "S-2", "0.20")
+    read_bill(org_a, "s3", "S-3", "75.00", currency="EUR")
+    read_bill(org_a, "old", "OLD-1", "999.00")
+    for uuid in ("s1", "s2", "s3"):
+        _synced(org_a, uuid)
+    _synced(org_a, "old", last_synced_at=timezone.now() - timedelta(days=40))
+    _six_bills_on_delta(org_a)
+    page = owner.client.get(f"/o/{org_a.public_id}/").content.decode()
+    assert 'id="synced-value">75.00 EUR + 1,000.30 USD<' in page
+    assert 'id="held-value">18,239.99 USD<' in page
+
+
+def test_sync_now_is_disabled_with_the_reason_until_both_systems_are_connected(org_a, owner) -> None:
+    page = owner.client.get(f"/o/{org_a.public_id}/").content.decode()
+    assert "Connect Procurify and QuickBooks Online first." in page
+    assert 'disabled aria-disabled="true" aria-describedby="sync-blocked">Sync now' in page
+    assert "everything that could be written was written" not in page
+
+
+def test_the_run_page_shows_each_record_outcome_amount_and_the_run_totals(org_a, owner) -> None:
+    from web_support import event, run
+
+    the_run = run(org_a)
+    read_bill(org_a, "w1", "W-1", "1200.00")
+    read_bill(org_a, "w2", "W-2", "34.56")
+    read_bill(org_a, "h1", "H-1", "99.99")
+    event(org_a, "w1", "response", "Created.", run=the_run)
+    event(org_a, "w2", "response", "Created.", run=the_run)
+    event(org_a, "h1", "hold", "Vendor not mapped.", run=the_run)
+    response = owner.client.get(f"/o/{org_a.public_id}/runs/{the_run.public_id}/")
+    page = response.content.decode()
+    assert 'Bills written: <strong class="money">1,234.56 USD</strong>' in page
+    assert 'Bills held: <strong class="money">99.99 USD</strong>' in page
+    outcomes = {r["procurify_id"]: (r["outcome"], r["amount"]) for r in response.context["page"].object_list}
+    assert outcomes == {
+        "w1": ("written", Decimal("1200.00")),
+        "w2": ("written", Decimal("34.56")),
+        "h1": ("held", Decimal("99.99")),
+    }
