@@ -12,12 +12,13 @@ Where the engine should call them (connector/tasks.py, after runs.finish_run):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import groupby
 
 from django.conf import settings
 from django.urls import reverse
 
+from connector import finder, held_groups
 from connector.models import HeldRecord, SyncRun
+from connector.money import format_totals
 from connector.views import REASON_TITLES, fix_links
 from tenants.connection_emails import notifications_context
 from tenants.emails import send_templated
@@ -40,21 +41,25 @@ def send_held_digest(organisation: Organisation, held_records: Sequence[HeldReco
     to = recipients(organisation, NotificationKind.HELD_DIGEST)
     if not held_records or not to:
         return False
-    rows = sorted(held_records, key=lambda r: (r.reason_code, r.label))
+    annotated = finder.with_documents(HeldRecord.objects.filter(pk__in=[r.pk for r in held_records]))
+    rows = sorted(annotated, key=lambda r: (held_groups.group_key(r), r.label))
     links = fix_links(organisation, rows)
     groups = [
         {
-            "title": REASON_TITLES.get(code, code.replace("_", " ").capitalize()),
+            "title": group["title"],
+            "sentence": group["sentence"],
             "rows": [
-                {"held": r, "fix_label": links[r.pk][0], "fix_url": _absolute(links[r.pk][1])} for r in items
+                {"held": r, "fix_label": links[r.pk][0], "fix_url": _absolute(links[r.pk][1])}
+                for r in group["rows"]
             ],
         }
-        for code, items in groupby(rows, key=lambda r: r.reason_code)
+        for group in held_groups.groups(rows, REASON_TITLES)
     ]
     context = {
         "organisation": organisation,
         "count": len(rows),
         "groups": groups,
+        "total": format_totals((r.doc_currency or "", r.doc_total) for r in rows),
         "held_url": _absolute(reverse("connector-held", args=[organisation.public_id])),
         **notifications_context(organisation),
     }

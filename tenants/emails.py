@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -10,8 +12,13 @@ from django.urls import reverse
 from tenants.models import Invitation
 
 
+def subject_line(rendered: str) -> str:
+    """A header, not HTML: entities the template engine escaped are undone, whitespace made single."""
+    return " ".join(html.unescape(rendered).split())
+
+
 def send_templated(template: str, context: dict[str, object], to: list[str]) -> None:
-    subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
+    subject = subject_line(render_to_string(f"emails/{template}_subject.txt", context))
     text = render_to_string(f"emails/{template}.txt", context)
     html = render_to_string(f"emails/{template}.html", context)
     message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, to)

@@ -171,3 +171,22 @@ def test_the_run_page_shows_each_record_outcome_amount_and_the_run_totals(org_a,
         "w2": ("written", Decimal("34.56")),
         "h1": ("held", Decimal("99.99")),
     }
+
+
+def test_the_held_digest_states_amounts_and_its_subject_is_plain_text(org_a, owner) -> None:
+    from django.core import mail
+
+    from connector.emails import send_held_digest
+    from connector.models import HeldRecord
+
+    org_a.name = "O'Brien & Sons  Supply"
+    org_a.save()
+    _six_bills_on_delta(org_a)
+    assert send_held_digest(org_a, list(HeldRecord.objects.filter(organisation=org_a))) is True
+    message = mail.outbox[0]
+    assert message.subject == ("6 records (18,239.99 USD) held for O'Brien & Sons Supply — action needed")
+    html = message.alternatives[0][0]
+    for body in (message.body, html):
+        assert "Together they are worth 18,239.99 USD." in body
+        assert "6 bills, 18,239.99 USD, wait on vendor Delta Freight Logistics being active" in body
+        assert "(3,039.99 USD)" in body
