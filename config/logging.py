@@ -33,7 +33,10 @@ _PATTERNS = [
     # A bare bearer or basic credential anywhere else.
     re.compile(r"(?i)(\b(?:bearer|basic)\s+)[A-Za-z0-9\-._~+/]{8,}=*"),
     re.compile(rf"(?i)((?:{_SECRET_KEYS})[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,;}}]+"),
-    re.compile(rf"(?i)((?<![A-Za-z0-9_.-])(?:{_WORD_KEYS})[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,;}}]+"),
+    # A bare "code=…"/"state: …" is the OAuth callback's; a JSON '"code": "6550"' is an account or error
+    # code (and "state" a record's state) unless its value is credential-shaped (20+ opaque characters).
+    re.compile(rf"(?i)((?<![A-Za-z0-9_.\"'-])(?:{_WORD_KEYS})\s*[:=]\s*[\"']?)[^\s\"'&,;}}]+"),
+    re.compile(rf"(?i)((?<![A-Za-z0-9_.-])[\"'](?:{_WORD_KEYS})[\"']\s*:\s*[\"'])[^\s\"'&,;}}]{{20,}}"),
     # user:password@ in URLs.
     re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+(@)"),
 ]

@@ -14,8 +14,13 @@ from connector.models import AuditEvent, SyncRun
 from tenants.models import Organisation
 
 SECRET_KEYS = frozenset(
-    {"access_token", "refresh_token", "client_secret", "authorization", "password", "token", "code", "secret"}
+    {"access_token", "refresh_token", "client_secret", "authorization", "password", "token", "secret"}
 )
+# "code" is an OAuth authorization code only in the OAuth callback; in the documents we audit it is a
+# Procurify account code ("6550") or a QuickBooks error code ("6140"), which a finance user must see.
+# It is masked only when its value is shaped like a credential: long and opaque.
+CREDENTIAL_SHAPED_KEYS = frozenset({"code"})
+CREDENTIAL_MIN_LENGTH = 20
 REDACTED = "[redacted]"
 MAX_STRING = 4000
 
@@ -23,7 +28,7 @@ MAX_STRING = 4000
 def redact(value: Any) -> Any:
     """A JSON-safe copy with secret-looking keys replaced (never trust a body not to carry one)."""
     if isinstance(value, dict):
-        return {str(k): REDACTED if str(k).lower() in SECRET_KEYS else redact(v) for k, v in value.items()}
+        return {str(k): REDACTED if _is_secret(str(k).lower(), v) else redact(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
         return [redact(v) for v in value]
     if isinstance(value, Decimal):
@@ -37,6 +42,14 @@ def redact(value: Any) -> Any:
     if hasattr(value, "model_dump"):
         return redact(value.model_dump(mode="json", by_alias=True, exclude_none=True))
     return str(value)[:MAX_STRING]
+
+
+def _is_secret(key: str, value: Any) -> bool:
+    if key in SECRET_KEYS:
+        return True
+    if key in CREDENTIAL_SHAPED_KEYS:
+        return isinstance(value, str) and len(value) >= CREDENTIAL_MIN_LENGTH and " " not in value
+    return False
 
 
 class Audit:

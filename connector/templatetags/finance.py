@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import zoneinfo
 from datetime import date, datetime
 from typing import Any
 
 from django import template
+from django.utils import timezone
 
 from connector.money import format_money, format_totals
 
@@ -35,9 +37,9 @@ def when(value: Any, time_zone: str = "") -> str:
 def format_when(value: Any, time_zone: str = "") -> str:
     if not isinstance(value, datetime):
         return value.strftime("%a %-d %b %Y") if isinstance(value, date) else ""
-    try:
-        zone = zoneinfo.ZoneInfo(time_zone or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo("UTC")
+    zone: Any = timezone.get_current_timezone()  # org_view activates the organisation's zone
+    if time_zone:
+        with contextlib.suppress(zoneinfo.ZoneInfoNotFoundError, ValueError):
+            zone = zoneinfo.ZoneInfo(time_zone)
     local = value.astimezone(zone) if value.tzinfo else value.replace(tzinfo=zone)
     return f"{local.strftime(WHEN_FORMAT)} {local.tzname()}"

@@ -97,4 +97,4 @@ def test_it_shows_times_in_the_organisation_time_zone(org_a, owner) -> None:
         organisation=org_a, enabled=True, next_run_at=datetime(2026, 7, 1, 16, 0, tzinfo=UTC)
     )
     page = owner.client.get(f"/o/{org_a.public_id}/").content.decode()
-    assert "2026-07-01 09:00" in page  # America/Vancouver is UTC-7 in July
+    assert "Wed 1 Jul 2026, 09:00 PDT" in page  # America/Vancouver is UTC-7 in July
