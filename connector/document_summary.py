@@ -90,7 +90,13 @@ def _day(value: Any) -> date | None:
 
 
 def remember(organisation_id: int, object_type: str, procurify_id: str, data: Any) -> None:
-    if object_type not in SUMMARISED or not procurify_id or not isinstance(data, dict):
+    # Only a read that carries the record itself: lookups and SyncToken re-reads are "read" events too.
+    if (
+        object_type not in SUMMARISED
+        or not procurify_id
+        or not isinstance(data, dict)
+        or not data.get("uuid")
+    ):
         return
     DocumentSummary.objects.update_or_create(
         organisation_id=organisation_id,

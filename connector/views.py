@@ -6,6 +6,7 @@ request.organisation and looked up by public UUID inside it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from connector import finance, finder, held_groups, tasks
+from connector import finance, finder, held_groups, record_document, tasks
 from connector.errors import ConnectorError
 from connector.finder import FinderForm
 from connector.forms import IgnoreForm, RunFilterForm, SyncSettingsForm
@@ -295,6 +296,9 @@ def record_detail(request: HttpRequest, object_type: str, procurify_id: str) -> 
         "held": held,
         "label": (external and external.label) or (held and held.label) or procurify_id,
         "timeline": with_diffs(events),
+        "document": record_document.build(
+            organisation, object_type, events, bool(external and external.qbo_id)
+        ),
         "can_write": request.membership.can_write,  # type: ignore[attr-defined]
         "can_replay": object_type in ("bill", "purchase_order"),
         "qbo_link": qbo_link(external),
@@ -330,7 +334,8 @@ def with_diffs(events_newest_first: list[AuditEvent]) -> list[dict[str, Any]]:
             current = flatten(body)
             changes = diff(previous, current) if previous is not None else None
             previous = current
-        out.append({"event": event, "changes": changes})
+        data_json = json.dumps(event.data, indent=2, sort_keys=True, ensure_ascii=False) if event.data else ""
+        out.append({"event": event, "changes": changes, "data_json": data_json})
     out.reverse()
     return out
 

@@ -12,7 +12,7 @@ def backfill(apps, schema_editor):
     DocumentSummary = apps.get_model("connector", "DocumentSummary")
     events = AuditEvent.objects.filter(kind="read", object_type__in=SUMMARISED).exclude(procurify_id="")
     for event in events.order_by("created_at", "id").iterator():
-        if isinstance(event.data, dict):
+        if isinstance(event.data, dict) and event.data.get("uuid"):
             DocumentSummary.objects.update_or_create(
                 organisation_id=event.organisation_id,
                 object_type=event.object_type,

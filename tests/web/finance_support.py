@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from web_support import event
-
+from connector.sync.audit import Audit
 from tenants.models import Organisation
 
 
@@ -33,4 +32,7 @@ def read_bill(
         "total_cost_with_tax": total,
         **extra,
     }
-    event(organisation, uuid, "read", f"Read Procurify bill {number} (status 2).", data=data)
+    # Through the engine's own audit writer, so what is stored is redacted exactly as in a run.
+    Audit(organisation).record(
+        "read", f"Read Procurify bill {number} (status 2).", object_type="bill", procurify_id=uuid, data=data
+    )

@@ -190,3 +190,53 @@ def test_the_held_digest_states_amounts_and_its_subject_is_plain_text(org_a, own
         assert "Together they are worth 18,239.99 USD." in body
         assert "6 bills, 18,239.99 USD, wait on vendor Delta Freight Logistics being active" in body
         assert "(3,039.99 USD)" in body
+
+
+def test_the_record_page_shows_the_bill_its_lines_and_the_quickbooks_side(org_a, owner) -> None:
+    from web_support import account_mapping, event, qbo_account, qbo_vendor
+
+    qbo_vendor(org_a, "56", "Delta Freight Logistics Inc.")
+    qbo_account(org_a, "90", "6100", "Office Supplies")
+    account_mapping(org_a, 12, "6550", qbo_account_id="90", qbo_account_name="Office Supplies (deleted)")
+    items = [
+        {
+            "id": 1,
+            "description": "Pallet wrap",
+            "cost_allocations": [
+                {"id": 5, "amount": "1200.00", "budget": {"account_code": {"id": 12, "code": "6550"}}}
+            ],
+        }
+    ]
+    read_bill(org_a, "r1", "GLF-20931", "1200.00", items=items, access_token="must-not-show")
+    body = {
+        "DocNumber": "GLF-20931",
+        "VendorRef": {"value": "56"},
+        "TxnDate": "2026-11-03",
+        "DueDate": "2026-12-03",
+        "Line": [
+            {
+                "Amount": "1200.00",
+                "Description": "Pallet wrap",
+                "DetailType": "AccountBasedExpenseLineDetail",
+                "AccountBasedExpenseLineDetail": {"AccountRef": {"value": "90"}},
+            }
+        ],
+    }
+    event(org_a, "r1", "request", "Create Bill", data={"request_id": "x", "body": body})
+    event(org_a, "r1", "response", "Created Bill 146", data={"Id": "146", "SyncToken": "0"})
+    _synced(org_a, "r1")
+    page = owner.client.get(f"/o/{org_a.public_id}/records/bill/r1/").content.decode()
+    assert "<h1>Bill GLF-20931 from Delta Freight Logistics</h1>" in page
+    assert "1,200.00 USD" in page and "Delta Freight Logistics Inc." in page  # both sides' vendor
+    # The account code survives redaction and maps to the QuickBooks account's current name.
+    assert "<code>6550</code>" in page and "→ Office Supplies</td>" in page
+    assert "Office Supplies (deleted)" not in page
+    assert (
+        "<summary>Technical details</summary>" in page
+        and "&quot;invoice_number&quot;: &quot;GLF-20931&quot;" in page
+    )
+    assert "must-not-show" not in page
+    # The audit trail reads in order, numbered 1..N.
+    assert (
+        page.index('id="event-1"') < page.index("Read Procurify bill GLF-20931") < page.index('id="event-3"')
+    )
