@@ -43,3 +43,14 @@ def format_when(value: Any, time_zone: str = "") -> str:
             zone = zoneinfo.ZoneInfo(time_zone)
     local = value.astimezone(zone) if value.tzinfo else value.replace(tzinfo=zone)
     return f"{local.strftime(WHEN_FORMAT)} {local.tzname()}"
+
+
+@register.filter
+def mapping_reason(mapping: Any) -> str:
+    """Why a mapping was made, as true today: a reason recorded while the QuickBooks side was inactive
+    ("…number of inactive QuickBooks account…") must not outlive its reactivation (read with the
+    reference data) — the row's status follows the QuickBooks side, not the day it was matched."""
+    reason = getattr(mapping, "reason", "") or ""
+    if getattr(mapping, "qbo_inactive", False) or "inactive" not in reason:
+        return reason
+    return reason.replace("inactive ", "").rstrip(".") + " (active in QuickBooks again)."

@@ -240,3 +240,26 @@ def test_the_record_page_shows_the_bill_its_lines_and_the_quickbooks_side(org_a,
     assert (
         page.index('id="event-1"') < page.index("Read Procurify bill GLF-20931") < page.index('id="event-3"')
     )
+
+
+def test_a_mapping_row_follows_the_quickbooks_side_after_reactivation(org_a, owner) -> None:
+    from web_support import account_mapping, qbo_account
+
+    from mappings.models import QBOAccount
+
+    qbo_account(org_a, "91", "6550", "Freight", active=False)
+    account_mapping(
+        org_a,
+        12,
+        "6550",
+        qbo_account_id="91",
+        qbo_account_name="Freight",
+        source="auto_number",
+        reason="Code 6550 is the number of inactive QuickBooks account 'Freight'.",
+    )
+    page = owner.client.get(f"/o/{org_a.public_id}/mappings/accounts/").content.decode()
+    assert "QuickBooks side inactive" in page and "number of inactive QuickBooks account" in page
+    QBOAccount.objects.filter(organisation=org_a, qbo_id="91").update(active=True)  # the reference refresh
+    page = owner.client.get(f"/o/{org_a.public_id}/mappings/accounts/").content.decode()
+    assert "inactive" not in page.split("<tbody", 1)[1]
+    assert "number of QuickBooks account &#x27;Freight&#x27; (active in QuickBooks again)." in page
