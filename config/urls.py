@@ -13,3 +13,7 @@ urlpatterns = [
     path("", include("mappings.urls")),
     path("", include("connector.urls")),
 ]
+
+handler404 = "config.errors.not_found"
+handler403 = "config.errors.forbidden"
+handler500 = "config.errors.server_error"
