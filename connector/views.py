@@ -544,7 +544,7 @@ def dashboard_context(organisation: Organisation) -> dict[str, Any]:
         ("Connect QuickBooks Online", _is_connected(connections, "qbo"), connections_url),
         (
             "Review vendor and account mappings",
-            mapping_rows > 0 and unmapped == 0,
+            mappings_reviewed(organisation, mapping_rows, unmapped, first_sync),
             reverse("mappings-index", args=[org_id]),
         ),
         (
@@ -576,6 +576,19 @@ def dashboard_context(organisation: Organisation) -> dict[str, Any]:
             for row in synced.values("object_type").annotate(n=Count("id")).order_by("object_type")
         ],
     }
+
+
+MAPPING_WAITS = ("vendor_mapping", "account_mapping", "vendor_currency")
+
+
+def mappings_reviewed(organisation: Organisation, mapping_rows: int, unmapped: int, synced: bool) -> bool:
+    """Done when everything is mapped or, once a sync has run, when no bill waits on a mapping: most
+    Procurify vendors never send a bill, and insisting on mapping them all made the step a dead end."""
+    if mapping_rows == 0:
+        return False
+    if unmapped == 0:
+        return True
+    return synced and not open_holds(organisation).filter(waiting_on_type__in=MAPPING_WAITS).exists()
 
 
 def _sync_blocked(connections: dict[str, Any]) -> str:

@@ -263,3 +263,20 @@ def test_a_mapping_row_follows_the_quickbooks_side_after_reactivation(org_a, own
     page = owner.client.get(f"/o/{org_a.public_id}/mappings/accounts/").content.decode()
     assert "inactive" not in page.split("<tbody", 1)[1]
     assert "number of QuickBooks account &#x27;Freight&#x27; (active in QuickBooks again)." in page
+
+
+def test_the_review_mappings_step_completes_once_no_bill_waits_on_a_mapping(org_a, owner) -> None:
+    from web_support import run
+
+    def reviewed() -> bool:
+        steps = owner.client.get(f"/o/{org_a.public_id}/").context["checklist"]
+        return next(s["done"] for s in steps if s["label"] == "Review vendor and account mappings")
+
+    vendor_mapping(org_a, 1, "Acme Ltd", qbo_vendor_id="56")
+    vendor_mapping(org_a, 2, "Never Billed Co")  # unmapped, and no bill of theirs is waiting
+    assert reviewed() is False  # before the first sync, an unmapped vendor is still to review
+    run(org_a)
+    hold = held(org_a, "b1", waiting_on=("vendor_mapping", "2"))
+    assert reviewed() is False  # a bill waits on it
+    hold.delete()
+    assert reviewed() is True
