@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 
 from connector import finder
 from connector.finder import FinderForm
 from connector.views import OBJECT_TYPES, open_holds, record_path
 from tenants.access import org_view
+from tenants.models import Organisation
 
 PAGE_SIZE = 50
 
@@ -19,10 +24,13 @@ PAGE_SIZE = 50
 def document_list(request: HttpRequest) -> HttpResponse:
     organisation = request.organisation  # type: ignore[attr-defined]
     form = FinderForm(request.GET)
-    rows = form.apply(finder.documents(organisation))
+    rows = form.apply(_source(form, organisation))
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     for row in page.object_list:
-        row.url = record_path(organisation, row.object_type, row.procurify_id)
+        if row.object_type == "vendor":  # a vendor's page is its mapping
+            row.url = reverse("mappings-edit", args=[organisation.public_id, "vendors", row.public_id])
+        else:
+            row.url = record_path(organisation, row.object_type, row.procurify_id)
         row.type_label = OBJECT_TYPES.get(row.object_type, row.object_type)
     context = {"org": organisation, "form": form, "query": form.query_string(), "page": page}
     return render(request, "connector/documents.html", context, status=400 if form.errors else 200)
@@ -32,7 +40,11 @@ def document_list(request: HttpRequest) -> HttpResponse:
 def document_export(request: HttpRequest) -> HttpResponse:
     organisation = request.organisation  # type: ignore[attr-defined]
     form = FinderForm(request.GET)
-    return finder.stream_csv(form.apply(finder.documents(organisation)), _filename("documents"))
+    return finder.stream_csv(form.apply(_source(form, organisation)), _filename("documents"))
+
+
+def _source(form: FinderForm, organisation: Organisation) -> QuerySet[Any]:
+    return finder.vendors(organisation) if form.kind_value() == "vendor" else finder.documents(organisation)
 
 
 @org_view

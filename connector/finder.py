@@ -15,12 +15,27 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    DateField,
+    DecimalField,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast
 from django.http import StreamingHttpResponse
 
 from connector.document_summary import DocumentSummary
 from connector.models import ExternalRecord, HeldRecord
 from connector.money import quantize, to_decimal
+from mappings.models import VendorMapping
 
 STATES = [("", "Any state"), ("synced", "In QuickBooks"), ("held", "Held"), ("read", "Read, not written")]
 SORTS = {
@@ -42,7 +57,16 @@ SORT_CHOICES = [
 _AMOUNT = re.compile(r"^\s*(?:[A-Za-z]{3}\s*)?([0-9][0-9,]*(?:\.[0-9]+)?)\s*(?:[A-Za-z]{3})?\s*$")
 
 
+KINDS = [
+    ("", "Bills and purchase orders"),
+    ("bill", "Bills"),
+    ("purchase_order", "Purchase orders"),
+    ("vendor", "Vendors"),
+]
+
+
 class FinderForm(forms.Form):
+    kind = forms.ChoiceField(required=False, choices=KINDS, label="Show")
     q = forms.CharField(required=False, max_length=100, label="Search")
     state = forms.ChoiceField(required=False, choices=STATES, label="State")
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
@@ -53,8 +77,11 @@ class FinderForm(forms.Form):
 
     def __init__(self, *args: Any, with_state: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if not with_state:
-            del self.fields["state"]
+        if not with_state:  # the held list: every row is held, and it lists held records of any kind
+            del self.fields["state"], self.fields["kind"]
+
+    def kind_value(self) -> str:
+        return self.cleaned_data.get("kind", "") if self.is_valid() else ""
 
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].strip().upper()
@@ -75,6 +102,8 @@ class FinderForm(forms.Form):
             if (amount := parse_amount(text)) is not None:
                 match |= Q(doc_total=amount)
             rows = rows.filter(match)
+        if data.get("kind") in ("bill", "purchase_order"):
+            rows = rows.filter(object_type=data["kind"])
         if data.get("state"):
             rows = rows.filter(doc_state=data["state"])
         if data.get("date_from"):
@@ -135,6 +164,32 @@ def documents(organisation: Any) -> QuerySet[DocumentSummary]:
         doc_date=_f("document_date"),
         doc_due=_f("due_date"),
         doc_state=_state(organisation, "object_type", "procurify_id"),
+    )
+
+
+def vendors(organisation: Any) -> QuerySet[VendorMapping]:
+    """Every Procurify vendor the product knows, in the same shape: mapped means it is in QuickBooks."""
+    held = HeldRecord.objects.filter(
+        organisation=organisation,
+        object_type="vendor",
+        procurify_id=Cast(OuterRef("procurify_vendor_id"), CharField()),
+        state__in=(HeldRecord.State.HELD, HeldRecord.State.RELEASED),
+    )
+    return VendorMapping.objects.filter(organisation=organisation).annotate(
+        object_type=Value("vendor", output_field=CharField()),
+        procurify_id=Cast("procurify_vendor_id", CharField()),
+        doc_number=Value("", output_field=CharField()),
+        doc_vendor=F("procurify_name"),
+        doc_currency=F("procurify_currency"),
+        doc_total=Value(None, output_field=DecimalField()),
+        doc_date=Value(None, output_field=DateField()),
+        doc_due=Value(None, output_field=DateField()),
+        doc_state=Case(
+            When(Exists(held), then=Value("held")),
+            When(~Q(qbo_vendor_id=""), then=Value("synced")),
+            default=Value("read"),
+            output_field=CharField(),
+        ),
     )
 
 

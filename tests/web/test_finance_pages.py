@@ -280,3 +280,19 @@ def test_the_review_mappings_step_completes_once_no_bill_waits_on_a_mapping(org_
     assert reviewed() is False  # a bill waits on it
     hold.delete()
     assert reviewed() is True
+
+
+def test_the_documents_list_shows_vendors_too(org_a, owner) -> None:
+    mapped = vendor_mapping(org_a, 7, "Maple Paper", qbo_vendor_id="56")
+    vendor_mapping(org_a, 8, "Bolt Co")
+    held(org_a, "8", object_type="vendor", reason_code="duplicate_vendor_name")
+    read_bill(org_a, "u1", "INV-1", "100.10", vendor=(7, "Maple Paper"))
+    base = f"/o/{org_a.public_id}/documents/"
+    response = owner.client.get(base, {"kind": "vendor", "sort": "vendor"})
+    rows = [(d.doc_vendor, d.doc_state) for d in response.context["page"].object_list]
+    assert rows == [("Bolt Co", "held"), ("Maple Paper", "synced")]
+    assert f"/o/{org_a.public_id}/mappings/vendors/{mapped.public_id}/" in response.content.decode()
+    assert [d.procurify_id for d in owner.client.get(base, {"kind": "bill"}).context["page"]] == ["u1"]
+    export = owner.client.get(f"{base}export/", {"kind": "vendor", "q": "maple"})
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    assert rows[1] == ["vendor", "", "Maple Paper", "", "", "USD", "", "synced", "7"]
