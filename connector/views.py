@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from connector import finance, finder, held_groups, record_document, tasks
+from connector import chart, finance, finder, held_groups, record_document, tasks
 from connector.errors import ConnectorError
 from connector.finder import FinderForm
 from connector.forms import IgnoreForm, RunFilterForm, SyncSettingsForm
@@ -570,6 +570,7 @@ def dashboard_context(organisation: Organisation) -> dict[str, Any]:
         "held_value": finance.on_hold(organisation),
         "synced_value": finance.synced_this_month(organisation),
         "first_sync_done": first_sync,
+        "chart": chart.weekly_amounts(organisation),
         "sync_blocked": _sync_blocked(connections),
         "synced_this_month": [
             {"n": row["n"], "label": f"{OBJECT_TYPES.get(row['object_type'], row['object_type']).lower()}s"}

@@ -296,3 +296,28 @@ def test_the_documents_list_shows_vendors_too(org_a, owner) -> None:
     export = owner.client.get(f"{base}export/", {"kind": "vendor", "q": "maple"})
     rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
     assert rows[1] == ["vendor", "", "Maple Paper", "", "", "USD", "", "synced", "7"]
+
+
+def test_the_dashboard_draws_amounts_synced_and_held_per_week(org_a, owner) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from connector.chart import weekly_amounts
+
+    read_bill(org_a, "s1", "S-1", "300.00")
+    read_bill(org_a, "s2", "S-2", "100.00")
+    read_bill(org_a, "e1", "E-1", "5000.00", currency="EUR")  # a second currency is named, not added in
+    _synced(org_a, "s1")
+    _synced(org_a, "s2", last_synced_at=timezone.now() - timedelta(weeks=2))
+    _synced(org_a, "e1", last_synced_at=timezone.now() - timedelta(weeks=20))  # outside the eight weeks
+    read_bill(org_a, "h1", "H-1", "150.00")
+    held(org_a, "h1")
+    chart = weekly_amounts(org_a)
+    assert chart["currency"] == "USD" and chart["others"] == []
+    synced = [b for b in chart["bars"] if b["kind"] == "synced"]
+    held_bars = [b for b in chart["bars"] if b["kind"] == "held"]
+    assert synced[-1]["height"] == 140.0 and synced[-3]["height"] > 0 and held_bars[-1]["height"] == 70.0
+    assert "Synced, week of" in synced[-1]["label"] and synced[-1]["label"].endswith(": 300.00 USD")
+    page = owner.client.get(f"/o/{org_a.public_id}/").content.decode()
+    assert "<svg viewBox=" in page and "Bills per week, in USD" in page and "300.00 USD</title>" in page
