@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from connector import schedule_days
 from connector.models import SyncRun
 from tenants.models import Organisation, SyncSchedule
 
@@ -41,6 +42,14 @@ class RunFilterForm(forms.Form):
 
 
 class SyncSettingsForm(forms.ModelForm):
+    days = forms.TypedMultipleChoiceField(
+        required=False,
+        coerce=int,
+        choices=schedule_days.WEEKDAYS,
+        widget=forms.CheckboxSelectMultiple,
+        label="On these days",
+        help_text="For the daily sync. None ticked means every day.",
+    )
     create_missing_vendors = forms.BooleanField(
         required=False,
         label="Create missing vendors in QuickBooks",
@@ -69,6 +78,7 @@ class SyncSettingsForm(forms.ModelForm):
             "interval_minutes"
         ].help_text = f"At least {MIN_INTERVAL_MINUTES} minutes. Used when “Every N minutes” is chosen."
         self.fields["create_missing_vendors"].initial = organisation.create_missing_vendors
+        self.fields["days"].initial = schedule_days.parse(self.instance.weekdays)
 
     def clean_interval_minutes(self) -> int:
         minutes = self.cleaned_data["interval_minutes"]
@@ -89,6 +99,7 @@ class SyncSettingsForm(forms.ModelForm):
     def save(self, commit: bool = True) -> SyncSchedule:
         schedule = super().save(commit=False)
         schedule.organisation = self.organisation
+        schedule.weekdays = schedule_days.dump(self.cleaned_data.get("days") or [])
         self.organisation.create_missing_vendors = self.cleaned_data["create_missing_vendors"]
         if commit:
             schedule.save()

@@ -190,6 +190,8 @@ class SyncSchedule(models.Model):
     mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.INTERVAL)
     interval_minutes = models.PositiveIntegerField(default=60)
     daily_time = models.TimeField(null=True, blank=True, help_text="In the organisation's time zone.")
+    # ISO weekdays a daily schedule runs on, Monday = 1 ("2,4"); empty = every day (schedule_days.py).
+    weekdays = models.CharField(max_length=20, blank=True, default="")
     next_run_at = models.DateTimeField(null=True, blank=True)
     paused_reason = models.CharField(max_length=300, blank=True)
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from connector import schedule_days
 from connector.models import SyncRun
 from tenants.models import Organisation, Provider, SyncSchedule
 
@@ -101,10 +102,12 @@ def next_run_at(schedule: SyncSchedule, now: datetime, time_zone: str) -> dateti
     if schedule.mode == SyncSchedule.Mode.DAILY and schedule.daily_time is not None:
         zone = zoneinfo.ZoneInfo(time_zone)
         local = now.astimezone(zone)
-        candidate = datetime.combine(local.date(), schedule.daily_time, tzinfo=zone)
-        if candidate <= local:
-            candidate = datetime.combine(local.date() + timedelta(days=1), schedule.daily_time, tzinfo=zone)
-        return candidate.astimezone(UTC)
+        days = schedule_days.parse(getattr(schedule, "weekdays", ""))
+        day = local.date()
+        if datetime.combine(day, schedule.daily_time, tzinfo=zone) <= local:
+            day += timedelta(days=1)
+        day = schedule_days.next_allowed(day, days)  # only on the chosen weekdays, if any
+        return datetime.combine(day, schedule.daily_time, tzinfo=zone).astimezone(UTC)
     return now + timedelta(minutes=max(1, schedule.interval_minutes))
 
 

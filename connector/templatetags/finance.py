@@ -10,6 +10,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
+from connector import schedule_days
 from connector.money import format_money, format_totals
 
 register = template.Library()
@@ -54,3 +55,9 @@ def mapping_reason(mapping: Any) -> str:
     if getattr(mapping, "qbo_inactive", False) or "inactive" not in reason:
         return reason
     return reason.replace("inactive ", "").rstrip(".") + " (active in QuickBooks again)."
+
+
+@register.filter
+def schedule_text(schedule: Any) -> str:
+    """'Tuesdays and Thursdays at 07:00' (connector/schedule_days.py)."""
+    return schedule_days.describe(schedule) if schedule is not None else ""

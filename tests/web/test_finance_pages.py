@@ -321,3 +321,39 @@ def test_the_dashboard_draws_amounts_synced_and_held_per_week(org_a, owner) -> N
     assert "Synced, week of" in synced[-1]["label"] and synced[-1]["label"].endswith(": 300.00 USD")
     page = owner.client.get(f"/o/{org_a.public_id}/").content.decode()
     assert "<svg viewBox=" in page and "Bills per week, in USD" in page and "300.00 USD</title>" in page
+
+
+def test_a_daily_schedule_runs_on_the_chosen_weekdays_in_the_organisations_zone(org_a, owner) -> None:
+    from datetime import UTC, datetime
+
+    from connector.sync import runs
+    from tenants.models import SyncSchedule
+
+    response = owner.client.post(
+        f"/o/{org_a.public_id}/sync/settings/",
+        {
+            "enabled": "on",
+            "mode": "daily",
+            "interval_minutes": "60",
+            "daily_time": "07:00",
+            "days": ["2", "4"],
+        },
+        follow=True,
+    )
+    schedule = SyncSchedule.objects.get(organisation=org_a)
+    assert schedule.weekdays == "2,4"
+    assert "Tuesdays and Thursdays at 07:00 · next run: " in response.content.decode()
+    # Wednesday 2 Dec 2026, 08:00 in Vancouver → Thursday 3 Dec, 07:00 PST (15:00 UTC).
+    wednesday = datetime(2026, 12, 2, 16, 0, tzinfo=UTC)
+    assert runs.next_run_at(schedule, wednesday, "America/Vancouver") == datetime(
+        2026, 12, 3, 15, 0, tzinfo=UTC
+    )
+    # Thursday after 07:00 → the next Tuesday.
+    thursday = datetime(2026, 12, 3, 16, 0, tzinfo=UTC)
+    assert runs.next_run_at(schedule, thursday, "America/Vancouver") == datetime(
+        2026, 12, 8, 15, 0, tzinfo=UTC
+    )
+    schedule.next_run_at = datetime(2026, 12, 8, 15, 0, tzinfo=UTC)
+    schedule.save()
+    page = owner.client.get(f"/o/{org_a.public_id}/").content.decode()
+    assert "Tue 8 Dec 2026, 07:00 PST" in page and "(Tuesdays and Thursdays at 07:00)" in page
