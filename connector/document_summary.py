@@ -98,11 +98,17 @@ def remember(organisation_id: int, object_type: str, procurify_id: str, data: An
         or not data.get("uuid")
     ):
         return
-    DocumentSummary.objects.update_or_create(
-        organisation_id=organisation_id,
-        object_type=object_type,
-        procurify_id=procurify_id,
-        defaults=summary_fields(object_type, data),
+    fields = summary_fields(object_type, data)
+    # One INSERT … ON CONFLICT DO UPDATE: a run reads thousands of bills, so this costs one round trip each.
+    DocumentSummary.objects.bulk_create(
+        [
+            DocumentSummary(
+                organisation_id=organisation_id, object_type=object_type, procurify_id=procurify_id, **fields
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["organisation", "object_type", "procurify_id"],
+        update_fields=[*fields, "updated_at"],
     )
 
 
