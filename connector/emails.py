@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.urls import reverse
 
-from connector import finder, held_groups
+from connector import finance, finder, held_groups
 from connector.models import HeldRecord, SyncRun
 from connector.money import format_totals
 from connector.views import REASON_TITLES, fix_links
@@ -113,6 +113,9 @@ def maybe_send_first_sync(run: SyncRun) -> bool:
         "held_count": HeldRecord.objects.filter(
             organisation=organisation, state=HeldRecord.State.HELD
         ).count(),
+        "amounts": {
+            outcome: format_totals(pairs) for outcome, pairs in finance.run_totals(organisation, run).items()
+        },
     }
     send_templated("first_sync", context, to)
     return True

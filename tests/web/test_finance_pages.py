@@ -357,3 +357,22 @@ def test_a_daily_schedule_runs_on_the_chosen_weekdays_in_the_organisations_zone(
     schedule.save()
     page = owner.client.get(f"/o/{org_a.public_id}/").content.decode()
     assert "Tue 8 Dec 2026, 07:00 PST" in page and "(Tuesdays and Thursdays at 07:00)" in page
+
+
+def test_the_first_sync_e_mail_states_the_amounts_written_and_held(org_a, owner) -> None:
+    from django.core import mail
+    from web_support import event, run
+
+    from connector.emails import maybe_send_first_sync
+
+    the_run = run(org_a, counts={"created": 2, "updated": 0, "held": 1})
+    read_bill(org_a, "w1", "W-1", "1200.00")
+    read_bill(org_a, "w2", "W-2", "34.56")
+    read_bill(org_a, "h1", "H-1", "99.99", currency="CAD")
+    event(org_a, "w1", "response", "Created.", run=the_run)
+    event(org_a, "w2", "response", "Created.", run=the_run)
+    event(org_a, "h1", "hold", "Vendor not mapped.", run=the_run)
+    assert maybe_send_first_sync(the_run) is True
+    message = mail.outbox[0]
+    for body in (message.body, message.alternatives[0][0]):
+        assert "Bills written: 1,234.56 USD. Bills held: 99.99 CAD." in body
