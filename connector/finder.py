@@ -203,10 +203,14 @@ def with_documents(rows: QuerySet[HeldRecord]) -> QuerySet[HeldRecord]:
     """Held rows with what their document says (number, vendor, currency, amount, dates)."""
     summary = DocumentSummary.objects.filter(
         organisation=OuterRef("organisation"),
-        object_type=OuterRef("object_type"),
+        object_type=OuterRef("doc_kind"),
         procurify_id=OuterRef("procurify_id"),
     )
-    return rows.annotate(
+    # A payment flag is keyed by its bill's id: its document is the bill.
+    kind = Case(
+        When(object_type="payment", then=Value("bill")), default=F("object_type"), output_field=CharField()
+    )
+    return rows.annotate(doc_kind=kind).annotate(
         doc_number=Subquery(summary.values("number")[:1]),
         doc_vendor=Subquery(summary.values("vendor_name")[:1]),
         doc_currency=Subquery(summary.values("currency")[:1]),

@@ -77,4 +77,4 @@ def sentence(group: dict[str, Any]) -> str:
         what, fix = WAITS[group["code"]]
         fields = {"vendor": first.doc_vendor or "?", "account": "?", "currency": "?", **detail}
         return f"{count} {noun}{amount}, {verb} on {what.format_map(fields)} — {fix}."
-    return f"{count} {noun}{amount}, held: {group['title'].lower()}."
+    return f"{count} {noun}{amount}: {group['title'].rstrip('.')}."

@@ -49,10 +49,17 @@ def test_the_held_list_groups_by_what_bills_wait_on_with_their_total(org_a, owne
         "6 bills, 18,239.99 USD, wait on vendor Delta Freight Logistics being active"
         " — reactivate it or map it." in page
     )
-    assert "1 bill, 950.50 CAD, held: books closed in quickbooks." in page
+    assert "1 bill, 950.50 CAD: Books closed in QuickBooks." in page
     # Each row: vendor, invoice number, dates in the one format, amount with its currency.
     assert "GLF-20935" in page and "3,039.99 USD" in page and "Tue 3 Nov 2026" in page
     assert page.count("Map the vendor") == 1  # one fix action for the group, not one per row
+
+
+def test_a_payment_flag_shows_its_bills_amount(org_a, owner) -> None:
+    read_bill(org_a, "p1", "PAY-1", "410.25")
+    held(org_a, "p1", object_type="payment", reason_code="paid_in_procurify")
+    page = owner.client.get(f"/o/{org_a.public_id}/held/").content.decode()
+    assert "1 payment, 410.25 USD: Paid in Procurify, payment not recorded in QuickBooks." in page
 
 
 def test_the_held_list_searches_by_invoice_number_and_amount(org_a, owner) -> None:
