@@ -7,11 +7,13 @@ Everything comes from the audit trail and the reference copies; the page makes n
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from connector.models import AuditEvent
 from connector.money import to_decimal
+from connector.templatetags.finance import format_when
 from mappings.models import AccountMapping, QBOAccount, QBOVendor
 
 
@@ -47,8 +49,8 @@ def build(organisation: Any, object_type: str, events: list[AuditEvent], in_qbo:
     facts = [
         ("Number", ours["number"], sent.get("DocNumber", "")),
         ("Vendor", ours["vendor"], theirs["vendor"]),
-        ("Date", ours["date"], sent.get("TxnDate", "")),
-        ("Due", ours["due"], sent.get("DueDate", "")),
+        ("Date", _show_day(ours["date"]), _show_day(sent.get("TxnDate", ""))),
+        ("Due", _show_day(ours["due"]), _show_day(sent.get("DueDate", ""))),
         ("Currency", ours["currency"], (sent.get("CurrencyRef") or {}).get("value", "")),
         (
             "Exchange rate",
@@ -81,6 +83,14 @@ def _title(object_type: str, ours: dict[str, Any]) -> str:
     kind = "Bill" if object_type == "bill" else "Purchase order"
     number = ours["number"] or "without a number"
     return f"{kind} {number}" + (f" from {ours['vendor']}" if ours["vendor"] else "")
+
+
+def _show_day(value: Any) -> str:
+    """'2026-11-03' → 'Tue 3 Nov 2026', the product's one date format (a calendar date has no zone)."""
+    try:
+        return format_when(date.fromisoformat(value[:10])) if isinstance(value, str) and value else ""
+    except ValueError:
+        return value
 
 
 def _day(value: Any) -> str:

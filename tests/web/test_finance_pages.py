@@ -236,6 +236,9 @@ def test_the_record_page_shows_the_bill_its_lines_and_the_quickbooks_side(org_a,
     assert "<h1>Bill GLF-20931 from Delta Freight Logistics</h1>" in page
     assert "1,200.00 USD" in page and "Delta Freight Logistics Inc." in page  # both sides' vendor
     # The account code survives redaction and maps to the QuickBooks account's current name.
+    assert (
+        page.count("<td>Tue 3 Nov 2026</td>") == 2 and page.count("<td>Thu 3 Dec 2026</td>") == 2
+    )  # both sides
     assert "<code>6550</code>" in page and "→ Office Supplies</td>" in page
     assert "Office Supplies (deleted)" not in page
     assert (
