@@ -189,7 +189,9 @@ def held_list(request: HttpRequest) -> HttpResponse:
         "query": form.query_string(),
         "groups": [g for g in all_groups if g["page_rows"]],
         "held_total": len(ordered),
-        "has_run": last_finished(organisation) is not None,
+        "has_run": SyncRun.objects.filter(
+            organisation=organisation, status=SyncRun.Status.SUCCEEDED
+        ).exists(),
         "can_write": request.membership.can_write,  # type: ignore[attr-defined]
         "removal_reasons": REMOVAL_REASONS,
     }
