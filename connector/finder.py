@@ -157,12 +157,12 @@ def _state(organisation: Any, type_ref: str, id_ref: str) -> Case:
 def documents(organisation: Any) -> QuerySet[DocumentSummary]:
     """Every bill and purchase order the product has read, with its state today."""
     return DocumentSummary.objects.filter(organisation=organisation).annotate(
-        doc_number=_f("number"),
-        doc_vendor=_f("vendor_name"),
-        doc_currency=_f("currency"),
-        doc_total=_f("total"),
-        doc_date=_f("document_date"),
-        doc_due=_f("due_date"),
+        doc_number=F("number"),
+        doc_vendor=F("vendor_name"),
+        doc_currency=F("currency"),
+        doc_total=F("total"),
+        doc_date=F("document_date"),
+        doc_due=F("due_date"),
         doc_state=_state(organisation, "object_type", "procurify_id"),
     )
 
@@ -191,12 +191,6 @@ def vendors(organisation: Any) -> QuerySet[VendorMapping]:
             output_field=CharField(),
         ),
     )
-
-
-def _f(name: str) -> Any:
-    from django.db.models import F
-
-    return F(name)
 
 
 def with_documents(rows: QuerySet[HeldRecord]) -> QuerySet[HeldRecord]:
