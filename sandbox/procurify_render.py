@@ -181,7 +181,8 @@ def _bill_item(site: Site, bill: dict[str, Any], item: dict[str, Any]) -> dict[s
         "unit_cost": float(item["unit_cost"]),
         "total_cost": float(line),
         "tax_name": item.get("tax_name") or None,
-        "tax_percentage": money(pct),
+        # Two places, unless the rate has more (Quebec's QST is 9.975%).
+        "tax_percentage": money(pct) if pct == pct.quantize(CENT) else str(pct),
         "tax_amount": float(tax),
         "tax_is_inclusive": bool(item.get("tax_inclusive")),
         # Some rows carry null here although total_cost and allocations are set (issue 10 d).
