@@ -192,3 +192,16 @@ def test_a_company_with_class_tracking_off_gets_no_class_and_a_notice(ca, org_a)
     ]
     with pytest.raises(ValueError, match="Class tracking is off"):
         dimension_services.save_settings(org_a, "bill", False)
+
+
+def test_a_us_company_makes_no_extra_metered_read(harness, org_a):
+    """The distributor (US, no classes or locations) reads no tax codes, classes or locations."""
+    run = harness.run(org_a)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    reads = harness.sb.qbo.stats(harness.realm_id)["by_endpoint"]
+    extra = [k for k in reads if any(e in k for e in ("TaxCode", "TaxRate", "Class", "Department"))]
+    assert extra == []
+    assert not BooksProfile.objects.get(organisation=org_a).qbo_line_tax
+    assert all(
+        "TaxCodeRef" not in ln["AccountBasedExpenseLineDetail"] for b in harness.bills() for ln in b["Line"]
+    )
