@@ -162,7 +162,13 @@ def save_mapping(
         mapping.source, mapping.decided_at, mapping.decided_by = "manual", timezone.now(), user
         mapping.suggested_qbo_id = mapping.suggested_qbo_name = mapping.suggestion_reason = ""
         mapping.save()
-    return release_waiting(organisation, table.waiting_on_type, str(getattr(mapping, table.key_field)))
+    released = release_waiting(organisation, table.waiting_on_type, str(getattr(mapping, table.key_field)))
+    if slug == "tax":
+        # A bill whose tax QuickBooks would compute differently may agree under the new code.
+        released += HeldRecord.objects.filter(
+            organisation=organisation, state=HeldRecord.State.HELD, reason_code="tax_total_mismatch"
+        ).update(state=HeldRecord.State.RELEASED, released_at=timezone.now())
+    return released
 
 
 def save_settings(

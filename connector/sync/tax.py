@@ -97,7 +97,8 @@ def code_line(
 
 
 def bill_fields(bill: Bill, lines: list[dict[str, Any]], mappings: Mappings) -> dict[str, Any]:
-    """GlobalTaxCalculation, after proving QuickBooks' total and tax equal Procurify's to the cent."""
+    """GlobalTaxCalculation, after proving QuickBooks' total and tax equal Procurify's to the cent
+    ("_total": that total, for the writer's comparison with what the books show; not sent)."""
     label = bill_label(bill)
     if bill.total_cost_with_tax is None:
         raise Held("bill_total_missing", bill=label)
@@ -116,7 +117,7 @@ def bill_fields(bill: Bill, lines: list[dict[str, Any]], mappings: Mappings) -> 
             total=owed,
             tax=procurify_tax,
         )
-    return {"GlobalTaxCalculation": mode}
+    return {"GlobalTaxCalculation": mode, "_total": total}
 
 
 def predicted_tax(lines: list[dict[str, Any]], mode: str, mappings: Mappings, record: str) -> Decimal:

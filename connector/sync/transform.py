@@ -132,6 +132,8 @@ class Plan:
     doc_number: str | None
     # Procurify order item ids in line order (purchase orders), so QBO's line Ids can be kept by them.
     line_keys: tuple[str, ...] = ()
+    # The TotalAmt QuickBooks will show when it differs from the lines' sum (tax added on top, tax.py).
+    total: Decimal | None = None
 
 
 def bill_marker(uuid: str) -> str:
@@ -184,7 +186,6 @@ def bill_plan(bill: Bill, mappings: Mappings, *, previous_rate: Decimal | None =
         "Line": lines,
     }
     payload.update(_currency_fields(bill, currency, label, mappings.books, previous_rate))
-    payload.update(extra)
     if bill.due_date is not None:
         payload["DueDate"] = _local_date(bill.due_date, mappings)
     if doc_number:
@@ -192,7 +193,9 @@ def bill_plan(bill: Bill, mappings: Mappings, *, previous_rate: Decimal | None =
     term_id = mappings.terms.get((bill.payment_terms or "").strip().lower())
     if term_id:
         payload["SalesTermRef"] = {"value": term_id}
-    return Plan("Bill", payload, label, bill_marker(bill.uuid), vendor.qbo_id, doc_number)
+    total = extra.pop("_total", None)  # the QuickBooks total tax.bill_fields proved
+    payload.update(extra)
+    return Plan("Bill", payload, label, bill_marker(bill.uuid), vendor.qbo_id, doc_number, total=total)
 
 
 def _check_total(bill: Bill, lines: list[dict[str, Any]]) -> None:

@@ -141,8 +141,19 @@ def test_a_code_mapped_to_the_wrong_rate_is_held_not_written(ca, org_a):
     dimension_services.save_mapping(org_a, "tax", gst.public_id, hst.qbo_id)  # a slip of the hand
     ca.run(org_a)
     held = _held(org_a)
-    assert held["PF-4410"].reason_code == "tax_total_mismatch"
+    assert held["PF-4475"].reason_code == "tax_total_mismatch"
+    assert "1130.00" in held["PF-4475"].message and "1050.00" in held["PF-4475"].message
     assert not [b for b in ca.bills() if b.get("DocNumber", "").startswith("PF-")]
+
+    # Corrected: the mismatched bill is released and written, to the cent.
+    dimension_services.save_mapping(org_a, "tax", gst.public_id, gst.suggested_qbo_id or _code(org_a, "GST"))
+    assert HeldRecord.objects.get(pk=held["PF-4475"].pk).state == HeldRecord.State.RELEASED
+    ca.run(org_a)
+    assert _cents(ca.bill_by_doc("PF-4475")["TotalAmt"]) == Decimal("1050.00")
+
+
+def _code(org, name: str) -> str:
+    return org.qbo_tax_codes.get(name=name).qbo_id
 
 
 def test_classes_on_lines_and_the_location_on_the_bill_reach_quickbooks(ca, org_a):
@@ -205,3 +216,17 @@ def test_a_us_company_makes_no_extra_metered_read(harness, org_a):
     assert all(
         "TaxCodeRef" not in ln["AccountBasedExpenseLineDetail"] for b in harness.bills() for ln in b["Line"]
     )
+
+
+def test_tax_coded_bills_whose_links_were_lost_are_adopted_not_rewritten(ca, org_a):
+    """A database restore loses the links: the bills are found by their marker and, since QuickBooks'
+    TotalAmt (tax included) is what we predicted, left alone — no second bill, no needless update."""
+    from connector.models import ExternalRecord, SyncCursor
+
+    _map_every_tax(ca, org_a)
+    written = {b["DocNumber"]: b["SyncToken"] for b in ca.bills()}
+    ExternalRecord.objects.filter(organisation=org_a, object_type="bill").delete()
+    SyncCursor.objects.filter(organisation=org_a).delete()
+    run = ca.run(org_a)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert {b["DocNumber"]: b["SyncToken"] for b in ca.bills()} == written
