@@ -134,11 +134,11 @@ REASONS: dict[str, str] = {
     ),
     # Sales tax outside the US, classes and locations (connector/sync/tax.py, dimensions.py).
     "tax_unmapped": (
-        "{tax} has no QuickBooks tax code yet, so {bill} was not sent. Choose one on the Tax, classes and "
-        "locations page; the bill then syncs by itself."
+        "Tax {tax} has no QuickBooks tax code yet, so {bill} was not sent. Choose one on the Tax, classes "
+        "and locations page; the bill then syncs by itself."
     ),
     "tax_code_unusable": (
-        "{tax} is mapped to QuickBooks tax code '{code}', which is inactive or has no purchase rate, so "
+        "Tax {tax} is mapped to QuickBooks tax code '{code}', which is inactive or has no purchase rate, so "
         "{bill} was not sent. Choose another code on the Tax, classes and locations page."
     ),
     "tax_total_mismatch": (
@@ -163,12 +163,13 @@ REASONS: dict[str, str] = {
         "not sent. Reactivate it in QuickBooks or choose another location."
     ),
     "one_location_per_bill": (
-        "{bill} is split across the locations {locations}, but QuickBooks takes one location per bill, so "
+        "QuickBooks takes one location per bill, but {bill} is split across the locations {locations}, so "
         "it was not sent. Split the bill in Procurify or enter it by hand."
     ),
     "one_class_per_bill": (
-        "{bill} is split across the classes {classes}, but {why}, so it was not sent. Put a class on each "
-        "line (Tax, classes and locations page) if QuickBooks tracks classes per line, or enter it by hand."
+        "One class per bill: {why}, but {bill} is split across the classes {classes}, so it was not sent. "
+        "Put a class on each line (Tax, classes and locations page) if QuickBooks tracks classes per line, "
+        "or enter it by hand."
     ),
     "vendor_currency_unknown": (
         "Procurify does not say which currency vendor '{vendor}' bills in, and QuickBooks fixes a vendor's "

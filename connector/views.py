@@ -108,6 +108,8 @@ def fix_links(organisation: Organisation, rows: Iterable[HeldRecord]) -> dict[in
                 "Map the account",
                 reverse("mappings-edit", args=[org_id, "accounts", accounts[key]]),
             )
+        elif row.waiting_on_type in ("tax_mapping", "class_mapping", "location_mapping"):
+            links[row.pk] = ("Map it", reverse("mappings-dimensions", args=[org_id]))
         else:
             kind = "bill" if row.object_type == PAYMENT else row.object_type  # a payment flag is its bill's
             links[row.pk] = ("See the record", record_path(organisation, kind, row.procurify_id))

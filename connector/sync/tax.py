@@ -45,10 +45,10 @@ def tax_key(name: str | None, percentage: Decimal | str | int | None) -> str:
 
 
 def tax_label(name: str | None, percentage: Decimal | str | int | None) -> str:
-    """ "GST 5%", "GST/PST BC 12%"; "Untaxed amounts" for lines Procurify puts no tax on."""
+    """ "GST 5%", "GST/PST BC 12%"; "0% (no tax in Procurify: …)" for what Procurify puts no tax on."""
     pct = Decimal(str(percentage or 0)).normalize()
     if not (name or "").strip() and not pct:
-        return "Untaxed amounts (shipping, costs, lines without tax)"
+        return "0% (no tax in Procurify: shipping, costs, untaxed lines)"
     return f"{(name or 'Unnamed tax').strip()} {pct:f}%"
 
 

@@ -83,8 +83,8 @@ def test_a_missing_tax_mapping_holds_the_bill_naming_the_tax_and_saving_it_relea
     ca.run(org_a)
     held = _held(org_a)
     assert held["COS-55120"].reason_code == "tax_unmapped"
-    assert held["COS-55120"].message.startswith("GST 5% has no QuickBooks tax code yet")
-    assert held["LI-2026-0088"].message.startswith("HST ON 13% has no QuickBooks tax code yet")
+    assert held["COS-55120"].message.startswith("Tax GST 5% has no QuickBooks tax code yet")
+    assert held["LI-2026-0088"].message.startswith("Tax HST ON 13% has no QuickBooks tax code yet")
     assert ca.bills() == []
 
     dimension_services.note_held_taxes(org_a)
@@ -127,7 +127,7 @@ def test_tax_coded_bills_total_in_quickbooks_what_procurify_says_to_the_cent(ca,
     assert "44.73" in held["PF-4410"].message and "44.72" in held["PF-4410"].message
     # QuickBooks has no QST code: held, naming the tax, no suggestion to confirm.
     assert held["LO-9912"].reason_code == "tax_unmapped"
-    assert held["LO-9912"].message.startswith("QST 9.975% has no QuickBooks tax code yet")
+    assert held["LO-9912"].message.startswith("Tax QST 9.975% has no QuickBooks tax code yet")
     assert {b.get("DocNumber") for b in ca.bills()} == {
         "COS-55120", "LI-2026-0088", "FVF-301", "PF-4475", "NS-INV-7001",
     }  # fmt: skip

@@ -98,7 +98,9 @@ def test_shipping_goes_untaxed_and_needs_its_own_mapping():
     with pytest.raises(Held) as held:
         bill_plan(shipped, mappings(tax_codes=without))
     assert held.value.reason_code == "tax_unmapped"
-    assert held.value.message.startswith("Untaxed amounts (shipping, costs, lines without tax) has no")
+    assert held.value.message.startswith(
+        "Tax 0% (no tax in Procurify: shipping, costs, untaxed lines) has no"
+    )
     assert (held.value.waiting_on_type, held.value.waiting_on_key) == ("tax_mapping", "|0")
 
 
@@ -108,7 +110,7 @@ def test_an_inactive_or_sales_only_code_holds_naming_the_tax():
         with pytest.raises(Held) as held:
             bill_plan(one, mappings(tax_codes={tax_key("GST", "5"): code}))
         assert held.value.reason_code == "tax_code_unusable"
-        assert held.value.message.startswith(f"GST 5% is mapped to QuickBooks tax code '{code.name}'")
+        assert held.value.message.startswith(f"Tax GST 5% is mapped to QuickBooks tax code '{code.name}'")
 
 
 def test_classes_per_line_or_one_per_bill():
@@ -134,3 +136,21 @@ def test_a_us_company_is_written_as_before():
     line = plan.payload["Line"][0]
     assert line["Amount"] == Decimal("1130.00")  # the tax stays in the line
     assert "TaxCodeRef" not in line[DETAIL] and "GlobalTaxCalculation" not in plan.payload
+
+
+def test_two_classes_on_a_one_class_per_bill_company_hold_the_bill():
+    other = allocation(2, "50.00")
+    other["budget"]["department"] = {"id": 5, "name": "Sales", "active": True}
+    two = bill(
+        [item(1, "150.00", "7.50", "GST", "5", False, [allocation(1, "100.00"), other])],
+        total="157.50",
+        tax="7.50",
+    )
+    dims = Dimensions(class_placement="line", classes={4: Ref("20", "Operations"), 5: Ref("21", "Sales")})
+    per_line = bill_plan(two, mappings(dimensions=dims)).payload["Line"]
+    assert [line[DETAIL]["ClassRef"]["value"] for line in per_line] == ["20", "21"]
+    per_txn = Books(home_currency="CAD", line_tax=True, class_tracking="transaction")
+    with pytest.raises(Held) as held:
+        bill_plan(two, mappings(books=per_txn, dimensions=dims))
+    assert held.value.reason_code == "one_class_per_bill"
+    assert "'Operations', 'Sales'" in held.value.message

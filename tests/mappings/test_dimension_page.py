@@ -119,3 +119,12 @@ def test_a_us_company_sees_no_tax_section(owner, org_a):
     body = owner.client.get(reverse("mappings-dimensions", args=[org_a.public_id])).content.decode()
     assert "puts no tax code on bill lines" in body
     assert "Tax codes</h2>" not in body
+
+
+def test_the_held_list_links_a_tax_hold_to_the_page_that_fixes_it(owner, org_a):
+    from connector.views import fix_links
+
+    _canadian(org_a)
+    held = _held_on_gst(org_a)
+    label, path = fix_links(org_a, [held])[held.pk]
+    assert (label, path) == ("Map it", reverse("mappings-dimensions", args=[org_a.public_id]))
