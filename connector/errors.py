@@ -132,6 +132,45 @@ REASONS: dict[str, str] = {
         "Procurify did not give a total for {bill}, so we cannot prove its lines are complete; it was not "
         "sent. Open and re-save the bill in Procurify."
     ),
+    # Sales tax outside the US, classes and locations (connector/sync/tax.py, dimensions.py).
+    "tax_unmapped": (
+        "Tax {tax} has no QuickBooks tax code yet, so {bill} was not sent. Choose one on the Tax, classes "
+        "and locations page; the bill then syncs by itself."
+    ),
+    "tax_code_unusable": (
+        "Tax {tax} is mapped to QuickBooks tax code '{code}', which is inactive or has no purchase rate, so "
+        "{bill} was not sent. Choose another code on the Tax, classes and locations page."
+    ),
+    "tax_total_mismatch": (
+        "QuickBooks would total {bill} at {qbo_total} with {qbo_tax} of tax (it works tax out per rate on "
+        "the sum of the lines), but Procurify says {total} with {tax} of tax, so it was not sent. Check the "
+        "tax codes mapped on the Tax, classes and locations page, or enter this bill by hand."
+    ),
+    "class_unmapped": (
+        "Department '{department}' has no QuickBooks class yet, so {bill} was not sent. Choose one on the "
+        "Tax, classes and locations page."
+    ),
+    "class_inactive": (
+        "Department '{department}' is mapped to QuickBooks class '{name}', which is inactive, so {bill} was "
+        "not sent. Reactivate it in QuickBooks or choose another class."
+    ),
+    "location_unmapped": (
+        "Location '{location}' has no QuickBooks location yet, so {bill} was not sent. Choose one on the "
+        "Tax, classes and locations page."
+    ),
+    "location_inactive": (
+        "Location '{location}' is mapped to QuickBooks location '{name}', which is inactive, so {bill} was "
+        "not sent. Reactivate it in QuickBooks or choose another location."
+    ),
+    "one_location_per_bill": (
+        "QuickBooks takes one location per bill, but {bill} is split across the locations {locations}, so "
+        "it was not sent. Split the bill in Procurify or enter it by hand."
+    ),
+    "one_class_per_bill": (
+        "One class per bill: {why}, but {bill} is split across the classes {classes}, so it was not sent. "
+        "Put a class on each line (Tax, classes and locations page) if QuickBooks tracks classes per line, "
+        "or enter it by hand."
+    ),
     "vendor_currency_unknown": (
         "Procurify does not say which currency vendor '{vendor}' bills in, and QuickBooks fixes a vendor's "
         "currency when it is created. Set the vendor's currency in Procurify or map the vendor by hand."

@@ -64,6 +64,15 @@ REASON_TITLES = {
     "malformed_record": "Unreadable data from Procurify",
     "stale_sync_token_exhausted": "Kept changing in QuickBooks",
     "sync_failed": "Could not be read or written",
+    "tax_unmapped": "Tax has no QuickBooks tax code",
+    "tax_code_unusable": "Tax code inactive or not for purchases",
+    "tax_total_mismatch": "QuickBooks' tax would differ from Procurify's",
+    "class_unmapped": "Department has no QuickBooks class",
+    "class_inactive": "Class inactive in QuickBooks",
+    "location_unmapped": "Location has no QuickBooks location",
+    "location_inactive": "Location inactive in QuickBooks",
+    "one_location_per_bill": "Bill spans several locations",
+    "one_class_per_bill": "Bill spans several classes",
 }
 
 
@@ -100,6 +109,8 @@ def fix_links(organisation: Organisation, rows: Iterable[HeldRecord]) -> dict[in
                 "Map the account",
                 reverse("mappings-edit", args=[org_id, "accounts", accounts[key]]),
             )
+        elif row.waiting_on_type in ("tax_mapping", "class_mapping", "location_mapping"):
+            links[row.pk] = ("Map it", reverse("mappings-dimensions", args=[org_id]))
         else:
             kind = "bill" if row.object_type == PAYMENT else row.object_type  # a payment flag is its bill's
             links[row.pk] = ("See the record", record_path(organisation, kind, row.procurify_id))

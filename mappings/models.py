@@ -171,6 +171,11 @@ class BooksProfile(models.Model):
     # None: QBO did not say; treated as "refuses duplicates", the stricter reading.
     qbo_warn_duplicate_bill_number = models.BooleanField(null=True)
     qbo_country = models.CharField(max_length=20, blank=True)
+    # Non-US editions tax every bill line with a TaxCode (docs/qbo-facts.md, "Sales tax outside the US").
+    qbo_line_tax = models.BooleanField(default=False)
+    # "" off, "transaction" one class per bill, "line" a class per line; locations on or off.
+    qbo_class_tracking = models.CharField(max_length=12, blank=True)
+    qbo_track_locations = models.BooleanField(default=False)
     procurify_base_currency = models.CharField(max_length=10, blank=True)
     refreshed_at = models.DateTimeField(auto_now=True)
 
@@ -185,3 +190,15 @@ class BooksProfile(models.Model):
             and self.qbo_home_currency
             and self.procurify_base_currency != self.qbo_home_currency
         )
+
+
+# Tax codes, classes and locations (non-US tax, class and location tracking) live in their own module.
+from mappings.dimension_models import (  # noqa: E402,F401
+    ClassMapping,
+    DimensionSettings,
+    LocationMapping,
+    QBOClass,
+    QBOLocation,
+    QBOTaxCode,
+    TaxMapping,
+)

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from django.urls import path
 
-from mappings import views
+from mappings import dimension_views, views
 
 urlpatterns = [
+    path("o/<uuid:org_id>/tax-and-tracking/", dimension_views.page, name="mappings-dimensions"),
+    path(
+        "o/<uuid:org_id>/tax-and-tracking/settings/",
+        dimension_views.save_settings,
+        name="mappings-dimension-settings",
+    ),
+    path(
+        "o/<uuid:org_id>/tax-and-tracking/<slug:slug>/<uuid:mapping_id>/",
+        dimension_views.save,
+        name="mappings-dimension-save",
+    ),
     path("o/<uuid:org_id>/mappings/", views.index, name="mappings-index"),
     path("o/<uuid:org_id>/mappings/<slug:kind>/", views.mapping_list, name="mappings-list"),
     path("o/<uuid:org_id>/mappings/<slug:kind>/auto-match/", views.auto_match, name="mappings-auto-match"),

@@ -13,7 +13,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--seed", default="distributor", choices=["distributor", "large", "empty", "none"])
+    parser.add_argument(
+        "--seed", default="distributor", choices=["distributor", "canada", "large", "empty", "none"]
+    )
     parser.add_argument("--tenants", type=int, default=1)
     parser.add_argument("--n-bills", type=int, default=10_000)
     parser.add_argument("--n-vendors", type=int, default=500)

@@ -187,7 +187,8 @@ def _approve(sb: Sandbox, body: dict[str, Any], _m: re.Match[str]) -> Any:
 
 @route("POST", "/qbo/(?P<realm>[^/]+)/preferences")
 def _preferences(sb: Sandbox, body: dict[str, Any], m: re.Match[str]) -> Any:
-    """BookCloseDate (ISO or null), MultiCurrencyEnabled, WarnDuplicateBillNumber: only those sent change."""
+    """BookCloseDate (ISO or null), MultiCurrencyEnabled, WarnDuplicateBillNumber, ClassTrackingPerTxn,
+    ClassTrackingPerTxnLine, TrackDepartments: only those sent change."""
     if "BookCloseDate" in body or not body:
         close = body.get("BookCloseDate")
         sb.qbo.set_book_close_date(m["realm"], date.fromisoformat(close) if close else None)
@@ -195,6 +196,9 @@ def _preferences(sb: Sandbox, body: dict[str, Any], m: re.Match[str]) -> Any:
         m["realm"],
         multicurrency_enabled=_flag(body.get("MultiCurrencyEnabled")),
         warn_duplicate_bill_number=_flag(body.get("WarnDuplicateBillNumber")),
+        class_tracking_per_txn=_flag(body.get("ClassTrackingPerTxn")),
+        class_tracking_per_line=_flag(body.get("ClassTrackingPerTxnLine")),
+        track_departments=_flag(body.get("TrackDepartments")),
     )
     return {"BookCloseDate": prefs["AccountingInfoPrefs"].get("BookCloseDate"), "Preferences": prefs}
 

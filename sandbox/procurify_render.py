@@ -45,16 +45,26 @@ def budget(site: Site, code_id: int, dept_id: int) -> dict[str, Any]:
 
 def bill_totals(bill: dict[str, Any]) -> dict[str, Decimal]:
     """What the bill owes, as Procurify sums it: items + item tax + item shipping + bill shipping + costs."""
-    subtotal = tax = item_shipping = Decimal(0)
+    subtotal = tax = inclusive = item_shipping = Decimal(0)
     for item in bill["items"]:
         line = _line_total(item)
         subtotal += line
-        tax += _line_tax(item, line)
+        if item.get("tax_inclusive"):
+            inclusive += _line_tax(item, line)  # already inside the line's price
+        else:
+            tax += _line_tax(item, line)
         item_shipping += item.get("shipping", Decimal(0))
     shipping = bill.get("shipping", Decimal(0))
     costs = sum((c["amount"] for c in bill.get("costs", [])), Decimal(0))
     total = subtotal + tax + item_shipping + shipping + costs
-    return {"subtotal": subtotal, "tax": tax, "shipping": shipping, "costs": costs, "total": total}
+    return {
+        "subtotal": subtotal,
+        "tax": tax,
+        "inclusive_tax": inclusive,
+        "shipping": shipping,
+        "costs": costs,
+        "total": total,
+    }
 
 
 def _line_total(item: dict[str, Any]) -> Decimal:
@@ -62,7 +72,10 @@ def _line_total(item: dict[str, Any]) -> Decimal:
 
 
 def _line_tax(item: dict[str, Any], line: Decimal) -> Decimal:
-    return (line * item.get("tax_percentage", Decimal(0)) / 100).quantize(CENT)
+    pct = item.get("tax_percentage", Decimal(0))
+    if item.get("tax_inclusive"):  # the price includes the tax: take out the tax part
+        return (line * pct / (100 + pct)).quantize(CENT)
+    return (line * pct / 100).quantize(CENT)
 
 
 def bill_row(site: Site, bill: dict[str, Any], today: date) -> dict[str, Any]:
@@ -128,8 +141,8 @@ def bill_detail(site: Site, bill: dict[str, Any], today: date) -> dict[str, Any]
             "active": bill.get("active", True),
             "subtotal_cost": float(totals["subtotal"]),
             "shipping_amount": float(totals["shipping"]),
-            "tax_amount": float(totals["tax"]),
-            "inclusive_tax_amount": 0.0,
+            "tax_amount": float(totals["tax"] + totals["inclusive_tax"]),
+            "inclusive_tax_amount": float(totals["inclusive_tax"]),
             "exclusive_tax_amount": float(totals["tax"]),
             "total_cost": float(totals["subtotal"]),
             "total_cost_with_tax": float(totals["total"]),
@@ -168,11 +181,14 @@ def _bill_item(site: Site, bill: dict[str, Any], item: dict[str, Any]) -> dict[s
         "unit_cost": float(item["unit_cost"]),
         "total_cost": float(line),
         "tax_name": item.get("tax_name") or None,
-        "tax_percentage": money(pct),
+        # Two places, unless the rate has more (Quebec's QST is 9.975%).
+        "tax_percentage": money(pct) if pct == pct.quantize(CENT) else str(pct),
         "tax_amount": float(tax),
-        "tax_is_inclusive": False,
+        "tax_is_inclusive": bool(item.get("tax_inclusive")),
         # Some rows carry null here although total_cost and allocations are set (issue 10 d).
-        "total_cost_with_tax": None if item.get("null_total_with_tax") else float(line + tax),
+        "total_cost_with_tax": None
+        if item.get("null_total_with_tax")
+        else float(line if item.get("tax_inclusive") else line + tax),
         "shipping_amount": float(item.get("shipping", Decimal(0))),
         "po": {"id": po["id"], "number": po["number"], "uuid": po["uuid"]} if po else None,
         "orderitem": item.get("po_line_id"),

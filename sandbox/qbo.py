@@ -365,8 +365,11 @@ class QBOFake:
         *,
         multicurrency_enabled: bool | None = None,
         warn_duplicate_bill_number: bool | None = None,
+        **tracking: bool | None,
     ) -> dict[str, Any]:
-        """Flip company settings as the QBO admin would; returns the Preferences answer."""
+        """Flip company settings as the QBO admin would; returns the Preferences answer.
+
+        tracking: class_tracking_per_txn, class_tracking_per_line, track_departments (§14)."""
         with self._lock:
             realm = self.realms[realm_id]
             if multicurrency_enabled is not None:
@@ -375,6 +378,11 @@ class QBOFake:
                 realm.multicurrency_enabled = multicurrency_enabled
             if warn_duplicate_bill_number is not None:
                 realm.warn_duplicate_bill_number = warn_duplicate_bill_number
+            for name, value in tracking.items():
+                if name not in ("class_tracking_per_txn", "class_tracking_per_line", "track_departments"):
+                    raise ValueError(f"unknown preference {name!r}")
+                if value is not None:
+                    setattr(realm, name, value)
             return preferences(realm)
 
     def expire_tokens(self, realm_id: str | None = None) -> int:

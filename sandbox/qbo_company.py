@@ -9,6 +9,7 @@ import httpx
 from . import qbo_errors as err
 from .qbo_errors import gateway_payload
 from .qbo_store import Realm
+from .qbo_tax import tax_prefs, tracking_prefs
 from .web import html_response, json_response
 
 
@@ -18,7 +19,7 @@ def company_info(realm: Realm) -> dict[str, Any]:
         "SyncToken": "0",
         "CompanyName": realm.company_name,
         "LegalName": realm.company_name,
-        "Country": "US",
+        "Country": realm.country,
         "FiscalYearStartMonth": "January",
         "SupportedLanguages": "en",
         "domain": "QBO",
@@ -27,11 +28,7 @@ def company_info(realm: Realm) -> dict[str, Any]:
 
 
 def preferences(realm: Realm) -> dict[str, Any]:
-    accounting: dict[str, Any] = {
-        "UseAccountNumbers": True,
-        "TrackDepartments": False,
-        "ClassTrackingPerTxn": False,
-    }
+    accounting: dict[str, Any] = {"UseAccountNumbers": True, **tracking_prefs(realm)}
     if realm.book_close_date:
         accounting["BookCloseDate"] = realm.book_close_date.isoformat()
     return {
@@ -42,6 +39,7 @@ def preferences(realm: Realm) -> dict[str, Any]:
             "MultiCurrencyEnabled": realm.multicurrency_enabled,
             "HomeCurrency": {"value": realm.home_currency},
         },
+        "TaxPrefs": tax_prefs(realm),
         "VendorAndPurchasesPrefs": {"TrackingByCustomer": False, "BillableExpenseTracking": False},
         # Intuit exposes some switches only as string name/value pairs (§14 duplicate bill numbers).
         "OtherPrefs": {"NameValue": other_prefs(realm)},

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from . import qbo_errors as err
+from . import qbo_tax
 from .qbo_store import PEOPLE, Realm
 
 WRITABLE = ("Vendor", "Account", "Term", "Bill", "PurchaseOrder")
@@ -190,7 +191,7 @@ def _bill(obj: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
         obj["SalesTermRef"] = _ref(ctx, "Term", obj["SalesTermRef"], "SalesTermRef")
     obj["DueDate"] = _date(obj["DueDate"], "DueDate").isoformat() if obj.get("DueDate") else obj["TxnDate"]
     obj["APAccountRef"] = _ap_account(ctx, obj)
-    total = _lines(obj, ctx, expense_only=True)
+    total = qbo_tax.bill_total(obj, ctx, _lines(obj, ctx, expense_only=True), _ref)
     paid = _paid(ctx)
     rate = Decimal(str(obj.get("ExchangeRate", 1)))
     balance = max(total - paid, Decimal(0))

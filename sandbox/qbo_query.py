@@ -27,6 +27,10 @@ FILTERABLE: dict[str, set[str]] = {
     | {"DocNumber", "TxnDate", "DueDate", "VendorRef", "PrivateNote", "TotalAmt", "Balance", "APAccountRef"},
     "PurchaseOrder": _COMMON | {"DocNumber", "TxnDate", "VendorRef", "POStatus", "PrivateNote", "TotalAmt"},
     "BillPayment": _COMMON | {"DocNumber", "TxnDate", "VendorRef", "TotalAmt"},
+    "Class": _COMMON | {"Name", "Active", "FullyQualifiedName"},
+    "Department": _COMMON | {"Name", "Active", "FullyQualifiedName"},
+    "TaxCode": _COMMON | {"Name", "Active", "Taxable"},
+    "TaxRate": _COMMON | {"Name", "Active", "RateValue"},
 }
 _TOKEN = re.compile(
     r"""\s*(?:

@@ -10,7 +10,7 @@ from typing import Any
 
 from .qbo_errors import qbo_time
 
-NAME_LIST = ("Vendor", "Customer", "Employee", "Account", "Term")
+NAME_LIST = ("Vendor", "Customer", "Employee", "Account", "Term", "Class", "Department", "TaxCode", "TaxRate")
 PEOPLE = ("Vendor", "Customer", "Employee")  # one shared DisplayName namespace (§3 Vendor)
 ENTITIES = (*NAME_LIST, "Bill", "PurchaseOrder", "BillPayment")
 URL_NAMES = {e.lower(): e for e in ENTITIES}
@@ -26,6 +26,11 @@ class Realm:
     # Company settings (§10, §14): off by default in QBO; once on, multicurrency cannot be turned off.
     multicurrency_enabled: bool = False
     warn_duplicate_bill_number: bool = True  # "Warn if duplicate bill number is used" -> 6140
+    # Non-US editions tax every line (§14); classes and locations are switched on per company (§14).
+    country: str = "US"
+    class_tracking_per_txn: bool = False
+    class_tracking_per_line: bool = False
+    track_departments: bool = False
     objects: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {e: {} for e in ENTITIES})
     replies: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # requestid -> response
     stats: Counter[str] = field(default_factory=Counter)

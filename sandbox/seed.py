@@ -27,7 +27,7 @@ class SeedResult:
 
 def build(seed: str | None, now: datetime, tenants: int = 1, **options: Any) -> SeedResult:
     """options: n_bills, n_vendors, n_pos for "large"; qbo_multicurrency for "distributor"."""
-    from . import seed_distributor, seed_large
+    from . import seed_canada, seed_distributor, seed_large
 
     result = SeedResult()
     if seed is None:
@@ -35,12 +35,14 @@ def build(seed: str | None, now: datetime, tenants: int = 1, **options: Any) -> 
     for index in range(tenants):
         if seed == "distributor":
             result.tenants.append(seed_distributor.build(index, now, **options))
+        elif seed == "canada":
+            result.tenants.append(seed_canada.build(index, now, **options))
         elif seed == "empty":
             result.tenants.append(seed_large.build_empty(index, now))
         elif seed == "large":
             result.tenants.append(seed_large.build(index, now, **options))
         else:
-            raise ValueError(f"unknown seed {seed!r}; use distributor, large, empty or None")
+            raise ValueError(f"unknown seed {seed!r}; use distributor, canada, large, empty or None")
     return result
 
 
@@ -76,7 +78,8 @@ def _as_date(value: date | str | None) -> date | None:
 def items_from_lines(site: Site, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Line specs -> stored items. A spec: description, quantity, unit_cost (or amount), account_code,
     department (id or name), optional allocations [{account_code, department, amount}], po_id,
-    po_line_id, sku, tax_percentage, shipping_amount (item-level shipping), null_total_with_tax (render
+    po_line_id, sku, tax_percentage, tax_name, tax_inclusive (the price includes the tax), shipping_amount
+    (item-level shipping), null_total_with_tax (render
     the item's total_cost_with_tax as null, as some Procurify rows do)."""
     default_dept = next(iter(site.departments))
     items = []
@@ -106,6 +109,7 @@ def items_from_lines(site: Site, lines: list[dict[str, Any]]) -> list[dict[str, 
                 "unit_cost": unit_cost,
                 "tax_percentage": _dec(spec.get("tax_percentage", 0)),
                 "tax_name": spec.get("tax_name", ""),
+                "tax_inclusive": bool(spec.get("tax_inclusive", False)),
                 "po_id": spec.get("po_id"),
                 "po_line_id": spec.get("po_line_id"),
                 "shipping": _dec(spec.get("shipping_amount", 0)).quantize(CENT),

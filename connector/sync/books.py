@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from connector.qbo.client import QBOClient
-from connector.qbo.schemas import CompanyInfo
+from connector.qbo.schemas import CompanyInfo, Preferences
 from connector.sync.transform import Books
 from mappings.models import BooksProfile, QBOAccount
 from tenants.models import Organisation
@@ -31,6 +33,9 @@ def load_books(organisation: Organisation) -> Books:
         warn_duplicate_bill_number=profile.qbo_warn_duplicate_bill_number,
         procurify_base=profile.procurify_base_currency,
         payables=payables,
+        line_tax=profile.qbo_line_tax,
+        class_tracking=profile.qbo_class_tracking,
+        track_locations=profile.qbo_track_locations,
     )
 
 
@@ -58,10 +63,33 @@ def refresh_books(
             "qbo_multicurrency": currency.get("MultiCurrencyEnabled") is True,
             "qbo_warn_duplicate_bill_number": None if warn is None else warn.strip().lower() == "true",
             "qbo_country": (info.Country or "")[:20],
+            **tracking_settings(info, prefs),
             "procurify_base_currency": procurify_base_currency,
         },
     )
     return profile
+
+
+def tracking_settings(info: CompanyInfo, prefs: Preferences) -> dict[str, Any]:
+    """Sales tax per line, class and location tracking, from the answers already read
+    (docs/qbo-facts.md, "Sales tax outside the US", "Classes and locations")."""
+    accounting = prefs.AccountingInfoPrefs or {}
+    tax = getattr(prefs, "TaxPrefs", None) or {}
+    country = (info.Country or "").strip().upper()
+    # Outside the US every line needs a tax code whether or not the company says it uses sales tax;
+    # an unknown country is read as non-US only when the company says it uses sales tax.
+    line_tax = country not in ("", "US") or (not country and tax.get("UsingSalesTax") is True)
+    if accounting.get("ClassTrackingPerTxnLine") is True:
+        classes = "line"
+    elif accounting.get("ClassTrackingPerTxn") is True:
+        classes = "transaction"
+    else:
+        classes = ""
+    return {
+        "qbo_line_tax": line_tax,
+        "qbo_class_tracking": classes,
+        "qbo_track_locations": accounting.get("TrackDepartments") is True,
+    }
 
 
 def ensure_books(organisation: Organisation, qbo: QBOClient) -> Books:

@@ -14,6 +14,14 @@ from django.db import transaction
 
 from connector.models import ExternalRecord, HeldRecord, SyncCursor
 from connector.sync.audit import Audit
+from mappings.dimension_models import (
+    ClassMapping,
+    LocationMapping,
+    QBOClass,
+    QBOLocation,
+    QBOTaxCode,
+    TaxMapping,
+)
 from mappings.models import (
     AccountMapping,
     BooksProfile,
@@ -70,6 +78,7 @@ def start_fresh_if_switched(organisation: Organisation, realm_id: str, audit: Au
             .exclude(qbo_account_id="")
             .update(qbo_account_id="", qbo_account_name="", source=Source.NONE, reason="")
         )
+        counts.update(_set_aside_dimensions(organisation))
         counts["cursors"], _ = SyncCursor.objects.filter(organisation=organisation).delete()
         counts["holds"], _ = HeldRecord.objects.filter(organisation=organisation).delete()
         BooksProfile.objects.filter(organisation=organisation).update(qbo_realm_id=realm_id)
@@ -80,3 +89,17 @@ def start_fresh_if_switched(organisation: Organisation, realm_id: str, audit: Au
         data=dict(counts),
     )
     return True
+
+
+def _set_aside_dimensions(organisation: Organisation) -> Counter[str]:
+    """Tax codes, classes and locations of the old company: copies deleted, choices cleared."""
+    counts: Counter[str] = Counter()
+    for model in (QBOTaxCode, QBOClass, QBOLocation):
+        counts["reference copies"] += model.objects.filter(organisation=organisation).delete()[0]
+    for model in (TaxMapping, ClassMapping, LocationMapping):
+        counts["tax, class and location mappings"] += (
+            model.objects.filter(organisation=organisation)
+            .exclude(qbo_id="")
+            .update(qbo_id="", qbo_name="", source="", suggested_qbo_id="", suggested_qbo_name="")
+        )
+    return counts

@@ -16,7 +16,7 @@ from connector.procurify.schemas import AccountCode, Currency, MalformedRecord, 
 from connector.qbo import query as q
 from connector.qbo.client import QBOClient
 from connector.qbo.schemas import CompanyInfo
-from connector.sync import company
+from connector.sync import company, dimension_reference
 from connector.sync.audit import Audit
 from connector.sync.books import load_books, refresh_books
 from connector.sync.transform import Mappings, POLink, Ref
@@ -51,6 +51,7 @@ def refresh_reference(
     counts["qbo_vendors"] = _qbo_vendors(organisation, qbo)
     counts["qbo_accounts"] = _qbo_accounts(organisation, qbo)
     counts["qbo_terms"] = _qbo_terms(organisation, qbo)
+    counts.update(dimension_reference.refresh(organisation, procurify, qbo, audit, profile))
     names = {c.id: c.name.strip().upper() for c in currencies if c.id is not None}
     counts["procurify_vendors"] = _procurify_vendors(organisation, procurify, audit, now, names)
     counts["procurify_account_codes"] = _procurify_codes(organisation, procurify, audit, now)
@@ -261,8 +262,16 @@ def load_mappings(organisation: Organisation) -> Mappings:
         t.name.strip().lower(): t.qbo_id
         for t in QBOTerm.objects.filter(organisation=organisation, active=True)
     }
+    tax_codes, dimensions = dimension_reference.load(organisation)
     return Mappings(
-        vendors, accounts, terms, _po_links(organisation), organisation.time_zone, load_books(organisation)
+        vendors,
+        accounts,
+        terms,
+        _po_links(organisation),
+        organisation.time_zone,
+        load_books(organisation),
+        tax_codes=tax_codes,
+        dimensions=dimensions,
     )
 
 

@@ -98,6 +98,10 @@ class Books:
     warn_duplicate_bill_number: bool | None = None
     procurify_base: str = ""
     payables: Mapping[str, str] = field(default_factory=dict)  # currency → QBO A/P account Id
+    # Non-US tax on every line; class tracking "", "transaction" or "line"; locations (tax.py, dimensions.py).
+    line_tax: bool = False
+    class_tracking: str = ""
+    track_locations: bool = False
 
     @property
     def base_mismatch(self) -> bool:
@@ -112,6 +116,8 @@ class Mappings:
     purchase_orders: Mapping[str, POLink] = field(default_factory=dict)  # Procurify PO uuid → QBO PO
     time_zone: str = "UTC"
     books: Books = field(default_factory=Books)
+    tax_codes: Mapping[str, Any] = field(default_factory=dict)  # tax.tax_key → tax.TaxCode
+    dimensions: Any = None  # dimensions.Dimensions: classes and locations, when the organisation uses them
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,8 @@ class Plan:
     doc_number: str | None
     # Procurify order item ids in line order (purchase orders), so QBO's line Ids can be kept by them.
     line_keys: tuple[str, ...] = ()
+    # The TotalAmt QuickBooks will show when it differs from the lines' sum (tax added on top, tax.py).
+    total: Decimal | None = None
 
 
 def bill_marker(uuid: str) -> str:
@@ -157,7 +165,14 @@ def bill_plan(bill: Bill, mappings: Mappings, *, previous_rate: Decimal | None =
     currency = _currency(bill.currency.name, label, mappings.books)
     _check_vendor_currency(currency, vendor, bill.vendor.id, label)
     lines = _bill_lines(bill, mappings)
-    _check_total(bill, lines)
+    from connector.sync import dimensions, tax  # they build on this module
+
+    if tax.applies(mappings.books):
+        extra = tax.bill_fields(bill, lines, mappings)  # proves QuickBooks' total with its tax
+    else:
+        _check_total(bill, lines)
+        extra = {}
+    extra.update(dimensions.bill_fields(bill, lines, mappings))
     note = f"{bill_marker(bill.uuid)} (Procurify bill #{bill.id})"
     if full_number != doc_number:
         # QBO keeps 21 characters of a DocNumber; the whole supplier number stays findable here.
@@ -178,7 +193,9 @@ def bill_plan(bill: Bill, mappings: Mappings, *, previous_rate: Decimal | None =
     term_id = mappings.terms.get((bill.payment_terms or "").strip().lower())
     if term_id:
         payload["SalesTermRef"] = {"value": term_id}
-    return Plan("Bill", payload, label, bill_marker(bill.uuid), vendor.qbo_id, doc_number)
+    total = extra.pop("_total", None)  # the QuickBooks total tax.bill_fields proved
+    payload.update(extra)
+    return Plan("Bill", payload, label, bill_marker(bill.uuid), vendor.qbo_id, doc_number, total=total)
 
 
 def _check_total(bill: Bill, lines: list[dict[str, Any]]) -> None:
@@ -345,32 +362,49 @@ def _bill_lines(bill: Bill, mappings: Mappings) -> list[dict[str, Any]]:
     """One line per allocation (its share of the item's tax included), one per item-level shipping,
     one per bill-level cost and one for bill-level shipping. Nothing owed is left off: an amount
     with no account to post to holds the bill (the total check is the second guard)."""
+    from connector.sync import dimensions, tax  # non-US tax codes and classes (they build on this module)
+
+    label = bill_label(bill)
+
+    def dressed(line: dict[str, Any], taxed: Any, allocation: CostAllocation | None) -> dict[str, Any]:
+        tax.code_line(line, taxed, mappings, label)
+        return dimensions.class_line(line, allocation, mappings, label)
+
+    mode = tax.bill_mode(bill) if tax.applies(mappings.books) else ""
     lines: list[dict[str, Any]] = []
     first_account: Ref | None = None
+    first_allocation: CostAllocation | None = None
     for item in bill.items:
         item_account: Ref | None = None
-        for allocation, amount in _allocated(item):
+        item_allocation: CostAllocation | None = None
+        for allocation, amount in tax.allocated(item, mode) if mode else _allocated(item):
             account = _allocation_account(allocation, mappings)
             item_account = item_account or account
+            item_allocation = item_allocation or allocation
             line = _expense_line(amount, _item_description(item), account)
             link = _po_link(item, mappings)
             if link:
                 line["LinkedTxn"] = [link]
-            lines.append(line)
+            lines.append(dressed(line, tax.item_tax(item), allocation))
         shipping = _money(item.shipping_amount or Decimal(0))
         if shipping:
             if item_account is None:
                 raise Held("account_unmapped", account=f"(no account code on '{_item_description(item)}')")
-            lines.append(_expense_line(shipping, f"Shipping: {_item_description(item)}"[:4000], item_account))
+            line = _expense_line(shipping, f"Shipping: {_item_description(item)}"[:4000], item_account)
+            lines.append(dressed(line, tax.UNTAXED, item_allocation))
         first_account = first_account or item_account
+        first_allocation = first_allocation or item_allocation
     for cost in bill.costs:
         account = _cost_account(cost.cost_allocation, first_account, mappings)
-        lines.append(_expense_line(_money(cost.amount), cost.name or "Additional cost", account))
+        line = _expense_line(_money(cost.amount), cost.name or "Additional cost", account)
+        lines.append(dressed(line, tax.UNTAXED, first_allocation))
     shipping = _money(bill.shipping_amount or Decimal(0))
     if shipping:
         if first_account is None:
             raise Held("account_unmapped", account="(bill-level shipping without an account code)")
-        lines.append(_expense_line(shipping, "Shipping", first_account))
+        lines.append(
+            dressed(_expense_line(shipping, "Shipping", first_account), tax.UNTAXED, first_allocation)
+        )
     if not lines:
         raise Held("qbo_validation", detail="the bill has no lines with an account code to post to.")
     return lines
