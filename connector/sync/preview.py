@@ -29,6 +29,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import httpx
+from django.core.cache import cache
 from django.db import connections, transaction
 from django.utils import timezone
 
@@ -324,3 +325,17 @@ def line_total(body: Mapping[str, Any]) -> Decimal:
         ),
         Decimal(0),
     )
+
+
+# ---- the onboarding checklist's "preview before the first write" -----------------------------------
+
+SEEN_SECONDS = 30 * 24 * 3600
+
+
+def mark_seen(organisation: Organisation) -> None:
+    """A person looked at a preview (kept in the cache: the preview itself leaves no database row)."""
+    cache.set(f"preview-seen:{organisation.pk}", True, timeout=SEEN_SECONDS)
+
+
+def seen(organisation: Organisation) -> bool:
+    return bool(cache.get(f"preview-seen:{organisation.pk}"))

@@ -1,0 +1,157 @@
+"""The reconciliation page, its CSV export and its printable page; the preview of the next sync.
+
+Thin: org_view → connector.reconcile_service / connector.sync.preview → render. Both read the two
+systems while the person waits: the reconciliation costs one Procurify list page per 100 bills and one
+QuickBooks query per 100 bills we wrote; the preview is a whole sync without writes (see the module
+docstring of connector/sync/preview.py for why it runs in the request, with the organisation's limit).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from connector import reconcile_service
+from connector.clients import NotConnected
+from connector.errors import ConnectorError
+from connector.reconcile import CENT, KIND_TITLES, Reconciliation
+from connector.sync import preview as previews
+from tenants import limits
+from tenants.access import org_view
+
+# Both pages spend the organisation's API quota on every load, like "Sync now" (tenants/limits.py).
+PREVIEW = limits.Limit("preview", "Preview next sync", 6, 10)
+RECONCILE = limits.Limit("reconcile", "Reconciliation", 30, 10)
+CSV_HEADER = [
+    "section",
+    "vendor",
+    "month",
+    "currency",
+    "document",
+    "procurify_id",
+    "quickbooks_id",
+    "approved_in_procurify",
+    "written_to_quickbooks",
+    "in_quickbooks_now",
+    "difference",
+    "explanation",
+    "reason",
+]
+
+
+def _build(request: HttpRequest) -> tuple[Reconciliation | None, str]:
+    if refused := limits.allow(request.organisation, RECONCILE):  # type: ignore[attr-defined]
+        return None, refused
+    try:
+        return reconcile_service.build(request.organisation), ""  # type: ignore[attr-defined]
+    except NotConnected as exc:
+        return None, exc.message
+    except ConnectorError as exc:
+        return None, f"We could not read both systems just now: {exc.message}"
+
+
+@org_view
+def reconciliation(request: HttpRequest) -> HttpResponse:
+    result, error = _build(request)
+    printable = bool(request.GET.get("print"))
+    template = "connector/reconciliation_print.html" if printable else "connector/reconciliation.html"
+    context = {
+        "org": request.organisation,  # type: ignore[attr-defined]
+        "result": result,
+        "error": error,
+        "kinds": KIND_TITLES,
+        "generated_at": timezone.now(),
+    }
+    return render(request, template, context)
+
+
+@org_view
+def reconciliation_csv(request: HttpRequest) -> HttpResponse:
+    result, error = _build(request)
+    if result is None:
+        messages.error(request, error)
+        org_id = request.organisation.public_id  # type: ignore[attr-defined]
+        return redirect("connector-reconciliation", org_id=org_id)
+    response = StreamingHttpResponse(_csv_lines(result), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y-%m-%d")
+    response["Content-Disposition"] = f'attachment; filename="reconciliation-{stamp}.csv"'
+    return response
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_lines(result: Reconciliation) -> Iterator[str]:
+    """Rows, their explaining documents, the grand totals and the not-in-QuickBooks list; amounts as
+    exact decimal strings (never floats), always next to their currency."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CSV_HEADER)
+    for row in result.rows:
+        yield writer.writerow(["row", row.vendor, row.month, row.currency, "", "", "", *_money(row), "", ""])
+        for doc in row.documents:
+            yield writer.writerow(_document("document", doc))
+    for total in result.totals:
+        yield writer.writerow(["total", "", "", total.currency, "", "", "", *_money(total), "", ""])
+    for doc in result.not_in_qbo:
+        yield writer.writerow(_document("approved_not_in_quickbooks", doc))
+
+
+def _money(row: Any) -> list[str]:
+    return [_amount(row.approved), _amount(row.written), _amount(row.in_qbo), _amount(row.difference)]
+
+
+def _amount(value: Decimal) -> str:
+    # Two places when that is exact; an amount with more places is written whole, never rounded.
+    return f"{value:.2f}" if value == value.quantize(CENT) else format(value, "f")
+
+
+def _document(section: str, doc: Any) -> list[str]:
+    return [
+        section,
+        doc.vendor,
+        doc.month,
+        doc.currency,
+        doc.number,
+        doc.procurify_id,
+        doc.qbo_id,
+        *_money(doc),
+        doc.kind_title,
+        doc.reason,
+    ]
+
+
+# ---- the preview ----------------------------------------------------------------------------------
+
+
+@org_view
+def preview_page(request: HttpRequest) -> HttpResponse:
+    """GET: what the preview is and its button; POST (admins): run it and show the list."""
+    organisation = request.organisation  # type: ignore[attr-defined]
+    context: dict[str, Any] = {"org": organisation, "preview": None, "error": ""}
+    if request.method == "POST":
+        return _run_preview(request, context)
+    return render(request, "connector/preview.html", context)
+
+
+def _run_preview(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
+    organisation = request.organisation  # type: ignore[attr-defined]
+    if refused := limits.allow(organisation, PREVIEW):
+        context["error"] = refused
+        return render(request, "connector/preview.html", context, status=429)
+    try:
+        context["preview"] = previews.preview_next_sync(organisation)
+        previews.mark_seen(organisation)
+    except previews.PreviewBusy as exc:
+        context["error"] = str(exc)
+    except ConnectorError as exc:
+        context["error"] = exc.message
+    return render(request, "connector/preview.html", context)
