@@ -33,6 +33,7 @@ from django.core.cache import cache
 from django.db import connections, transaction
 from django.utils import timezone
 
+from connector.errors import Retryable
 from connector.models import AuditEvent, BillSnapshot, HeldRecord, SyncRun
 from connector.procurify.auth import AccessToken
 from connector.procurify.client import ProcurifyClient
@@ -241,7 +242,9 @@ def preview_next_sync(
             queued = runs.enqueue_run(organisation, SyncRun.Trigger.MANUAL)
             if queued is None:
                 raise PreviewBusy("A sync is queued or running; preview again when it has finished.")
-            run = engine.run_pipeline(queued.pk, procurify=procurify, qbo=read_only, clock=clock)
+            run = engine.run_pipeline(
+                queued.pk, procurify=procurify, qbo=read_only, clock=clock, sleep=_no_pause
+            )
             preview.error = run.error if run.status == SyncRun.Status.FAILED else ""
             preview.items = _items(organisation, read_only.recorder.writes, watermark)
         finally:
@@ -249,6 +252,14 @@ def preview_next_sync(
     preview.qbo_reads = read_only.recorder.reads
     preview.finished_at = timezone.now()
     return preview
+
+
+def _no_pause(seconds: float) -> None:
+    """A throttled real run pauses a minute and carries on; a person waiting on a preview is told instead."""
+    raise Retryable(
+        "QuickBooks asked us to slow down, so the preview stopped. Try again in a minute.",
+        code="qbo_throttled",
+    )
 
 
 def _items(organisation: Organisation, writes: list[Write], watermark: int) -> list[PreviewItem]:
