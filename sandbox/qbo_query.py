@@ -58,7 +58,6 @@ class Query:
     descending: bool = False
     start: int = 1
     max_results: int = DEFAULT_RESULTS
-    fields: list[str] | None = None  # a projection (`SELECT Id, TotalAmt FROM Bill`); None: every field
 
 
 def _tokens(text: str) -> list[tuple[str, Any]]:
@@ -110,17 +109,11 @@ class _Parser:
         count = self.accept("kw", "COUNT")
         if count:
             self.take("punct", "(")
-        fields: list[str] | None = None
-        if count or self.peek() == ("punct", "*"):
-            self.take("punct", "*")
-        else:
-            fields = [self.take("word")]  # a projection: QBO answers only these properties (§6)
-            while self.accept("punct", ","):
-                fields.append(self.take("word"))
+        self.take("punct", "*")
         if count:
             self.take("punct", ")")
         self.take("kw", "FROM")
-        query = Query(entity=self.take("word"), count=count, fields=fields)
+        query = Query(entity=self.take("word"), count=count)
         if self.accept("kw", "WHERE"):
             query.where.append(self.condition())
             while self.accept("kw", "AND"):
@@ -187,16 +180,7 @@ def run(query: Query, objects: list[dict[str, Any]]) -> tuple[list[dict[str, Any
         rows = [o for o in rows if o.get("Active", True) is not False]
     rows.sort(key=lambda o: _sort_key(_get(o, query.order_by), query.order_by), reverse=query.descending)
     first = query.start - 1
-    page = rows[first : first + query.max_results]
-    if query.fields is not None:
-        page = [_project(o, query.fields) for o in page]
-    return page, len(rows)
-
-
-def _project(obj: dict[str, Any], fields: list[str]) -> dict[str, Any]:
-    # QBO keeps the bookkeeping properties on a projected row and marks it sparse.
-    keep = {*fields, "Id", "domain"}
-    return {**{k: v for k, v in obj.items() if k in keep}, "sparse": True}
+    return rows[first : first + query.max_results], len(rows)
 
 
 def _get(obj: dict[str, Any], path: str) -> Any:
