@@ -18,13 +18,14 @@ from typing import Any
 
 from django.utils import timezone
 
-from connector.models import BillSnapshot, ExternalRecord, HeldRecord
+from connector.models import AuditEvent, BillSnapshot, ExternalRecord, HeldRecord
 from connector.procurify.client import ProcurifyClient
 from connector.procurify.schemas import Bill, BillSummary
 from connector.qbo import query as q
 from connector.qbo.client import QBOClient
 from connector.reconcile import Hold, InQBO, ProcurifyBill, Reconciliation, Written, reconcile
 from connector.sync import snapshots
+from connector.sync.preview import line_total
 from connector.sync.reference import load_mappings
 from connector.sync.sweep import EVERYTHING_SINCE
 from connector.sync.transform import SYNC_STATUSES
@@ -63,6 +64,7 @@ def build(
     home = profile.qbo_home_currency if profile else ""
     bills = [_bill(uuid, listed.get(uuid), kept.get(uuid), links.get(uuid)) for uuid in sorted(wanted)]
     written = {uuid: _written(link, home) for uuid, link in links.items()}
+    written.update(_written_before_amounts_were_kept(organisation, written, home))
     in_qbo, reads = qbo_bills(qbo, [link.qbo_id for link in links.values()], home)
     holds = {
         h.procurify_id: Hold(h.reason_code, h.message)
@@ -121,6 +123,30 @@ def _written(link: ExternalRecord, home: str) -> Written:
         Decimal(total) if total is not None else None,
         extra.get("written_currency") or home,
     )
+
+
+def _written_before_amounts_were_kept(
+    organisation: Organisation, written: dict[str, Written], home: str
+) -> dict[str, Written]:
+    """Links written before the writer kept its amounts: the last bill body the audit trail shows we sent
+    (a create, an update or a batch item), which is what the link's payload hash stands for."""
+    missing = {uuid: w for uuid, w in written.items() if w.total is None}
+    if not missing:
+        return {}
+    requests = AuditEvent.objects.filter(
+        organisation=organisation, object_type=BILL, procurify_id__in=missing, kind=AuditEvent.Kind.REQUEST
+    ).order_by("procurify_id", "-id")
+    found: dict[str, Written] = {}
+    for event in requests.iterator():
+        if event.procurify_id in found:
+            continue
+        body = (event.data or {}).get("body") or {}
+        body = body.get("Bill", body)  # a batch item wraps the bill
+        if isinstance(body, dict) and "Line" in body:
+            link = missing[event.procurify_id]
+            currency = (body.get("CurrencyRef") or {}).get("value") or link.currency or home
+            found[event.procurify_id] = Written(link.procurify_id, link.qbo_id, line_total(body), currency)
+    return found
 
 
 def qbo_bills(qbo: QBOClient, ids: list[str], home: str) -> tuple[dict[str, InQBO], int]:

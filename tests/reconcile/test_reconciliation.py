@@ -183,3 +183,17 @@ def test_the_printable_page_shows_every_row_with_its_currency(
     assert response.status_code == 200 and "print.css" in page and "mainnav" not in page
     for row in response.context["result"].rows:
         assert f"{row.difference:,.2f} {row.currency}" in page
+
+
+def test_links_written_before_amounts_were_kept_take_them_from_the_audit_trail(
+    org_a, owner, wired, sb, four_differences
+) -> None:
+    url = f"/o/{org_a.public_id}/reconciliation/"
+    before = {d.procurify_id: d.written for d in owner.client.get(url).context["result"].documents}
+    for link in ExternalRecord.objects.filter(organisation=org_a, object_type="bill").exclude(qbo_id=""):
+        link.extra = {k: v for k, v in link.extra.items() if not k.startswith("written_")}
+        link.save(update_fields=["extra"])
+
+    after = {d.procurify_id: d.written for d in owner.client.get(url).context["result"].documents}
+
+    assert after == before and sum(after.values()) > 0
