@@ -2,8 +2,8 @@
 
 Thin: org_view → connector.reconcile_service / connector.sync.preview → render. Both read the two
 systems while the person waits: the reconciliation costs one Procurify list page per 100 bills and one
-QuickBooks query per 100 bills we wrote; the preview is a whole sync without writes (see the module
-docstring of connector/sync/preview.py for why it runs in the request, with the organisation's limit).
+QuickBooks query per 100 bills we wrote. The preview is a whole sync without writes, run by a Celery
+task (connector/sync/preview.py); the page shows its progress and then its list.
 """
 
 from __future__ import annotations
@@ -14,15 +14,17 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from connector import reconcile_service
+from connector import reconcile_service, tasks
 from connector.clients import NotConnected
 from connector.errors import ConnectorError
 from connector.reconcile import CENT, KIND_TITLES, Reconciliation
 from connector.sync import preview as previews
+from mappings.views import is_htmx
 from tenants import limits
 from tenants.access import org_view
 
@@ -134,24 +136,24 @@ def _document(section: str, doc: Any) -> list[str]:
 
 @org_view
 def preview_page(request: HttpRequest) -> HttpResponse:
-    """GET: what the preview is and its button; POST (admins): run it and show the list."""
+    """GET: the last preview (or its progress; htmx polls the same URL); POST (admins): start one.
+
+    A Celery task runs it: a whole sync without writes takes as long as a sync's reads (about 50 s for
+    1,000 new bills in the sandbox), longer than a web request may wait.
+    """
     organisation = request.organisation  # type: ignore[attr-defined]
-    context: dict[str, Any] = {"org": organisation, "preview": None, "error": ""}
     if request.method == "POST":
-        return _run_preview(request, context)
-    return render(request, "connector/preview.html", context)
-
-
-def _run_preview(request: HttpRequest, context: dict[str, Any]) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
-    if refused := limits.allow(organisation, PREVIEW):
-        context["error"] = refused
-        return render(request, "connector/preview.html", context, status=429)
-    try:
-        context["preview"] = previews.preview_next_sync(organisation)
-        previews.mark_seen(organisation)
-    except previews.PreviewBusy as exc:
-        context["error"] = str(exc)
-    except ConnectorError as exc:
-        context["error"] = exc.message
-    return render(request, "connector/preview.html", context)
+        if refused := limits.allow(organisation, PREVIEW):
+            messages.warning(request, refused)
+        else:
+            previews.store(organisation, previews.RUNNING)
+            org_pk = organisation.pk
+            transaction.on_commit(lambda: tasks.preview_sync.delay(org_pk))
+        return redirect("connector-preview", org_id=organisation.public_id)
+    state, preview = previews.stored(organisation)
+    context = {"org": organisation, "state": state, "preview": preview}
+    template = "connector/_preview_result.html" if is_htmx(request) else "connector/preview.html"
+    response = render(request, template, context)
+    if is_htmx(request) and not (state and state["state"] == previews.RUNNING):
+        response["HX-Refresh"] = "true"  # finished: the whole page, with the list, in one go
+    return response

@@ -235,6 +235,10 @@ def preview_next_sync(
         procurify, qbo = procurify or procurify_client_for(organisation), qbo or qbo_client_for(organisation)
     procurify._tokens = OwnConnectionStore(procurify._tokens)  # type: ignore[attr-defined]
     read_only = ReadOnlyQBO.wrapping(qbo)
+    # Fresh tokens before the transaction opens: a refresh inside it would wait on nothing in
+    # PostgreSQL, but on SQLite (the demo) its own connection would wait for this transaction's lock.
+    read_only._token_provider(False)
+    procurify._valid_token()  # type: ignore[attr-defined]
     preview = Preview()
     with transaction.atomic():
         try:
@@ -316,7 +320,7 @@ def _holds(organisation: Organisation, watermark: int) -> list[PreviewItem]:
                 procurify_id=event.procurify_id,
                 document=snap.number if snap else labels.get(event.procurify_id, event.procurify_id),
                 vendor=snap.vendor_name if snap else "",
-                amount=snap.total if snap else None,
+                amount=cents(snap.total) if snap and snap.total is not None else None,
                 currency=snap.currency if snap else "",
                 action=HOLD,
                 reason=event.message,
@@ -324,6 +328,12 @@ def _holds(organisation: Organisation, watermark: int) -> list[PreviewItem]:
             )
         )
     return out
+
+
+def cents(value: Decimal) -> Decimal:
+    """Two places when that is exact (a snapshot keeps four); never rounded."""
+    quantized = value.quantize(Decimal("0.01"))
+    return quantized if quantized == value else value
 
 
 def line_total(body: Mapping[str, Any]) -> Decimal:
@@ -336,6 +346,62 @@ def line_total(body: Mapping[str, Any]) -> Decimal:
         ),
         Decimal(0),
     )
+
+
+# ---- the result, kept for the page (the Celery task runs the preview) ------------------------------
+
+RESULT_SECONDS = 24 * 3600
+RUNNING, DONE, FAILED = "running", "done", "failed"
+
+
+def _result_key(organisation: Organisation) -> str:
+    return f"preview-result:{organisation.pk}"
+
+
+def store(organisation: Organisation, state: str, preview: Preview | None = None, error: str = "") -> None:
+    """What the preview page shows: running, done (with the list) or failed (with a sentence)."""
+    value: dict[str, Any] = {"state": state, "error": error, "at": timezone.now().isoformat()}
+    if preview is not None:
+        value.update(
+            run_error=preview.error,
+            qbo_reads=preview.qbo_reads,
+            items=[
+                {**item.__dict__, "amount": None if item.amount is None else str(item.amount)}
+                for item in preview.items
+            ],
+        )
+    cache.set(_result_key(organisation), value, timeout=RESULT_SECONDS)
+
+
+def stored(organisation: Organisation) -> tuple[dict[str, Any] | None, Preview | None]:
+    """(state row, Preview) of the last preview, or (None, None)."""
+    value = cache.get(_result_key(organisation))
+    if not value:
+        return None, None
+    if value["state"] != DONE:
+        return value, None
+    items = [
+        PreviewItem(**{**item, "amount": None if item["amount"] is None else Decimal(item["amount"])})
+        for item in value.get("items", [])
+    ]
+    return value, Preview(items=items, error=value.get("run_error", ""), qbo_reads=value.get("qbo_reads", 0))
+
+
+def run_and_store(organisation: Organisation) -> str:
+    """The Celery task's body: run the preview and keep its result (or why it could not run)."""
+    from connector.errors import ConnectorError
+
+    try:
+        preview = preview_next_sync(organisation)
+    except PreviewBusy as exc:
+        store(organisation, FAILED, error=str(exc))
+        return FAILED
+    except ConnectorError as exc:
+        store(organisation, FAILED, error=exc.message)
+        return FAILED
+    store(organisation, DONE, preview)
+    mark_seen(organisation)
+    return DONE
 
 
 # ---- the onboarding checklist's "preview before the first write" -----------------------------------
