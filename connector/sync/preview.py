@@ -8,10 +8,10 @@ How nothing changes anywhere:
 - Procurify: only ever read.
 - Our database: the whole run (its SyncRun, links, cursors, holds, audit, mappings, snapshots) happens
   inside one transaction that is always rolled back. A flag threaded through every module would have to
-  be remembered by every future step; a rollback cannot be forgotten. Two things must survive it and are
-  done on their own short-lived database connection: QuickBooks token refreshes (the refresh token
-  rotates on every refresh; rolling the new one back would disconnect the organisation) and Procurify's
-  cached access token (a read-ahead thread saving it would otherwise wait on this transaction's row lock).
+  be remembered by every future step; a rollback cannot be forgotten. Tokens must survive it: both are
+  made fresh before the transaction opens and kept in memory, and a refresh during the preview is saved
+  on its own short-lived database connection (QuickBooks rotates the refresh token on every refresh;
+  rolling the new one back would disconnect the organisation).
 
 While a preview runs its (uncommitted) SyncRun occupies the one-active-run slot, so a real run that
 starts meanwhile waits for the preview to end rather than racing it.
@@ -164,7 +164,7 @@ class ReadOnlyQBO(QBOClient):
         clone = cls.__new__(cls)
         clone.__dict__.update(client.__dict__)
         clone.recorder = WriteRecorder()
-        clone._token_provider = own_connection(client._token_provider)
+        clone._token_provider = PreviewTokens(client._token_provider)
         return clone
 
     def _send(
@@ -205,12 +205,34 @@ def own_connection(fn: Callable[..., T]) -> Callable[..., T]:
     return call
 
 
-class OwnConnectionStore:
-    """A Procurify token store whose reads and writes happen outside the preview's transaction."""
+class PreviewTokens:
+    """QuickBooks' access token for the preview: fetched once before the transaction opens; a refresh
+    (after a 401, or an expiry during a long preview) runs on its own connection, committed at once."""
+
+    def __init__(self, provider: Callable[[bool], str]) -> None:
+        self.provider = provider
+        self.token = provider(False)
+
+    def __call__(self, force_refresh: bool) -> str:
+        if force_refresh:
+            self.token = own_connection(self.provider)(True)
+        return self.token
+
+
+class PreviewTokenStore:
+    """Procurify's token store for the preview: loaded once before the transaction opens, kept in memory
+    (read-ahead threads read it too), a renewed token saved on its own connection."""
 
     def __init__(self, inner: Any) -> None:
-        self.load: Callable[[], AccessToken | None] = own_connection(inner.load)
-        self.save: Callable[[AccessToken], None] = own_connection(inner.save)
+        self.inner = inner
+        self.token: AccessToken | None = inner.load()
+
+    def load(self) -> AccessToken | None:
+        return self.token
+
+    def save(self, token: AccessToken) -> None:
+        self.token = token
+        own_connection(self.inner.save)(token)
 
 
 # ---- the preview ----------------------------------------------------------------------------------
@@ -233,12 +255,11 @@ def preview_next_sync(
         from connector.clients import procurify_client_for, qbo_client_for
 
         procurify, qbo = procurify or procurify_client_for(organisation), qbo or qbo_client_for(organisation)
-    procurify._tokens = OwnConnectionStore(procurify._tokens)  # type: ignore[attr-defined]
-    read_only = ReadOnlyQBO.wrapping(qbo)
-    # Fresh tokens before the transaction opens: a refresh inside it would wait on nothing in
-    # PostgreSQL, but on SQLite (the demo) its own connection would wait for this transaction's lock.
-    read_only._token_provider(False)
+    # Tokens are made fresh here, before the transaction opens (and kept in memory): a token written
+    # inside it would be rolled back, and on SQLite (the demo) another connection would wait on its lock.
     procurify._valid_token()  # type: ignore[attr-defined]
+    procurify._tokens = PreviewTokenStore(procurify._tokens)  # type: ignore[attr-defined]
+    read_only = ReadOnlyQBO.wrapping(qbo)
     preview = Preview()
     with transaction.atomic():
         try:
@@ -355,7 +376,7 @@ RUNNING, DONE, FAILED = "running", "done", "failed"
 
 
 def _result_key(organisation: Organisation) -> str:
-    return f"preview-result:{organisation.pk}"
+    return f"preview-result:{organisation.public_id}"
 
 
 def store(organisation: Organisation, state: str, preview: Preview | None = None, error: str = "") -> None:
@@ -411,8 +432,8 @@ SEEN_SECONDS = 30 * 24 * 3600
 
 def mark_seen(organisation: Organisation) -> None:
     """A person looked at a preview (kept in the cache: the preview itself leaves no database row)."""
-    cache.set(f"preview-seen:{organisation.pk}", True, timeout=SEEN_SECONDS)
+    cache.set(f"preview-seen:{organisation.public_id}", True, timeout=SEEN_SECONDS)
 
 
 def seen(organisation: Organisation) -> bool:
-    return bool(cache.get(f"preview-seen:{organisation.pk}"))
+    return bool(cache.get(f"preview-seen:{organisation.public_id}"))

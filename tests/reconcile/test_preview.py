@@ -175,3 +175,16 @@ def test_no_preview_while_a_sync_is_running(org_a, wired, sb: Sandbox) -> None:
     runs.enqueue_run(org_a, SyncRun.Trigger.MANUAL)
     with pytest.raises(PreviewBusy):
         preview_next_sync(org_a, clock=sb.clock.now)
+
+
+def test_a_token_refreshed_during_the_preview_survives_its_rollback(org_a, wired, sb: Sandbox) -> None:
+    before = Connection.objects.get(organisation=org_a, provider="qbo").refresh_token
+    sb.qbo.expire_tokens(wired)  # QuickBooks answers our stored access token with 401
+
+    preview = preview_next_sync(org_a, clock=sb.clock.now)
+
+    assert preview.error == "" and preview.items
+    after = Connection.objects.get(organisation=org_a, provider="qbo")
+    assert after.refresh_token != before, "the rotated refresh token was rolled back with the preview"
+    assert not after.needs_reauth
+    assert sync(org_a, sb).status == SyncRun.Status.SUCCEEDED  # and it is the one QuickBooks now accepts

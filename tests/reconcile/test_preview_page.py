@@ -4,7 +4,6 @@ the page; the list shows amounts with their currency and the totals per action."
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from django.utils.html import escape
 
 from connector.models import AuditEvent, ExternalRecord
@@ -19,7 +18,6 @@ def _checklist(client, org) -> dict[str, bool]:
 
 
 def test_an_owner_previews_before_the_first_write(org_a, owner, wired, sb: Sandbox, settings) -> None:
-    cache.delete(f"preview-seen:{org_a.pk}")
     assert _checklist(owner.client, org_a)[STEP] is False
     dashboard = owner.client.get(f"/o/{org_a.public_id}/").content.decode()
     assert "Preview next sync" in dashboard and f"/o/{org_a.public_id}/sync/preview/" in dashboard
@@ -50,7 +48,6 @@ def test_a_viewer_reads_the_page_but_cannot_run_it(org_a, viewer, wired) -> None
 
 
 def test_the_page_shows_progress_until_the_worker_has_finished(org_a, owner, wired, settings) -> None:
-    cache.delete(f"preview-result:{org_a.pk}")
     settings.CELERY_TASK_ALWAYS_EAGER = False
     queued = []
     monkey = pytest.MonkeyPatch()
