@@ -21,20 +21,27 @@ def bill_date(bill: Bill, mappings: Mappings) -> date:
     return date.fromisoformat(local_date(when, mappings))
 
 
+FIELDS = ("version", "status", "vendor_id", "vendor_name", "number", "bill_date", "currency", "total")
+
+
 def remember(organisation: Organisation, bill: Bill, mappings: Mappings) -> BillSnapshot:
-    total = bill.total_cost_with_tax
-    snapshot, _ = BillSnapshot.objects.update_or_create(
+    """Insert or overwrite the bill's snapshot in one statement (the engine calls this for every bill)."""
+    snapshot = BillSnapshot(
         organisation=organisation,
         procurify_id=str(bill.uuid),
-        defaults={
-            "version": bill.version,
-            "status": bill.status,
-            "vendor_id": bill.vendor.id,
-            "vendor_name": (bill.vendor_name or bill.vendor.name or "")[:200],
-            "number": (bill.invoice_number or f"#{bill.id}")[:100],
-            "bill_date": bill_date(bill, mappings),
-            "currency": (bill.currency.name or "")[:3],
-            "total": total,  # exact: never rounded here (four places stored)
-        },
+        version=bill.version,
+        status=bill.status,
+        vendor_id=bill.vendor.id,
+        vendor_name=(bill.vendor_name or bill.vendor.name or "")[:200],
+        number=(bill.invoice_number or f"#{bill.id}")[:100],
+        bill_date=bill_date(bill, mappings),
+        currency=(bill.currency.name or "")[:3],
+        total=bill.total_cost_with_tax,  # exact: never rounded here (four places stored)
+    )
+    BillSnapshot.objects.bulk_create(
+        [snapshot],
+        update_conflicts=True,
+        unique_fields=["organisation", "procurify_id"],
+        update_fields=[*FIELDS, "read_at"],
     )
     return snapshot
