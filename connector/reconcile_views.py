@@ -119,16 +119,22 @@ def _amount(value: Decimal) -> str:
 def _document(section: str, doc: Any) -> list[str]:
     return [
         section,
-        doc.vendor,
+        text_cell(doc.vendor),
         doc.month,
         doc.currency,
-        doc.number,
+        text_cell(doc.number),
         doc.procurify_id,
         doc.qbo_id,
         *_money(doc),
         doc.kind_title,
-        doc.reason,
+        text_cell(doc.reason),
     ]
+
+
+def text_cell(value: str) -> str:
+    """Names and numbers typed by people: a leading = + - @ would run as a formula in a spreadsheet
+    (CSV injection), so such a cell starts with an apostrophe. Amounts are never text cells."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 # ---- the preview ----------------------------------------------------------------------------------

@@ -97,3 +97,10 @@ def test_a_bill_without_a_total_counts_nothing_and_is_still_listed() -> None:
     result = reconcile([_bill("nototal", None)], {}, {}, {"nototal": Hold("bill_total_missing", "No total.")})
     (doc,) = result.documents
     assert (doc.kind, doc.approved, doc.reason) == (HELD, D("0.00"), "No total.")
+
+
+def test_a_csv_text_cell_never_starts_a_formula() -> None:
+    from connector.reconcile_views import text_cell
+
+    assert text_cell('=HYPERLINK("http://evil")') == '\'=HYPERLINK("http://evil")'
+    assert [text_cell(v) for v in ("+1", "-2", "@SUM(A1)", "Acme")] == ["'+1", "'-2", "'@SUM(A1)", "Acme"]
