@@ -74,8 +74,8 @@ def reap_abandoned_runs() -> int:
 
 @shared_task(ignore_result=True)
 def preview_sync(organisation_id: int) -> str:
-    """ "Preview next sync": the whole pipeline with nothing written (connector/sync/preview.py); the
-    result waits in the cache for the preview page."""
+    """The dashboard's "Preview next sync": the whole pipeline with nothing written (see
+    connector/sync/preview.py); the result waits in the cache for the preview page."""
     from connector.sync import preview
     from tenants.models import Organisation
 
