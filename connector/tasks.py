@@ -70,3 +70,13 @@ def replay_record(organisation_id: int, object_type: str, procurify_id: str) -> 
 def reap_abandoned_runs() -> int:
     """Runs whose worker stopped beating become abandoned, freeing their organisation."""
     return runs.reap_abandoned(timezone.now())
+
+
+@shared_task(ignore_result=True)
+def preview_sync(organisation_id: int) -> str:
+    """The dashboard's "Preview next sync": the whole pipeline with nothing written (see
+    connector/sync/preview.py); the result waits in the cache for the preview page."""
+    from connector.sync import preview
+    from tenants.models import Organisation
+
+    return preview.run_and_store(Organisation.objects.get(pk=organisation_id))

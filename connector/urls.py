@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from connector import activity_views, document_views, views
+from connector import activity_views, document_views, reconcile_views, views
 
 urlpatterns = [
     path("o/<uuid:org_id>/held/", views.held_list, name="connector-held"),
@@ -37,4 +37,11 @@ urlpatterns = [
     path("o/<uuid:org_id>/sync/now/", views.sync_now, name="connector-sync-now"),
     path("o/<uuid:org_id>/sync/progress/", views.sync_progress, name="connector-sync-progress"),
     path("o/<uuid:org_id>/sync/settings/", views.sync_settings, name="connector-settings"),
+    path("o/<uuid:org_id>/sync/preview/", reconcile_views.preview_page, name="connector-preview"),
+    path("o/<uuid:org_id>/reconciliation/", reconcile_views.reconciliation, name="connector-reconciliation"),
+    path(
+        "o/<uuid:org_id>/reconciliation/csv/",
+        reconcile_views.reconciliation_csv,
+        name="connector-reconciliation-csv",
+    ),
 ]

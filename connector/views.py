@@ -26,7 +26,7 @@ from connector.errors import ConnectorError
 from connector.finder import FinderForm
 from connector.forms import IgnoreForm, RunFilterForm, SyncSettingsForm
 from connector.models import AuditEvent, ExternalRecord, HeldRecord, SyncRun
-from connector.sync import holds, removal, runs
+from connector.sync import holds, preview, removal, runs
 from connector.sync.audit import Audit
 from connector.sync.sweep import PAYMENT, REMOVAL_REASONS
 from mappings.models import AccountMapping, VendorMapping
@@ -564,6 +564,11 @@ def dashboard_context(organisation: Organisation) -> dict[str, Any]:
             "Choose a schedule",
             bool(schedule and schedule.enabled),
             reverse("connector-settings", args=[org_id]),
+        ),
+        (  # before the first write, see what it would write (connector/sync/preview.py)
+            "Preview what the first sync will write",
+            first_sync or preview.seen(organisation),
+            reverse("connector-preview", args=[org_id]),
         ),
         ("Run the first sync", first_sync, ""),
     ]

@@ -321,13 +321,21 @@ def is_locked(bill: Entity) -> bool:
     return any(link.get("TxnType") in PAYMENT_TYPES for link in data.get("LinkedTxn") or [])
 
 
+def written_amount(body: dict[str, Any], plan: Plan) -> dict[str, str]:
+    """What we sent, for the reconciliation: the lines' sum (QuickBooks' TotalAmt of our payload) and
+    the currency QuickBooks booked it in (its answer names it; without multicurrency, the home one)."""
+    total = sum((Decimal(str(line["Amount"])) for line in plan.payload.get("Line") or []), Decimal(0))
+    currency = (body.get("CurrencyRef") or plan.payload.get("CurrencyRef") or {}).get("value") or ""
+    return {"written_total": format(total, "f"), "written_currency": str(currency)}
+
+
 def remembered(entity: Entity, plan: Plan) -> dict[str, Any]:
     """What later writes need from QBO's answer: a bill's exchange rate (kept on edits) and a
     purchase order's line Ids by Procurify order item (bill lines link to them)."""
     body = entity.body()
     if plan.entity == "Bill":
         rate = body.get("ExchangeRate")
-        return {"exchange_rate": str(rate)} if rate is not None else {}
+        return {**({"exchange_rate": str(rate)} if rate is not None else {}), **written_amount(body, plan)}
     if plan.entity != "PurchaseOrder":
         return {}
     # QBO answers the lines in the order sent (LineNum); line_keys are the order items in that order.

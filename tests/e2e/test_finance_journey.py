@@ -78,6 +78,15 @@ def test_it_takes_a_finance_admin_from_nothing_to_a_synced_bill(
     page.goto(f"{org_url}/connections/")
     expect(page.locator("body")).to_contain_text(re.compile("connected", re.I))
 
+    # Before the first write: the preview lists what the sync would write and hold; nothing is written.
+    page.goto(f"{org_url}/")
+    _submit(page, "Preview next sync")
+    expect(page.locator("main")).to_contain_text("Would create")
+    expect(page.get_by_role("row").filter(has_text="GLF-20931")).to_contain_text(
+        "Account code '6550' is not mapped"
+    )
+    assert sb.qbo.objects(sb.realm_ids[0], "Bill") == []
+
     # First sync: most bills land, the one on an unmapped account code waits with a plain reason.
     page.goto(f"{org_url}/")
     _submit(page, "Sync now")

@@ -282,7 +282,25 @@ def test_it_knows_every_task_that_takes_an_id_when_tasks_are_added() -> None:
         for name, obj in vars(module).items()
         if hasattr(obj, "delay") and obj.__module__ == module.__name__ and _takes_ids(obj)
     }
-    assert id_tasks <= {"sync_organisation", "replay_record"}, id_tasks
+    assert id_tasks <= {"sync_organisation", "replay_record", "preview_sync"}, id_tasks
+
+
+def test_a_preview_for_b_reads_only_b_and_writes_nothing_anywhere(synced: TwoTenants) -> None:
+    a, b = synced.a, synced.b
+    synced.sb.procurify.add_bill(b.domain, vendor_id=_any_vendor(synced, b), invoice_number="B-PREVIEW-1")
+    before = {"a": rows_of(a.organisation), "b": rows_of(b.organisation)}
+    realms = {"a": realm_of(a), "b": realm_of(b)}
+
+    assert tasks.preview_sync(b.organisation.pk) == "done"
+
+    from connector.sync.preview import stored
+
+    _, preview = stored(b.organisation)
+    assert preview is not None and [i for i in preview.items if i.document == "B-PREVIEW-1"]
+    assert stored(a.organisation) == (None, None)
+    assert {"a": rows_of(a.organisation), "b": rows_of(b.organisation)} == before
+    assert realm_of(a) == realms["a"]
+    assert realm_of(b)["objects"] == realms["b"]["objects"] and realm_of(b)["writes"] == realms["b"]["writes"]
 
 
 def test_it_replays_through_the_task_only_within_b_when_the_task_exists(synced: TwoTenants) -> None:
