@@ -139,8 +139,8 @@ REASONS: dict[str, str] = {
     ),
     "payment_account_unusable": (
         "Payment of {amount} for {bill} by {method} was not recorded: the account chosen for {method} "
-        "payments ({account}) is no longer an active Bank or Credit Card account in QuickBooks. Choose another on the "
-        "Payment methods tab."
+        "payments ({account}) is no longer an active Bank or Credit Card account in QuickBooks. Choose "
+        "another on the Payment methods tab."
     ),
     "payment_waiting_for_bill": (
         "Payment of {amount} for {bill} is waiting for the bill to reach QuickBooks; it is recorded on the "
