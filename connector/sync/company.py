@@ -17,6 +17,7 @@ from connector.sync.audit import Audit
 from mappings.models import (
     AccountMapping,
     BooksProfile,
+    PaymentAccountMapping,
     QBOAccount,
     QBOTerm,
     QBOVendor,
@@ -69,6 +70,11 @@ def start_fresh_if_switched(organisation: Organisation, realm_id: str, audit: Au
             AccountMapping.objects.filter(organisation=organisation)
             .exclude(qbo_account_id="")
             .update(qbo_account_id="", qbo_account_name="", source=Source.NONE, reason="")
+        )
+        counts["payment accounts"] = (  # Bank/Credit Card accounts of the previous company (payments.py)
+            PaymentAccountMapping.objects.filter(organisation=organisation)
+            .exclude(qbo_account_id="")
+            .update(qbo_account_id="", qbo_account_name="")
         )
         counts["cursors"], _ = SyncCursor.objects.filter(organisation=organisation).delete()
         counts["holds"], _ = HeldRecord.objects.filter(organisation=organisation).delete()

@@ -55,9 +55,10 @@ def test_an_unmapped_method_is_held_with_a_sentence_then_recorded_once_when_mapp
     (paid,) = _procurify_payments(harness, stories.FULLY_PAID)
     hold = _hold(org_a, paid["uuid"])
     assert hold.reason_code == "payment_account_unmapped" and hold.state == HeldRecord.State.HELD
+    assert _total(harness, stories.FULLY_PAID) == Decimal("345.00")
     assert hold.message.startswith(
-        f"Payment of ${_total(harness, stories.FULLY_PAID):,.2f} USD for bill {stories.FULLY_PAID} by Paper check "
-        "is waiting for a bank account to be chosen for Paper check payments."
+        "Payment of $345.00 USD for bill PAY-FULL-1 by Paper check is waiting for a bank account to be "
+        "chosen for Paper check payments."
     )
     assert not _payments(harness) and _qbo_bill(harness, stories.FULLY_PAID)["Balance"] > 0
 
