@@ -281,6 +281,11 @@ def _vendor(ctx: Context, bill: PaidBill, base: dict[str, str]) -> str:
 
 def _reverse(ctx: Context, payment: Payment, record: ExternalRecord, audit: RecordAudit) -> str:
     """The payment left `paid` after we recorded it: delete the BillPayment so the bill is open again."""
+    if not record.qbo_id:
+        # A create that did not finish (the worker died, the answer was lost): it may have landed.
+        found = _find_unconfirmed(ctx, record, audit)
+        if found:
+            record.qbo_id = found
     if record.qbo_id:
         try:
             current = ctx.qbo.read("BillPayment", record.qbo_id)
@@ -300,6 +305,16 @@ def _reverse(ctx: Context, payment: Payment, record: ExternalRecord, audit: Reco
         record.delete()  # paid again later, it is written afresh
         holds.resolve(ctx.organisation, PAYMENT, payment.uuid)
     return DELETED
+
+
+def _find_unconfirmed(ctx: Context, record: ExternalRecord, audit: RecordAudit) -> str:
+    """The writer's lookup by our PrivateNote marker among the vendor's BillPayments (docs/qbo-facts.md)."""
+    vendor = str((record.extra or {}).get("attempt", {}).get("vendor") or "")
+    if not vendor:
+        return ""
+    plan = Plan("BillPayment", {}, record.label, marker(record.procurify_id), vendor, None)
+    found = ctx.writer._lookup(plan, audit, record)
+    return str(found.Id) if found is not None else ""
 
 
 def _gone(exc: Permanent) -> bool:

@@ -211,3 +211,35 @@ def test_a_crash_after_quickbooks_committed_the_payment_leaves_one_billpayment(h
     (paid,) = _procurify_payments(harness, stories.FULLY_PAID)
     mine = [p for p in _payments(harness) if paid["uuid"] in (p.get("PrivateNote") or "")]
     assert len(mine) == 1 and _qbo_bill(harness, stories.FULLY_PAID)["Balance"] == 0
+
+
+def test_a_payment_reversed_after_a_crash_left_its_create_unconfirmed_is_still_deleted(harness, org_a):
+    _run(harness, org_a)
+    _map(org_a, "PAPER_CHECK", "Operating Checking")
+    create = harness.qbo.create
+
+    def create_then_die(entity, body, **kwargs):
+        result = create(entity, body, **kwargs)
+        if entity == "BillPayment":
+            raise KeyboardInterrupt
+        return result
+
+    harness.qbo.create = create_then_die  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        harness.run(org_a)
+    harness.qbo.create = create  # type: ignore[method-assign]
+    SyncRun.objects.filter(organisation=org_a, status=SyncRun.Status.RUNNING).update(
+        status=SyncRun.Status.ABANDONED
+    )
+    (paid,) = _procurify_payments(harness, stories.FULLY_PAID)
+    link = ExternalRecord.objects.get(organisation=org_a, object_type=PAYMENT, procurify_id=paid["uuid"])
+    assert link.state == ExternalRecord.State.CREATING and not link.qbo_id
+    assert _qbo_bill(harness, stories.FULLY_PAID)["Balance"] == 0  # QuickBooks did commit it
+
+    harness.sb.clock.advance(minutes=1)
+    harness.sb.procurify.set_payment_status("northwind", paid["uuid"], "denied")
+    _run(harness, org_a)
+    assert not [p for p in _payments(harness) if paid["uuid"] in (p.get("PrivateNote") or "")]
+    assert Decimal(str(_qbo_bill(harness, stories.FULLY_PAID)["Balance"])) == _total(
+        harness, stories.FULLY_PAID
+    )
