@@ -26,7 +26,7 @@ from connector.models import ExternalRecord, HeldRecord
 from connector.procurify.schemas import BillSummary, MalformedRecord, Payment
 from connector.sync import cursors, holds
 from connector.sync.audit import RecordAudit
-from connector.sync.records import BILL, FAILED, SKIPPED, Context, hold_record
+from connector.sync.records import BILL, FAILED, HELD, SKIPPED, Context, hold_record
 from connector.sync.transform import Held, Plan
 from mappings import payment_accounts
 from mappings.models import PaymentAccountMapping, QBOAccount
@@ -101,11 +101,52 @@ def _identity(row: Payment | MalformedRecord) -> Hashable:
 
 
 def _held_payment_ids(ctx: Context) -> dict[str, str]:
-    """uuid → Procurify payment id of every open payment hold: few, and each is cheap to re-check."""
+    """uuid → Procurify payment id of the open payment holds worth re-reading now, without HTTP: released
+    ones (a mapping was saved), those whose bills are now written or whose account is now chosen, and
+    QuickBooks-side refusals after their cooldown. The rest change only when the payment does."""
     rows = HeldRecord.objects.filter(organisation=ctx.organisation, object_type=PAYMENT).exclude(
         state=HeldRecord.State.RESOLVED
     )
-    return {r.procurify_id: str((r.detail or {}).get("payment_id", "")) for r in rows}
+    return {
+        r.procurify_id: str((r.detail or {}).get("payment_id", "")) for r in rows if _worth_retrying(ctx, r)
+    }
+
+
+def _worth_retrying(ctx: Context, row: HeldRecord) -> bool:
+    if row.state == HeldRecord.State.RELEASED:
+        return True
+    if row.reason_code in holds.QBO_SIDE_CAUSES:
+        return row.last_held_at <= timezone.now() - holds.QBO_SIDE_COOLDOWN
+    if row.reason_code == "payment_waiting_for_bill":
+        bills = [u for u in (row.detail or {}).get("bills", "").split(",") if u]
+        written = ExternalRecord.objects.filter(
+            organisation=ctx.organisation, object_type=BILL, procurify_id__in=bills
+        ).exclude(qbo_id="")
+        return not bills or written.count() == len(bills)
+    if row.waiting_on_type == payment_accounts.WAITING_ON:
+        return PaymentAccountMapping.objects.filter(
+            organisation=ctx.organisation,
+            method=row.waiting_on_key,
+            qbo_account_id__gt="",
+            decided_at__gt=row.last_held_at,
+        ).exists()
+    return False
+
+
+def _hold(ctx: Context, uuid: str, exc: RecordHeld, label: str) -> str:
+    """Hold a payment; the same hold re-read unchanged (the poll's overlap) is left alone: no new
+    audit event, no new "newly held" alert."""
+    same = HeldRecord.objects.filter(
+        organisation=ctx.organisation,
+        object_type=PAYMENT,
+        procurify_id=uuid,
+        state=HeldRecord.State.HELD,
+        reason_code=exc.reason_code,
+        message=exc.message,
+    )
+    if same.exists():
+        return HELD
+    return hold_record(ctx, PAYMENT, uuid, exc, label)
 
 
 def _isolated(ctx: Context, payment: Payment) -> str:
@@ -150,7 +191,7 @@ def process_payment(ctx: Context, payment: Payment) -> str:
         result = ctx.writer.write(PAYMENT, payment.uuid, plan, audit)
     except RecordHeld as exc:
         label = getattr(exc, "params", {}).get("bill", f"payment {payment.id}")
-        return hold_record(ctx, PAYMENT, payment.uuid, exc, f"Payment {payment.id} for {label}")
+        return _hold(ctx, payment.uuid, exc, f"Payment {payment.id} for {label}")
     record = result.record
     record.extra = {**(record.extra or {}), "bills": [b.uuid for b in bills], "payment_id": payment.id}
     record.save(update_fields=["extra", "updated_at"])
