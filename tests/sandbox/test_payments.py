@@ -238,3 +238,23 @@ def test_billpayment_goes_through_batch(qbo: QBO) -> None:
     out = qbo.ok("batch", {"BatchItemRequest": items})["BatchItemResponse"]
     assert "BillPayment" in out[0] and out[1]["Fault"]["Error"][0]["code"] == "6000"
     assert _bill(qbo, bill["Id"])["Balance"] == 0
+
+
+def test_an_update_is_checked_against_the_balance_without_its_own_old_amount(qbo: QBO) -> None:
+    ids = _ids(qbo)
+    bill = _new_bill(qbo, ids, 100.0)
+    payment = qbo.ok("billpayment", _payment(ids, [(bill["Id"], 50.0)]))["BillPayment"]
+    line = [{"Amount": 100.0, "LinkedTxn": [{"TxnId": bill["Id"], "TxnType": "Bill"}]}]
+    body = {
+        "Id": payment["Id"],
+        "SyncToken": payment["SyncToken"],
+        "sparse": True,
+        "TotalAmt": 100.0,
+        "Line": line,
+    }
+    updated = qbo.ok("billpayment", body)["BillPayment"]
+    assert updated["SyncToken"] == "1" and _bill(qbo, bill["Id"])["Balance"] == 0
+    line[0]["Amount"] = 100.01
+    over = {**body, "SyncToken": updated["SyncToken"], "TotalAmt": 100.01}
+    assert fault_code(qbo.post("billpayment", over)) == "6000"
+    assert fault_code(qbo.post("billpayment", {**body, "SyncToken": "0"})) == "5010"  # stale
