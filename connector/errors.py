@@ -171,6 +171,33 @@ REASONS: dict[str, str] = {
         "Put a class on each line (Tax, classes and locations page) if QuickBooks tracks classes per line, "
         "or enter it by hand."
     ),
+    # Payments (connector/sync/payments.py): a Procurify payment not recorded in QuickBooks yet.
+    "payment_account_unmapped": (
+        "Payment of {amount} for {bill} by {method} is waiting for a {account_kind} to be chosen for "
+        "{method} payments. Choose it on the Payment methods tab; the payment is then recorded by itself."
+    ),
+    "payment_account_unusable": (
+        "Payment of {amount} for {bill} by {method} was not recorded: the account chosen for {method} "
+        "payments ({account}) is no longer an active Bank or Credit Card account in QuickBooks. Choose "
+        "another on the Payment methods tab."
+    ),
+    "payment_waiting_for_bill": (
+        "Payment of {amount} for {bill} is waiting for the bill to reach QuickBooks; it is recorded on the "
+        "run after the bill is written."
+    ),
+    "payment_currency_mismatch": (
+        "Payment of {amount} for {bill} was made in {payment_currency}, but the bill is in {bill_currency}. "
+        "QuickBooks pays a bill in the bill's currency, so the payment was not recorded; record it in "
+        "QuickBooks by hand (Pay bills)."
+    ),
+    "payment_split_unknown": (
+        "Payment of {amount} covers {count} bills ({bill}) totalling {total}. Procurify does not say how "
+        "much of it went to each bill, so it was not recorded; record it in QuickBooks by hand (Pay bills)."
+    ),
+    "payment_date_missing": (
+        "Payment of {amount} for {bill} has neither a posted nor a processing date in Procurify, so it was "
+        "not recorded: we never guess a payment's date. It is retried on the next run."
+    ),
     "vendor_currency_unknown": (
         "Procurify does not say which currency vendor '{vendor}' bills in, and QuickBooks fixes a vendor's "
         "currency when it is created. Set the vendor's currency in Procurify or map the vendor by hand."

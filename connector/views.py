@@ -28,6 +28,7 @@ from connector.forms import IgnoreForm, RunFilterForm, SyncSettingsForm
 from connector.models import AuditEvent, ExternalRecord, HeldRecord, SyncRun
 from connector.sync import holds, preview, removal, runs
 from connector.sync.audit import Audit
+from connector.sync.payments import payments_of_bill
 from connector.sync.sweep import PAYMENT, REMOVAL_REASONS
 from mappings.models import AccountMapping, VendorMapping
 from mappings.views import is_htmx
@@ -60,6 +61,12 @@ REASON_TITLES = {
     "bill_removed_in_procurify": "Removed in Procurify after it reached QuickBooks",
     "bill_unapproved_after_sync": "Sent back for approval after it reached QuickBooks",
     "paid_in_procurify": "Paid in Procurify, payment not recorded in QuickBooks",
+    "payment_account_unmapped": "Paid in Procurify — payment not yet recorded in QuickBooks (no account)",
+    "payment_account_unusable": "Paid in Procurify — payment account unusable in QuickBooks",
+    "payment_waiting_for_bill": "Paid in Procurify — waiting for the bill to reach QuickBooks",
+    "payment_currency_mismatch": "Paid in another currency than the bill",
+    "payment_split_unknown": "One payment for several bills, split unknown",
+    "payment_date_missing": "Payment without a date",
     "bill_total_mismatch": "Lines do not add up to the bill's total",
     "malformed_record": "Unreadable data from Procurify",
     "stale_sync_token_exhausted": "Kept changing in QuickBooks",
@@ -112,8 +119,14 @@ def fix_links(organisation: Organisation, rows: Iterable[HeldRecord]) -> dict[in
         elif row.waiting_on_type in ("tax_mapping", "class_mapping", "location_mapping"):
             links[row.pk] = ("Map it", reverse("mappings-dimensions", args=[org_id]))
         else:
-            kind = "bill" if row.object_type == PAYMENT else row.object_type  # a payment flag is its bill's
-            links[row.pk] = ("See the record", record_path(organisation, kind, row.procurify_id))
+            if row.object_type == PAYMENT:  # a payment is shown on its (first) bill's page
+                bill = ((row.detail or {}).get("bills") or "").split(",")[0]
+                links[row.pk] = ("See the bill", record_path(organisation, "bill", bill or row.procurify_id))
+            else:
+                links[row.pk] = (
+                    "See the record",
+                    record_path(organisation, row.object_type, row.procurify_id),
+                )
     return links
 
 
@@ -319,6 +332,8 @@ def record_detail(request: HttpRequest, object_type: str, procurify_id: str) -> 
         .values_list("site_url", flat=True)
         .first(),
     }
+    if object_type == "bill":  # its payments: recorded as BillPayments, or held (connector/sync/payments.py)
+        context["bill_payments"] = payments_of_bill(organisation, procurify_id)
     return render(request, "connector/record.html", context)
 
 

@@ -202,3 +202,32 @@ from mappings.dimension_models import (  # noqa: E402,F401
     QBOTaxCode,
     TaxMapping,
 )
+
+
+class PaymentAccountMapping(models.Model):
+    """How a Procurify payment method (its rail, or its source type when it has none) is paid in QBO:
+    the Bank or Credit Card account its BillPayments come from (connector/sync/payments.py)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="payment_account_mappings"
+    )
+    method = models.CharField(max_length=40, help_text="ACH, PAPER_CHECK, EXTERNAL, …")
+    qbo_account_id = models.CharField(max_length=40, blank=True)
+    qbo_account_name = models.CharField(max_length=600, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    seen_at = models.DateTimeField(null=True, blank=True, help_text="Last time a payment used this method.")
+
+    class Meta:
+        ordering = ["method"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "method"], name="mappings_paymentaccountmapping_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} → {self.qbo_account_name or 'unmapped'}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from mappings import dimension_views, views
+from mappings import dimension_views, payment_views, views
 
 urlpatterns = [
     path("o/<uuid:org_id>/tax-and-tracking/", dimension_views.page, name="mappings-dimensions"),
@@ -19,6 +19,17 @@ urlpatterns = [
         name="mappings-dimension-save",
     ),
     path("o/<uuid:org_id>/mappings/", views.index, name="mappings-index"),
+    # Before the <slug:kind> tables: payment methods map to Bank/Credit Card accounts (issue 15).
+    path(
+        "o/<uuid:org_id>/mappings/payment-methods/",
+        payment_views.payment_methods,
+        name="mappings-payment-methods",
+    ),
+    path(
+        "o/<uuid:org_id>/mappings/payment-methods/<uuid:mapping_id>/",
+        payment_views.payment_method_save,
+        name="mappings-payment-method-save",
+    ),
     path("o/<uuid:org_id>/mappings/<slug:kind>/", views.mapping_list, name="mappings-list"),
     path("o/<uuid:org_id>/mappings/<slug:kind>/auto-match/", views.auto_match, name="mappings-auto-match"),
     path("o/<uuid:org_id>/mappings/<slug:kind>/<uuid:mapping_id>/", views.mapping_edit, name="mappings-edit"),

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from . import procurify_api as api
+from . import procurify_payments as payments
 from . import procurify_render as render
 from .clock import FakeClock
 from .faults import Faults
@@ -133,6 +134,8 @@ class ProcurifyFake:
             return (api.bills(site, request, today) if get else _not_allowed(request)), "ap/bills"
         if p[:3] == ["v2", "ap", "bills"] and len(p) == 4:
             return (api.bill(site, p[3], today) if get else _not_allowed(request)), "ap/bills/{uuid}"
+        if p == ["public", "v1", "payments"]:
+            return (payments.payments(site, request) if get else _not_allowed(request)), "public/v1/payments"
         if p[:2] == ["v2", "purchase_orders"] and get and len(p) == 4:
             return api.purchase_orders(site, request, p[2], p[3]), "purchase_orders/{role}/{status}"
         if p[:2] == ["v2", "purchase_orders"] and get and len(p) == 3:
@@ -175,6 +178,16 @@ class ProcurifyFake:
             assert record is not None
             record["status"], record["paid_on"] = BILL_STATUS["paid"], date.fromisoformat(paid_on)
             site.bump(record, self.clock.now())
+            # Marked paid outside Procurify: the payments list shows an external payment (procurify.md §7).
+            payments.add_payment(
+                site,
+                self.clock.now(),
+                bill_uuids=[record["uuid"]],
+                rail=None,
+                source_type="external",
+                source_name=None,
+                posted=date.fromisoformat(paid_on),
+            )
         return json_response(200, {"data": {"bill_uuids": uuids}})
 
     # --- test and control helpers -----------------------------------------------------------------
@@ -226,6 +239,24 @@ class ProcurifyFake:
             return [
                 render.bill_detail(site, b, today) for b in sorted(site.bills.values(), key=lambda b: b["id"])
             ]
+
+    def add_payment(self, domain: str, **spec: Any) -> dict[str, Any]:
+        """Pay bills (see procurify_payments.add_payment); returns the payment as the list shows it."""
+        with self._lock:
+            site = self.sites[domain]
+            return payments.render(site, payments.add_payment(site, self.clock.now(), **spec))
+
+    def set_payment_status(self, domain: str, payment_uuid: str, status: str) -> dict[str, Any]:
+        """Move a payment on, or reverse it (paid → failed/denied); updated_at moves on."""
+        with self._lock:
+            site = self.sites[domain]
+            payment = payments.payment_by_uuid(site, payment_uuid)
+            return payments.render(site, payments.set_status(site, payment["id"], status, self.clock.now()))
+
+    def payments(self, domain: str) -> list[dict[str, Any]]:
+        with self._lock:
+            site = self.sites[domain]
+            return [payments.render(site, p) for p in sorted(site.payments.values(), key=lambda p: p["id"])]
 
     def expire_tokens(self, domain: str | None = None) -> int:
         with self._lock:

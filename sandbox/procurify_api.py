@@ -230,6 +230,8 @@ def bills(site: Site, request: httpx.Request, today: date) -> httpx.Response:
         ]
     if params.get("type"):
         rows = [b for b in rows if str(b["type"]) == params["type"]]
+    if params.get("group"):
+        rows = [b for b in rows if str(b.get("group")) == params["group"]]
     if _flag(params.get("has_payment")) is not None:
         rows = [b for b in rows if bool(b.get("paid_on")) == _flag(params.get("has_payment"))]
     rows = order(rows, params, _BILL_ORDER)

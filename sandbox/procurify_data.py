@@ -58,6 +58,7 @@ class Site:
     departments: dict[int, dict[str, Any]] = field(default_factory=dict)
     bills: dict[str, dict[str, Any]] = field(default_factory=dict)  # uuid hex -> record
     pos: dict[int, dict[str, Any]] = field(default_factory=dict)
+    payments: dict[int, dict[str, Any]] = field(default_factory=dict)  # sandbox/procurify_payments.py
     tokens: dict[str, datetime] = field(default_factory=dict)
     stats: Counter[str] = field(default_factory=Counter)
     _ids: Counter[str] = field(default_factory=Counter)

@@ -101,7 +101,7 @@ def bill_row(site: Site, bill: dict[str, Any], today: date) -> dict[str, Any]:
         "currency": currency(site, bill["currency_id"]),
         "total_cost_with_tax": float(totals["total"]),
         "items": [item["id"] for item in bill["items"]],
-        "group": None,
+        "group": bill.get("group"),  # bill group: what payments name in bill_groups
         "past_due": bool(due and due < today and bill["status"] not in (4, 6)),
         "payment_uuid": None,
         "invoice_uuid": None,

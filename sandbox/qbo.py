@@ -15,6 +15,7 @@ from . import qbo_errors as err
 from . import qbo_query
 from .clock import FakeClock
 from .faults import Faults, InFlight, WindowCounter
+from .qbo_bill_payment import bill_ids, refresh_bills
 from .qbo_company import company_info, preferences, server_error, throttle_response
 from .qbo_entities import DERIVED, READ_ONLY, TRANSACTIONS, WRITABLE, Ctx, check_closed_period, merge, prepare
 from .qbo_errors import PACIFIC, QBOFault, gateway_payload, qbo_time
@@ -225,7 +226,7 @@ class QBOFake:
             raise err.required("SyncToken")
         if str(body["SyncToken"]) != obj["SyncToken"]:
             raise err.stale()
-        if entity == "Bill":
+        if entity in ("Bill", "BillPayment"):
             check_closed_period(Ctx(realm, self._today()), obj.get("TxnDate"))
             if any(link.get("TxnType") == "BillPayment" for link in obj.get("LinkedTxn", [])):
                 raise err.business("This transaction has a payment linked to it; unlink the payment first.")
@@ -234,6 +235,8 @@ class QBOFake:
         return {entity: {"status": "Deleted", "domain": "QBO", "Id": obj["Id"]}, "time": self._now()}
 
     def _after_write(self, realm: Realm, entity: str, new: dict | None, old: dict | None) -> None:
+        if entity == "BillPayment":  # the bills it pays (or paid) show their new Balance
+            refresh_bills(realm, bill_ids(new) | bill_ids(old), self.clock.now())
         if entity == "Bill":
             touched = _po_ids(new) | _po_ids(old)
             for po_id in touched:

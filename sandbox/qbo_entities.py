@@ -12,8 +12,8 @@ from . import qbo_errors as err
 from . import qbo_tax
 from .qbo_store import PEOPLE, Realm
 
-WRITABLE = ("Vendor", "Account", "Term", "Bill", "PurchaseOrder")
-TRANSACTIONS = ("Bill", "PurchaseOrder")
+WRITABLE = ("Vendor", "Account", "Term", "Bill", "PurchaseOrder", "BillPayment")
+TRANSACTIONS = ("Bill", "PurchaseOrder", "BillPayment")
 EXPENSE_TYPES = ("Expense", "Other Expense", "Cost of Goods Sold")
 CLASSIFICATION = {
     "Bank": "Asset",
@@ -40,6 +40,7 @@ DERIVED = {
     "Term": {"Type"},
     "Bill": {"TotalAmt", "Balance", "HomeBalance", "LinkedTxn"},
     "PurchaseOrder": {"TotalAmt", "LinkedTxn"},
+    "BillPayment": set(),  # TotalAmt is sent and checked against the lines (qbo_bill_payment.py)
 }
 NAME_FIELDS = ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")
 CENT = Decimal("0.01")
@@ -70,6 +71,10 @@ def merge(entity: str, old: dict[str, Any], body: dict[str, Any], sparse: bool) 
 
 def prepare(entity: str, obj: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
     """Validate a create or the merged result of an update; fill in what QBO computes."""
+    if entity == "BillPayment":
+        from .qbo_bill_payment import prepare as bill_payment  # it builds on the helpers below
+
+        return bill_payment(obj, ctx)
     return _PREPARE[entity](obj, ctx)
 
 

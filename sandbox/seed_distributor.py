@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from . import seed_qbo
+from . import seed_payments, seed_qbo
 from .procurify_data import Site
 from .qbo_store import Realm
 from .seed import Tenant, bill_record, credentials, domain_name, realm_id
@@ -80,6 +80,7 @@ def build(index: int, now: datetime, qbo_multicurrency: bool = True) -> Tenant:
     _purchase_orders(site, rng, now)
     _bills(site, rng, now)
     _later_cases(site, now)
+    seed_payments.seed(site, now)  # last: payments and their bills (issue 15)
     return Tenant(site, _qbo(realm_id(index), now, qbo_multicurrency))
 
 
@@ -321,6 +322,8 @@ def _qbo(rid: str, now: datetime, multicurrency: bool = True) -> Realm:
         if qbo_name:
             code = currency if multicurrency else realm.home_currency
             seed_qbo.add(realm, "Vendor", past, DisplayName=qbo_name, CurrencyRef={"value": code})
+    # Last, so every older object keeps its Id: the card bills are paid with (issue 15).
+    seed_qbo.chart(realm, past, [("2100", "Amex Corporate Card", "Credit Card", True)])
     return realm
 
 

@@ -23,6 +23,7 @@ from connector.procurify.schemas import (
     Currency,
     Department,
     MalformedRecord,
+    Payment,
     PurchaseOrder,
     Vendor,
 )
@@ -33,6 +34,7 @@ from connector.procurify.streams import (
     CurrenciesStream,
     DepartmentsStream,
     Page,
+    PaymentsStream,
     PurchaseOrdersStream,
     Stream,
     VendorsStream,
@@ -124,6 +126,22 @@ class ProcurifyClient:
     ) -> Page:
         """One page of POs modified on the days [from, to], oldest first, ties by id (or by id alone)."""
         return self._page(PurchaseOrdersStream, modified_from, modified_to, page, by_id)
+
+    def payments_page(self, updated_from: datetime, updated_to: datetime, *, page: int = 1) -> Page:
+        """One page of payments updated in [from, to], oldest first (ties in the server's order)."""
+        return self._page(PaymentsStream, updated_from, updated_to, page, by_id=False)
+
+    def payments_by_id(self, ids: list[int]) -> Iterator[Payment | MalformedRecord]:
+        """The payments with these ids (held payments re-read on a later run)."""
+        stream = PaymentsStream(self.site_url, max_pages=self._max_pages, page_size=self._page_size)
+        for chunk in range(0, len(ids), 50):
+            params = {**stream.params(), "ids": ",".join(str(i) for i in ids[chunk : chunk + 50])}
+            yield from stream.records(self._get_json, params)
+
+    def bills_in_group(self, group: int) -> Iterator[BillSummary | MalformedRecord]:
+        """Every bill of one bill group (the bills list's `group` filter, procurify.md §2)."""
+        stream = BillsStream(self.site_url, max_pages=self._max_pages, page_size=self._page_size)
+        return stream.records(self._get_json, {**stream.params(), "group": str(group)})
 
     def get_bill(self, uuid: str) -> Bill | MalformedRecord:
         # Detail lives on v2 and takes the uuid (procurify.md §2 table).

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -204,6 +204,7 @@ class BillSummary(ProcurifyModel):
     currency: Currency | None = None
     total_cost_with_tax: Money | None = None
     items: list[int] = Field(default_factory=list)
+    group: int | None = None  # the bill group a payment names in bill_groups
 
 
 class Bill(ProcurifyModel):
@@ -297,3 +298,27 @@ class MalformedRecord:
     def held(self, kind: str = "a record") -> RecordHeld:
         label = f"{kind} {self.record_id}" if self.record_id else kind
         return RecordHeld.because("malformed_record", record=label, error=self.error)
+
+
+class PaymentCurrency(ProcurifyModel):
+    id: int | None = None
+    name: str
+
+
+class Payment(ProcurifyModel):
+    """A payment of the public/v1 list (PaymentResponse, procurify.md §3 and §7; docs/procurify-facts.md)."""
+
+    id: int
+    uuid: RecordUuid
+    amount: Money
+    currency: PaymentCurrency
+    status: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime
+    processing_date: str | None = None  # the spec gives no format
+    posted_date: date | None = None
+    vendor_name: str | None = None
+    payment_source_type: str | None = None  # direct_debit | financial_account | external
+    payment_source_name: str | None = None
+    vendor_payment_method_rail: str | None = None  # ACH, FEDWIRE, PAPER_CHECK, LOCAL, …
+    bill_groups: list[int] = Field(default_factory=list)

@@ -26,6 +26,7 @@ from connector.procurify.schemas import (
     Department,
     MalformedRecord,
     Pagination,
+    Payment,
     PurchaseOrder,
     Vendor,
 )
@@ -281,3 +282,17 @@ class PurchaseOrdersStream(Stream):
     keyset_order = "last_modified,id"
     range_params = ("modified_date_0", "modified_date_1")
     range_granularity = "date"
+
+
+class PaymentsStream(Stream):
+    # procurify.md §2, §7: public/v1 is the only payments list to use; order_by allows only
+    # created_at/updated_at (no id tie-breaker), so a keyset poll orders by updated_at alone.
+    name = "payments"
+    path = "/api/public/v1/payments/"
+    model = Payment
+    primary_key = "uuid"
+    cursor_field = "updated_at"
+    is_sorted = True
+    order_by = "updated_at"
+    keyset_order = "updated_at"
+    range_params = ("updated_at_after", "updated_at_before")

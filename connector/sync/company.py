@@ -25,6 +25,7 @@ from mappings.dimension_models import (
 from mappings.models import (
     AccountMapping,
     BooksProfile,
+    PaymentAccountMapping,
     QBOAccount,
     QBOTerm,
     QBOVendor,
@@ -79,6 +80,11 @@ def start_fresh_if_switched(organisation: Organisation, realm_id: str, audit: Au
             .update(qbo_account_id="", qbo_account_name="", source=Source.NONE, reason="")
         )
         counts.update(_set_aside_dimensions(organisation))
+        counts["payment accounts"] = (  # Bank/Credit Card accounts of the previous company (payments.py)
+            PaymentAccountMapping.objects.filter(organisation=organisation)
+            .exclude(qbo_account_id="")
+            .update(qbo_account_id="", qbo_account_name="")
+        )
         counts["cursors"], _ = SyncCursor.objects.filter(organisation=organisation).delete()
         counts["holds"], _ = HeldRecord.objects.filter(organisation=organisation).delete()
         BooksProfile.objects.filter(organisation=organisation).update(qbo_realm_id=realm_id)

@@ -5,9 +5,8 @@ every "Sync now") the sweep lists every bill's id and status, which costs one Pr
 100 bills and no detail reads and no QuickBooks call, and compares them with the bills we wrote. Each
 difference is held for a person: nothing is deleted in QuickBooks automatically.
 
-The same listing shows bills paid in Procurify. Payments are not written to QuickBooks yet, so a paid
-bill stays an open payable there: each is flagged once ("record the payment in QuickBooks") so nobody
-pays it twice.
+Bills paid in Procurify are not the sweep's business: their payments are recorded in QuickBooks by
+the payments step (connector/sync/payments.py).
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from connector.models import ExternalRecord, HeldRecord, SyncCursor
+from connector.models import ExternalRecord, SyncCursor
 from connector.procurify.schemas import BillSummary, MalformedRecord
 from connector.sync.records import BILL, Context, hold_record
 from connector.sync.transform import SYNC_STATUSES, VOID_STATUSES, Held
@@ -28,8 +27,7 @@ REMOVAL_REASONS = frozenset(
     {"bill_removed_in_procurify", "bill_voided_in_procurify", "bill_unapproved_after_sync"}
 )
 KEPT = "kept_after_removal"  # ExternalRecord.extra flag: a person chose to keep the QuickBooks bill
-PAYMENT = "payment"  # HeldRecord.object_type of the "paid in Procurify" flag, keyed by the bill's uuid
-PAID_STATUSES = frozenset({4, 6, 7})  # Paid, Payment Confirmed, Payment Approved (procurify.md §3)
+PAYMENT = "payment"  # HeldRecord.object_type of payment holds, keyed by the payment's uuid (payments.py)
 
 
 def due(ctx: Context) -> bool:
@@ -46,7 +44,7 @@ def due(ctx: Context) -> bool:
 
 def sweep_removals(ctx: Context, *, force: bool = False) -> dict[str, int]:
     """Hold each written bill Procurify no longer lists as approved; returns counts by finding."""
-    counts = {"listed": 0, "removed": 0, "voided": 0, "unapproved": 0, "paid": 0}
+    counts = {"listed": 0, "removed": 0, "voided": 0, "unapproved": 0}
     if not force and not due(ctx):
         return counts
     statuses, complete = _statuses(ctx.procurify.iter_bills(EVERYTHING_SINCE, ctx.signpost))
@@ -56,8 +54,6 @@ def sweep_removals(ctx: Context, *, force: bool = False) -> dict[str, int]:
     )
     for procurify_id, label, extra in written.values_list("procurify_id", "label", "extra").iterator():
         status = statuses.get(procurify_id)
-        if status in PAID_STATUSES:
-            counts["paid"] += _flag_payment(ctx, procurify_id, label)
         if (extra or {}).get(KEPT):
             continue
         if status is None and not complete:
@@ -74,16 +70,6 @@ def sweep_removals(ctx: Context, *, force: bool = False) -> dict[str, int]:
         "read", "Looked for bills removed in Procurify after they reached QuickBooks.", data=counts
     )
     return counts
-
-
-def _flag_payment(ctx: Context, procurify_id: str, label: str) -> int:
-    """Flag a paid bill once; a flag a person already saw (open or resolved) is not raised again."""
-    if HeldRecord.objects.filter(
-        organisation=ctx.organisation, object_type=PAYMENT, procurify_id=procurify_id
-    ).exists():
-        return 0
-    hold_record(ctx, PAYMENT, procurify_id, Held("paid_in_procurify", bill=label), label)
-    return 1
 
 
 def _statuses(rows: Iterable[BillSummary | MalformedRecord]) -> tuple[dict[str, int], bool]:

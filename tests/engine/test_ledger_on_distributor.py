@@ -159,3 +159,44 @@ def test_it_holds_foreign_bills_naming_the_setting_when_quickbooks_has_no_multic
         assert all("CurrencyRef" not in b or b["CurrencyRef"]["value"] == "USD" for b in harness.bills())
     finally:
         harness.http.close()
+
+
+# Payments a person must record by hand or that wait for a bill a person must decide on (issue 15).
+PAYMENT_PERSON_DECIDES = {"payment_currency_mismatch", "payment_waiting_for_bill"}
+
+
+def test_every_bill_paid_in_procurify_is_paid_in_quickbooks_once_its_methods_are_mapped(harness, org_a):
+    from mappings.models import QBOAccount
+    from mappings.payment_accounts import save_payment_account
+
+    harness.run(org_a)
+    accounts = dict(QBOAccount.objects.filter(organisation=org_a).values_list("name", "qbo_id"))
+    for method in ("ACH", "PAPER_CHECK", "FEDWIRE"):
+        save_payment_account(org_a, method, accounts["Operating Checking"])
+    save_payment_account(org_a, "EXTERNAL", accounts["Amex Corporate Card"])
+    assert harness.run(org_a).status == SyncRun.Status.SUCCEEDED
+
+    held_payments = HeldRecord.objects.filter(organisation=org_a, object_type="payment").exclude(
+        state=HeldRecord.State.RESOLVED
+    )
+    assert {h.reason_code for h in held_payments} <= PAYMENT_PERSON_DECIDES
+    waiting_bills = {u for h in held_payments for u in h.detail.get("bills", "").split(",") if u}
+    bill_holds = set(
+        HeldRecord.objects.filter(organisation=org_a, object_type="bill").values_list(
+            "procurify_id", flat=True
+        )
+    )
+    written = _by_marker(harness)
+    checked = 0
+    for bill in _approved(harness):
+        copies = written.get(f"procurify:bill:{bill.uuid}", [])
+        if bill.status != 4:
+            continue
+        if not copies:
+            assert bill.uuid in bill_holds  # the bill itself waits for a person; its payment waits for it
+            continue
+        if bill.uuid in waiting_bills:
+            continue  # held for a person with a sentence (e.g. paid in another currency)
+        assert copies[0]["Balance"] == 0, f"{bill.invoice_number} paid in Procurify is open in QuickBooks"
+        checked += 1
+    assert checked >= 3

@@ -13,6 +13,8 @@ from connector.clients import procurify_client_for, qbo_client_for, use_transpor
 from connector.models import AuditEvent, ExternalRecord, HeldRecord, SyncRun
 from connector.sync import runs
 from connector.sync.engine import run_pipeline
+from mappings.models import QBOAccount
+from mappings.payment_accounts import save_payment_account
 from sandbox import Sandbox
 from tenants.models import Organisation
 
@@ -114,23 +116,28 @@ def test_keeping_the_bill_stops_the_sweep_from_asking_again(org_a, owner, sandbo
     assert record.qbo_id in _qbo_bill_ids(sandbox)
 
 
-def test_a_bill_paid_in_procurify_is_flagged_once_until_someone_records_the_payment(
-    org_a, owner, sandbox
-) -> None:
+def test_a_bill_paid_in_procurify_shows_its_payment_waiting_then_recorded(org_a, owner, sandbox) -> None:
+    """The sweep no longer flags paid bills: the payments step records their payments (issue 15)."""
     _sync(org_a, sandbox)
     uuid, record = _written_bill(org_a, sandbox, "OB-7781")
     sandbox.procurify.edit_bill("northwind", uuid, status="paid")
+    payment = sandbox.procurify.add_payment("northwind", bill_uuids=[uuid], rail="ACH")
 
     _sync(org_a, sandbox)
 
-    flag = HeldRecord.objects.get(organisation=org_a, object_type="payment", procurify_id=uuid)
-    assert flag.reason_code == "paid_in_procurify"
-    assert "not paid twice" in flag.message
-    page = owner.client.get(f"/o/{org_a.public_id}/held/").content.decode()
-    assert "Recorded in QuickBooks…" in page
-    owner.client.post(f"/o/{org_a.public_id}/held/{flag.public_id}/ignore/", {"comment": "paid on 3 Dec"})
+    assert not HeldRecord.objects.filter(organisation=org_a, reason_code="paid_in_procurify")
+    hold = HeldRecord.objects.get(organisation=org_a, object_type="payment", procurify_id=payment["uuid"])
+    assert hold.reason_code == "payment_account_unmapped"
+    page = owner.client.get(f"/o/{org_a.public_id}/records/bill/{uuid}/").content.decode()
+    assert "Paid in Procurify — payment not yet recorded in QuickBooks" in page
+    assert "waiting for a bank account to be chosen for ACH payments" in page
+
+    bank = QBOAccount.objects.get(organisation=org_a, name="Operating Checking")
+    save_payment_account(org_a, "ACH", bank.qbo_id)
     _sync(org_a, sandbox)
-    flag.refresh_from_db()
-    assert flag.state == HeldRecord.State.RESOLVED and flag.attempts == 1
-    # The bill itself stays written once in QuickBooks.
-    assert record.qbo_id in _qbo_bill_ids(sandbox)
+
+    link = ExternalRecord.objects.get(organisation=org_a, object_type="payment", procurify_id=payment["uuid"])
+    page = owner.client.get(f"/o/{org_a.public_id}/records/bill/{uuid}/").content.decode()
+    assert "payment not yet recorded" not in page and f"BillPayment <code>{link.qbo_id}</code>" in page
+    bill = next(b for b in sandbox.qbo.objects(sandbox.realm, "Bill") if b["Id"] == record.qbo_id)  # type: ignore[attr-defined]
+    assert bill["Balance"] == 0
