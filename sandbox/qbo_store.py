@@ -27,6 +27,8 @@ class Realm:
     multicurrency_enabled: bool = False
     warn_duplicate_bill_number: bool = True  # "Warn if duplicate bill number is used" -> 6140
     objects: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {e: {} for e in ENTITIES})
+    # Deleted objects as CDC shows them (reference §8): Id, status "Deleted", MetaData.
+    deleted: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {e: {} for e in ENTITIES})
     replies: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # requestid -> response
     stats: Counter[str] = field(default_factory=Counter)
     next_id: int = 1
