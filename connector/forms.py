@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from connector.models import SyncRun
+from connector.sync import closed_books
 from tenants.models import Organisation, SyncSchedule
 
 MIN_INTERVAL_MINUTES = 5
@@ -47,6 +48,13 @@ class SyncSettingsForm(forms.ModelForm):
         help_text="When a Procurify vendor has no QuickBooks match, create it instead of holding its bills.",
     )
 
+    closed_period_policy = forms.ChoiceField(
+        choices=closed_books.POLICIES,
+        widget=forms.RadioSelect,
+        label="Bills dated in closed books",
+        help_text=closed_books.EXPLANATION,
+    )
+
     class Meta:
         model = SyncSchedule
         fields = ["enabled", "mode", "interval_minutes", "daily_time"]
@@ -69,6 +77,7 @@ class SyncSettingsForm(forms.ModelForm):
             "interval_minutes"
         ].help_text = f"At least {MIN_INTERVAL_MINUTES} minutes. Used when “Every N minutes” is chosen."
         self.fields["create_missing_vendors"].initial = organisation.create_missing_vendors
+        self.fields["closed_period_policy"].initial = organisation.closed_period_policy
 
     def clean_interval_minutes(self) -> int:
         minutes = self.cleaned_data["interval_minutes"]
@@ -90,7 +99,8 @@ class SyncSettingsForm(forms.ModelForm):
         schedule = super().save(commit=False)
         schedule.organisation = self.organisation
         self.organisation.create_missing_vendors = self.cleaned_data["create_missing_vendors"]
+        self.organisation.closed_period_policy = self.cleaned_data["closed_period_policy"]
         if commit:
             schedule.save()
-            self.organisation.save(update_fields=["create_missing_vendors"])
+            self.organisation.save(update_fields=["create_missing_vendors", "closed_period_policy"])
         return schedule

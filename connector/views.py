@@ -22,9 +22,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from connector import tasks
+from connector.drift_views import choices as drift_choices
 from connector.errors import ConnectorError
 from connector.forms import IgnoreForm, RunFilterForm, SyncSettingsForm
-from connector.models import AuditEvent, ExternalRecord, HeldRecord, SyncRun
+from connector.models import AuditEvent, ExternalRecord, HeldRecord, QBODrift, SyncRun
 from connector.sync import holds, removal, runs
 from connector.sync.audit import Audit
 from connector.sync.sweep import PAYMENT, REMOVAL_REASONS
@@ -299,11 +300,20 @@ def record_detail(request: HttpRequest, object_type: str, procurify_id: str) -> 
         "can_write": request.membership.can_write,  # type: ignore[attr-defined]
         "can_replay": object_type in ("bill", "purchase_order"),
         "qbo_link": qbo_link(external),
+        "drift": _drift(organisation, object_type, procurify_id),
         "procurify_site": Connection.objects.filter(organisation=organisation, provider=Provider.PROCURIFY)
         .values_list("site_url", flat=True)
         .first(),
     }
     return render(request, "connector/record.html", context)
+
+
+def _drift(organisation: Organisation, object_type: str, procurify_id: str) -> QBODrift | None:
+    scope = {"organisation": organisation, "object_type": object_type, "procurify_id": procurify_id}
+    drift = QBODrift.objects.filter(**scope).first()
+    if drift is not None:
+        drift.choices = drift_choices(drift)  # type: ignore[attr-defined]
+    return drift
 
 
 # QuickBooks' own pages for each entity we write; the id parameter differs for name-list entities.
@@ -499,8 +509,12 @@ def sync_settings(request: HttpRequest) -> HttpResponse:
             runs.next_run_at(schedule, timezone.now(), organisation.time_zone) if schedule.enabled else None
         )
         schedule.save()
-        organisation.save(update_fields=["create_missing_vendors"])
-        messages.success(request, "Sync settings saved.")
+        organisation.save(update_fields=["create_missing_vendors", "closed_period_policy"])
+        released = holds.release_reason(organisation, "books_closed")  # the choice may free them
+        messages.success(
+            request,
+            "Sync settings saved." + (f" {released} held bill(s) retried next run." if released else ""),
+        )
         return redirect("connector-settings", org_id=organisation.public_id)
     context = {
         "org": organisation,

@@ -171,6 +171,8 @@ class BooksProfile(models.Model):
     # None: QBO did not say; treated as "refuses duplicates", the stricter reading.
     qbo_warn_duplicate_bill_number = models.BooleanField(null=True)
     qbo_country = models.CharField(max_length=20, blank=True)
+    # Preferences.AccountingInfoPrefs.BookCloseDate; None: the books were never closed.
+    qbo_book_close_date = models.DateField(null=True, blank=True)
     procurify_base_currency = models.CharField(max_length=10, blank=True)
     refreshed_at = models.DateTimeField(auto_now=True)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from connector.errors import Permanent
 from connector.qbo.client import QBOClient
 from connector.qbo.schemas import CompanyInfo
 from connector.sync.transform import Books
@@ -31,6 +34,8 @@ def load_books(organisation: Organisation) -> Books:
         warn_duplicate_bill_number=profile.qbo_warn_duplicate_bill_number,
         procurify_base=profile.procurify_base_currency,
         payables=payables,
+        book_close_date=profile.qbo_book_close_date,
+        closed_period_policy=organisation.closed_period_policy,
     )
 
 
@@ -50,6 +55,7 @@ def refresh_books(
     currency = prefs.CurrencyPrefs or {}
     home = ((currency.get("HomeCurrency") or {}).get("value") or "").strip().upper()
     warn = prefs.other("WarnDuplicateBillNumber")
+    close = (prefs.AccountingInfoPrefs or {}).get("BookCloseDate")
     profile, _ = BooksProfile.objects.update_or_create(
         organisation=organisation,
         defaults={
@@ -58,6 +64,7 @@ def refresh_books(
             "qbo_multicurrency": currency.get("MultiCurrencyEnabled") is True,
             "qbo_warn_duplicate_bill_number": None if warn is None else warn.strip().lower() == "true",
             "qbo_country": (info.Country or "")[:20],
+            "qbo_book_close_date": _date(close),
             "procurify_base_currency": procurify_base_currency,
         },
     )
@@ -70,3 +77,16 @@ def ensure_books(organisation: Organisation, qbo: QBOClient) -> Books:
     if not BooksProfile.objects.filter(organisation=organisation).exclude(qbo_home_currency="").exists():
         refresh_books(organisation, "", qbo)
     return load_books(organisation)
+
+
+def _date(value: object) -> date | None:
+    """BookCloseDate as a date; absent (books never closed) is None. An unreadable value is refused:
+    guessing "open" could post into closed books."""
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise Permanent(
+            f"QuickBooks gave a book-close date we cannot read: {value!r}.", code="bad_close_date"
+        ) from None

@@ -9,12 +9,13 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from connector.errors import RecordHeld, reason_sentence
 from connector.procurify.schemas import MONEY_LIMIT, Bill, BillItem, CostAllocation, PurchaseOrder
+from connector.sync import closed_books
 
 CENT = Decimal("0.01")
 DOC_NUMBER_MAX = 21  # QBO Transaction.DocNumber max (docs/qbo-facts.md, "Bill")
@@ -98,6 +99,8 @@ class Books:
     warn_duplicate_bill_number: bool | None = None
     procurify_base: str = ""
     payables: Mapping[str, str] = field(default_factory=dict)  # currency → QBO A/P account Id
+    book_close_date: date | None = None  # Preferences.AccountingInfoPrefs.BookCloseDate
+    closed_period_policy: str = closed_books.HOLD  # the organisation's choice (closed_books.py)
 
     @property
     def base_mismatch(self) -> bool:
@@ -178,7 +181,26 @@ def bill_plan(bill: Bill, mappings: Mappings, *, previous_rate: Decimal | None =
     term_id = mappings.terms.get((bill.payment_terms or "").strip().lower())
     if term_id:
         payload["SalesTermRef"] = {"value": term_id}
+    _closed_books(payload, mappings.books)
     return Plan("Bill", payload, label, bill_marker(bill.uuid), vendor.qbo_id, doc_number)
+
+
+def _closed_books(payload: dict[str, Any], books: Books) -> None:
+    """Hold a bill dated in closed books, or move it to the first open day (closed_books.py)."""
+    dated = date.fromisoformat(payload["TxnDate"])
+    decision = closed_books.decide(dated, books.book_close_date, books.closed_period_policy)
+    if decision.action == "hold" and decision.close_date is not None:
+        raise Held(
+            "books_closed",
+            waiting_on=("books", f"closed:{dated.isoformat()}"),
+            close_date=closed_books.human(decision.close_date),
+            bill_date=closed_books.human(dated),
+        )
+    if decision.action == "move" and decision.close_date is not None:
+        payload["TxnDate"] = decision.txn_date.isoformat()
+        payload["PrivateNote"] = (
+            payload["PrivateNote"] + closed_books.moved_note(dated, decision.close_date)
+        )[:4000]
 
 
 def _check_total(bill: Bill, lines: list[dict[str, Any]]) -> None:
@@ -249,6 +271,9 @@ def books_allow(books: Books, key: str) -> bool:
         return books.multicurrency
     if key.startswith("payables:"):
         return key.removeprefix("payables:") in books.payables
+    if key.startswith("closed:"):  # reopened books, or the organisation now posts on the first open day
+        dated = date.fromisoformat(key.removeprefix("closed:"))
+        return closed_books.decide(dated, books.book_close_date, books.closed_period_policy).action != "hold"
     return False
 
 
