@@ -95,12 +95,13 @@ REASONS: dict[str, str] = {
         "Bill '{bill}' is already paid in QuickBooks, so it was not changed. Edit it in QuickBooks if needed."
     ),
     "changed_on_both_sides": (
-        "{bill} was changed in QuickBooks by someone there and has since changed in Procurify too. Nothing "
-        "was overwritten: compare both changes and choose which version QuickBooks keeps."
+        "Changed on both sides: {bill} was changed in QuickBooks by someone there and has since changed in "
+        "Procurify too. Nothing was overwritten: compare both changes and choose which version QuickBooks "
+        "keeps."
     ),
     "deleted_in_qbo": (
-        "{bill} was deleted in QuickBooks by someone there, and has since changed in Procurify. It is not "
-        "re-created on its own: re-create it from the drift page, or leave it deleted."
+        "Deleted in QuickBooks: {bill} was deleted there by someone, and has since changed in Procurify. It "
+        "is not re-created on its own: re-create it on the 'Changed in QuickBooks' page, or leave it deleted."
     ),
     "books_closed": (
         "The books are closed through {close_date}; this bill is dated {bill_date}. Choose 'post on the "

@@ -49,6 +49,7 @@ class SyncSettingsForm(forms.ModelForm):
     )
 
     closed_period_policy = forms.ChoiceField(
+        required=False,  # left out: the organisation's current choice stays
         choices=closed_books.POLICIES,
         widget=forms.RadioSelect,
         label="Bills dated in closed books",
@@ -88,6 +89,9 @@ class SyncSettingsForm(forms.ModelForm):
         if minutes > MAX_INTERVAL_MINUTES:
             raise forms.ValidationError("Sync at least once a week (10080 minutes).")
         return minutes
+
+    def clean_closed_period_policy(self) -> str:
+        return self.cleaned_data.get("closed_period_policy") or self.organisation.closed_period_policy
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

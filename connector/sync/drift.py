@@ -18,6 +18,7 @@ from typing import Any
 
 from connector.models import ExternalRecord, QBODrift, SyncCursor
 from connector.qbo import query as q
+from connector.qbo.schemas import Bill
 from connector.sync.drift_diff import WRITTEN, qbo_changes
 from connector.sync.drift_store import record_drift
 from connector.sync.records import Context
@@ -169,8 +170,6 @@ def _kind(record: ExternalRecord, row: dict[str, Any]) -> str | None:
 
 
 def _locked(row: dict[str, Any]) -> bool:
-    from connector.qbo.schemas import Bill
-
     return is_locked(Bill.model_validate(row))
 
 

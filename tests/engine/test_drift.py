@@ -168,3 +168,42 @@ def test_the_reads_a_sweep_reports_are_the_reads_the_sandbox_counted(harness, or
     reported = run.counts["by_type"]["drift"]["metered_reads"]
     assert reported == _reads(harness) - before == 1
     assert QBODrift.objects.get(organisation=org_a).metered_reads == reported
+
+
+def test_a_sweep_older_than_cdc_look_back_falls_back_to_queries_and_still_finds_deletions(harness, org_a):
+    from datetime import timedelta
+
+    from connector.models import SyncCursor
+
+    bill, uuid = _setup(harness, org_a)
+    harness.sb.qbo.delete_as_user(harness.realm_id, "Bill", bill["Id"])
+    harness.sb.clock.advance(days=40)  # no sweep for 40 days: CDC would refuse the window
+    SyncCursor.objects.filter(organisation=org_a, stream="drift_sweep").update(
+        value=harness.sb.clock.now() - timedelta(days=40)
+    )
+    cdc, before = _cdc_reads(harness), _reads(harness)
+
+    run = harness.run(org_a, steps=("drift",))
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert _cdc_reads(harness) == cdc  # not one CDC call
+    assert run.counts["by_type"]["drift"]["metered_reads"] == _reads(harness) - before
+    assert QBODrift.objects.get(organisation=org_a, procurify_id=uuid).kind == QBODrift.Kind.DELETED
+
+
+def test_a_capped_cdc_answer_is_completed_entity_by_entity(harness, org_a):
+    bill, uuid = _setup(harness, org_a)
+    realm = harness.sb.qbo.realm(harness.realm_id)
+    vendor = harness.sb.qbo.objects(harness.realm_id, "Vendor")[0]
+    for n in range(1001):  # someone imported a thousand vendors: CDC's cap is reached
+        realm.insert("Vendor", {**vendor, "DisplayName": f"Imported {n}"}, harness.sb.clock.now())
+    harness.sb.clock.advance(minutes=1)
+    harness.sb.qbo.edit_as_user(harness.realm_id, "Bill", bill["Id"], DueDate="2026-06-30")
+    before = _reads(harness)
+
+    run = harness.run(org_a, steps=("drift",))
+
+    reported = run.counts["by_type"]["drift"]["metered_reads"]
+    assert reported == _reads(harness) - before and reported > 1
+    drift = QBODrift.objects.get(organisation=org_a, procurify_id=uuid)
+    assert _fields(drift.changes) == {"DueDate": (bill["DueDate"], "2026-06-30")}
