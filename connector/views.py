@@ -103,6 +103,12 @@ def fix_links(organisation: Organisation, rows: Iterable[HeldRecord]) -> dict[in
                 "Map the account",
                 reverse("mappings-edit", args=[org_id, "accounts", accounts[key]]),
             )
+        elif row.reason_code == "books_closed":
+            settings_url = reverse("connector-settings", args=[org_id])
+            links[row.pk] = ("Choose what happens in sync settings", settings_url)
+        elif row.reason_code in ("changed_on_both_sides", "deleted_in_qbo"):
+            record_url = record_path(organisation, row.object_type, row.procurify_id)
+            links[row.pk] = ("Compare and choose", record_url)
         else:
             kind = "bill" if row.object_type == PAYMENT else row.object_type  # a payment flag is its bill's
             links[row.pk] = ("See the record", record_path(organisation, kind, row.procurify_id))

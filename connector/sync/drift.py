@@ -26,7 +26,7 @@ from connector.sync.writers import is_locked
 from tenants.models import Organisation
 
 ENTITIES = ("Bill", "PurchaseOrder", "Vendor")
-STREAM = "drift_sweep"  # a SyncCursor row: when the last sweep asked QuickBooks
+STREAM = "drift_sweep"  # a SyncCursor row: the start of the run whose sweep last asked QuickBooks
 SWEEP_EVERY = timedelta(hours=24)
 OVERLAP = timedelta(minutes=5)  # QuickBooks' stamps and our clock may disagree by a little
 CDC_LOOK_BACK = timedelta(days=30)
@@ -75,8 +75,9 @@ def sweep_drift(ctx: Context, *, force: bool = False) -> dict[str, int]:
     for entity, rows in found.items():
         for kind in _compare(ctx, entity, rows, reads.count):
             counts[kind] += 1
+    # The run's start, like every cursor: never past it (changes during the run are seen next sweep).
     SyncCursor.objects.update_or_create(
-        organisation=ctx.organisation, stream=STREAM, defaults={"value": asked_at}
+        organisation=ctx.organisation, stream=STREAM, defaults={"value": ctx.signpost}
     )
     ctx.audit.record(
         "read",

@@ -96,3 +96,13 @@ def test_viewers_see_but_cannot_choose_and_outsiders_see_nothing(org_a, viewer, 
     )
     drift.refresh_from_db()
     assert drift.state == "open"
+
+
+def test_held_records_point_to_where_the_choice_is_made(org_a, owner) -> None:
+    from web_support import held
+
+    held(org_a, "b-2", reason_code="books_closed", message="The books are closed through 31 Oct 2026.")
+    held(org_a, "b-3", reason_code="changed_on_both_sides", message="Changed on both sides: Bill b-3 …")
+    page = owner.client.get(f"/o/{org_a.public_id}/held/").content.decode()
+    assert f'href="/o/{org_a.public_id}/sync/settings/">Choose what happens in sync settings' in page
+    assert f'href="/o/{org_a.public_id}/records/bill/b-3/">Compare and choose' in page
