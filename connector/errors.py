@@ -94,6 +94,19 @@ REASONS: dict[str, str] = {
     "bill_paid_in_qbo": (
         "Bill '{bill}' is already paid in QuickBooks, so it was not changed. Edit it in QuickBooks if needed."
     ),
+    "changed_on_both_sides": (
+        "Changed on both sides: {bill} was changed in QuickBooks by someone there and has since changed in "
+        "Procurify too. Nothing was overwritten: compare both changes and choose which version QuickBooks "
+        "keeps."
+    ),
+    "deleted_in_qbo": (
+        "Deleted in QuickBooks: {bill} was deleted there by someone, and has since changed in Procurify. It "
+        "is not re-created on its own: re-create it on the 'Changed in QuickBooks' page, or leave it deleted."
+    ),
+    "books_closed": (
+        "The books are closed through {close_date}; this bill is dated {bill_date}. Choose 'post on the "
+        "first open day' in the sync settings, or reopen the books in QuickBooks."
+    ),
     "bill_voided_in_procurify": (
         "Denied or withdrawn in Procurify after it reached QuickBooks: {bill} is still an open payable "
         "there. Delete it in QuickBooks or keep it."

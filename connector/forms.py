@@ -8,6 +8,7 @@ from django import forms
 
 from connector import schedule_days
 from connector.models import SyncRun
+from connector.sync import closed_books
 from tenants.models import Organisation, SyncSchedule
 
 MIN_INTERVAL_MINUTES = 5
@@ -56,6 +57,14 @@ class SyncSettingsForm(forms.ModelForm):
         help_text="When a Procurify vendor has no QuickBooks match, create it instead of holding its bills.",
     )
 
+    closed_period_policy = forms.ChoiceField(
+        required=False,  # left out: the organisation's current choice stays
+        choices=closed_books.POLICIES,
+        widget=forms.RadioSelect,
+        label="Bills dated in closed books",
+        help_text=closed_books.EXPLANATION,
+    )
+
     class Meta:
         model = SyncSchedule
         fields = ["enabled", "mode", "interval_minutes", "daily_time"]
@@ -79,6 +88,7 @@ class SyncSettingsForm(forms.ModelForm):
         ].help_text = f"At least {MIN_INTERVAL_MINUTES} minutes. Used when “Every N minutes” is chosen."
         self.fields["create_missing_vendors"].initial = organisation.create_missing_vendors
         self.fields["days"].initial = schedule_days.parse(self.instance.weekdays)
+        self.fields["closed_period_policy"].initial = organisation.closed_period_policy
 
     def clean_interval_minutes(self) -> int:
         minutes = self.cleaned_data["interval_minutes"]
@@ -89,6 +99,9 @@ class SyncSettingsForm(forms.ModelForm):
         if minutes > MAX_INTERVAL_MINUTES:
             raise forms.ValidationError("Sync at least once a week (10080 minutes).")
         return minutes
+
+    def clean_closed_period_policy(self) -> str:
+        return self.cleaned_data.get("closed_period_policy") or self.organisation.closed_period_policy
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -101,7 +114,8 @@ class SyncSettingsForm(forms.ModelForm):
         schedule.organisation = self.organisation
         schedule.weekdays = schedule_days.dump(self.cleaned_data.get("days") or [])
         self.organisation.create_missing_vendors = self.cleaned_data["create_missing_vendors"]
+        self.organisation.closed_period_policy = self.cleaned_data["closed_period_policy"]
         if commit:
             schedule.save()
-            self.organisation.save(update_fields=["create_missing_vendors"])
+            self.organisation.save(update_fields=["create_missing_vendors", "closed_period_policy"])
         return schedule

@@ -234,4 +234,58 @@ class BillSnapshot(models.Model):
         return f"Procurify bill {self.number or self.procurify_id}: {self.total} {self.currency}"
 
 
+class QBODrift(models.Model):
+    """An object we wrote that someone changed, deleted or paid in QuickBooks (connector/sync/drift.py).
+
+    One row per record, reopened when it drifts again; `changes` is the field diff (before = as we left
+    it in QuickBooks, after = what it holds now).
+    """
+
+    class Kind(models.TextChoices):
+        CHANGED = "changed", "Changed in QuickBooks"
+        DELETED = "deleted", "Deleted in QuickBooks"
+        PAID = "paid", "Paid in QuickBooks"
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="qbo_drifts")
+    object_type = models.CharField(max_length=20)
+    procurify_id = models.CharField(max_length=64)
+    label = models.CharField(max_length=200, blank=True)
+    qbo_entity = models.CharField(max_length=20)
+    qbo_id = models.CharField(max_length=40)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    qbo_sync_token = models.CharField(max_length=20, blank=True, help_text="QuickBooks' SyncToken now.")
+    qbo_updated_at = models.CharField(max_length=40, blank=True, help_text="QuickBooks' LastUpdatedTime.")
+    changes = models.JSONField(default=list, blank=True)
+    qbo_now = models.JSONField(default=dict, blank=True, help_text="Our fields as QuickBooks holds them now.")
+    # A Procurify change that waits on a person ("changed on both sides"): its hash, diff and fields.
+    procurify = models.JSONField(default=dict, blank=True)
+    metered_reads = models.PositiveIntegerField(
+        default=0, help_text="Metered reads of the sweep that found it."
+    )
+    run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    detected_at = models.DateTimeField()
+    resolution = models.CharField(max_length=30, blank=True)
+    resolved_by = models.CharField(max_length=254, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-detected_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "object_type", "procurify_id"],
+                name="connector_qbodrift_one_per_record",
+            )
+        ]
+        indexes = [models.Index(fields=["organisation", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.object_type} {self.procurify_id} {self.kind} ({self.state})"
+
+
 from connector.document_summary import DocumentSummary  # noqa: E402,F401  (the finance pages' summary)

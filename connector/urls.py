@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from connector import activity_views, document_views, reconcile_views, views
+from connector import activity_views, document_views, drift_views, reconcile_views, views
 
 urlpatterns = [
     path("o/<uuid:org_id>/held/", views.held_list, name="connector-held"),
@@ -30,6 +30,12 @@ urlpatterns = [
         "o/<uuid:org_id>/records/<slug:object_type>/<str:procurify_id>/replay/",
         views.record_replay,
         name="connector-record-replay",
+    ),
+    path("o/<uuid:org_id>/drift/", drift_views.drift_list, name="connector-drift"),
+    path(
+        "o/<uuid:org_id>/drift/<uuid:drift_id>/decide/",
+        drift_views.drift_decide,
+        name="connector-drift-decide",
     ),
     path("o/<uuid:org_id>/runs/", views.run_list, name="connector-runs"),
     path("o/<uuid:org_id>/activity/", activity_views.activity_list, name="connector-activity"),

@@ -22,10 +22,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from connector import chart, finance, finder, held_groups, record_document, tasks
+from connector.drift_views import choices as drift_choices
 from connector.errors import ConnectorError
 from connector.finder import FinderForm
 from connector.forms import IgnoreForm, RunFilterForm, SyncSettingsForm
-from connector.models import AuditEvent, ExternalRecord, HeldRecord, SyncRun
+from connector.models import AuditEvent, ExternalRecord, HeldRecord, QBODrift, SyncRun
 from connector.sync import holds, preview, removal, runs
 from connector.sync.audit import Audit
 from connector.sync.payments import payments_of_bill
@@ -57,6 +58,9 @@ REASON_TITLES = {
     "books_unknown": "QuickBooks settings not read yet",
     "duplicate_docnumber": "Invoice number already used in QuickBooks",
     "bill_paid_in_qbo": "Already paid in QuickBooks",
+    "changed_on_both_sides": "Changed on both sides",
+    "deleted_in_qbo": "Deleted in QuickBooks",
+    "books_closed": "Books closed for this date",
     "bill_voided_in_procurify": "Withdrawn or denied in Procurify",
     "bill_removed_in_procurify": "Removed in Procurify after it reached QuickBooks",
     "bill_unapproved_after_sync": "Sent back for approval after it reached QuickBooks",
@@ -118,6 +122,12 @@ def fix_links(organisation: Organisation, rows: Iterable[HeldRecord]) -> dict[in
             )
         elif row.waiting_on_type in ("tax_mapping", "class_mapping", "location_mapping"):
             links[row.pk] = ("Map it", reverse("mappings-dimensions", args=[org_id]))
+        elif row.reason_code == "books_closed":
+            settings_url = reverse("connector-settings", args=[org_id])
+            links[row.pk] = ("Choose what happens in sync settings", settings_url)
+        elif row.reason_code in ("changed_on_both_sides", "deleted_in_qbo"):
+            record_url = record_path(organisation, row.object_type, row.procurify_id)
+            links[row.pk] = ("Compare and choose", record_url)
         else:
             if row.object_type == PAYMENT:  # a payment is shown on its (first) bill's page
                 bill = ((row.detail or {}).get("bills") or "").split(",")[0]
@@ -328,6 +338,7 @@ def record_detail(request: HttpRequest, object_type: str, procurify_id: str) -> 
         "can_write": request.membership.can_write,  # type: ignore[attr-defined]
         "can_replay": object_type in ("bill", "purchase_order"),
         "qbo_link": qbo_link(external),
+        "drift": _drift(organisation, object_type, procurify_id),
         "procurify_site": Connection.objects.filter(organisation=organisation, provider=Provider.PROCURIFY)
         .values_list("site_url", flat=True)
         .first(),
@@ -335,6 +346,14 @@ def record_detail(request: HttpRequest, object_type: str, procurify_id: str) -> 
     if object_type == "bill":  # its payments: recorded as BillPayments, or held (connector/sync/payments.py)
         context["bill_payments"] = payments_of_bill(organisation, procurify_id)
     return render(request, "connector/record.html", context)
+
+
+def _drift(organisation: Organisation, object_type: str, procurify_id: str) -> QBODrift | None:
+    scope = {"organisation": organisation, "object_type": object_type, "procurify_id": procurify_id}
+    drift = QBODrift.objects.filter(**scope).first()
+    if drift is not None:
+        drift.choices = drift_choices(drift)  # type: ignore[attr-defined]
+    return drift
 
 
 # QuickBooks' own pages for each entity we write; the id parameter differs for name-list entities.
@@ -537,8 +556,12 @@ def sync_settings(request: HttpRequest) -> HttpResponse:
             runs.next_run_at(schedule, timezone.now(), organisation.time_zone) if schedule.enabled else None
         )
         schedule.save()
-        organisation.save(update_fields=["create_missing_vendors"])
-        messages.success(request, "Sync settings saved.")
+        organisation.save(update_fields=["create_missing_vendors", "closed_period_policy"])
+        released = holds.release_reason(organisation, "books_closed")  # the choice may free them
+        messages.success(
+            request,
+            "Sync settings saved." + (f" {released} held bill(s) retried next run." if released else ""),
+        )
         return redirect("connector-settings", org_id=organisation.public_id)
     context = {
         "org": organisation,

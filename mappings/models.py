@@ -176,6 +176,8 @@ class BooksProfile(models.Model):
     # "" off, "transaction" one class per bill, "line" a class per line; locations on or off.
     qbo_class_tracking = models.CharField(max_length=12, blank=True)
     qbo_track_locations = models.BooleanField(default=False)
+    # Preferences.AccountingInfoPrefs.BookCloseDate; None: the books were never closed.
+    qbo_book_close_date = models.DateField(null=True, blank=True)
     procurify_base_currency = models.CharField(max_length=10, blank=True)
     refreshed_at = models.DateTimeField(auto_now=True)
 

@@ -217,8 +217,15 @@ def _objects(sb: Sandbox, _b: dict[str, Any], m: re.Match[str]) -> Any:
 
 
 @route("POST", "/qbo/(?P<realm>[^/]+)/bill/(?P<id>\\d+)/paid")
-def _paid(sb: Sandbox, _b: dict[str, Any], m: re.Match[str]) -> Any:
-    return sb.qbo.mark_bill_paid(m["realm"], m["id"])
+def _paid(sb: Sandbox, body: dict[str, Any], m: re.Match[str]) -> Any:
+    """Paid in QuickBooks by a person: the whole open balance, or {"amount": "…"} of it."""
+    return sb.qbo.mark_bill_paid(m["realm"], m["id"], body.get("amount"))
+
+
+@route("DELETE", "/qbo/(?P<realm>[^/]+)/(?P<entity>[A-Za-z]+)/(?P<id>\\d+)")
+def _delete_as_user(sb: Sandbox, _b: dict[str, Any], m: re.Match[str]) -> Any:
+    """Deleted in QuickBooks by a person (refused like the API: paid bills, closed books)."""
+    return sb.qbo.delete_as_user(m["realm"], m["entity"], m["id"])
 
 
 @route("POST", "/qbo/(?P<realm>[^/]+)/(?P<entity>[A-Za-z]+)/(?P<id>\\d+)")

@@ -6,13 +6,14 @@ import copy
 import re
 import threading
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
 
 import httpx
 
+from . import qbo_cdc, qbo_query
 from . import qbo_errors as err
-from . import qbo_query
 from .clock import FakeClock
 from .faults import Faults, InFlight, WindowCounter
 from .qbo_bill_payment import bill_ids, refresh_bills
@@ -126,6 +127,8 @@ class QBOFake:
             if parts == ["preferences"] and method == "GET":
                 realm.count("read", "GET preferences")
                 return self._respond(200, {"Preferences": preferences(realm), "time": self._now()})
+            if parts == ["cdc"] and method == "GET":
+                return self._respond(200, self._cdc(request, realm))
             if parts == ["batch"] and method == "POST":
                 return self._write_with_replay(request, realm, "")
             entity = URL_NAMES.get(parts[0])
@@ -226,13 +229,25 @@ class QBOFake:
             raise err.required("SyncToken")
         if str(body["SyncToken"]) != obj["SyncToken"]:
             raise err.stale()
-        if entity in ("Bill", "BillPayment"):
-            check_closed_period(Ctx(realm, self._today()), obj.get("TxnDate"))
-            if any(link.get("TxnType") == "BillPayment" for link in obj.get("LinkedTxn", [])):
-                raise err.business("This transaction has a payment linked to it; unlink the payment first.")
-        del realm.objects[entity][obj["Id"]]
-        self._after_write(realm, entity, None, obj)
+        check_closed_period(Ctx(realm, self._today()), obj.get("TxnDate"))
+        paid = any(link.get("TxnType") == "BillPayment" for link in obj.get("LinkedTxn", []))
+        if entity == "Bill" and paid:
+            raise err.business("This transaction has a payment linked to it; unlink the payment first.")
+        self._remove(realm, entity, obj)
         return {entity: {"status": "Deleted", "domain": "QBO", "Id": obj["Id"]}, "time": self._now()}
+
+    def _remove(self, realm: Realm, entity: str, obj: dict[str, Any]) -> None:
+        del realm.objects[entity][obj["Id"]]
+        realm.deleted[entity][obj["Id"]] = qbo_cdc.tombstone(obj, self.clock.now())
+        self._after_write(realm, entity, None, obj)
+
+    def _cdc(self, request: httpx.Request, realm: Realm) -> dict[str, Any]:
+        """Change data capture (§8): one metered read, whatever the number of entities named."""
+        params, now = request.url.params, self.clock.now()
+        entities = qbo_cdc.parse_entities(params.get("entities"))
+        since = qbo_cdc.parse_since(params.get("changedSince"), now)
+        realm.count("read", "cdc")
+        return qbo_cdc.changes(realm, entities, since, now)
 
     def _after_write(self, realm: Realm, entity: str, new: dict | None, old: dict | None) -> None:
         if entity == "BillPayment":  # the bills it pays (or paid) show their new Balance
@@ -335,14 +350,28 @@ class QBOFake:
             self._after_write(realm, name, new, old)
             return copy.deepcopy(new)
 
-    def mark_bill_paid(self, realm_id: str, bill_id: str) -> dict[str, Any]:
-        """Record a BillPayment covering the open balance, as if the bill was paid in QBO."""
+    def delete_as_user(self, realm_id: str, entity: str, obj_id: str) -> dict[str, Any]:
+        """Delete a transaction as someone in the QBO UI would: refused when paid or in closed books."""
+        name = URL_NAMES[entity.lower()]
+        with self._lock:
+            realm = self.realms[realm_id]
+            obj = realm.get(name, obj_id)
+            if obj is None:
+                raise KeyError(f"{name} {obj_id}")
+            return self._delete(realm, name, {"Id": obj["Id"], "SyncToken": obj["SyncToken"]})[name]
+
+    def mark_bill_paid(self, realm_id: str, bill_id: str, amount: Any = None) -> dict[str, Any]:
+        """Record a BillPayment as if the bill was paid in QBO: the open balance, or `amount` of it."""
         with self._lock:
             realm = self.realms[realm_id]
             bill = realm.get("Bill", bill_id)
             if bill is None:
                 raise KeyError(f"Bill {bill_id}")
-            amount = bill["Balance"]
+            balance = Decimal(str(bill["Balance"]))
+            paying = balance if amount is None else Decimal(str(amount)).quantize(Decimal("0.01"))
+            if not 0 < paying <= balance:
+                raise ValueError(f"a payment must be more than 0 and at most the balance {balance}")
+            amount = float(paying)
             payment = {
                 "VendorRef": bill["VendorRef"],
                 "PayType": "Check",
@@ -353,8 +382,10 @@ class QBOFake:
             }
             paid = realm.insert("BillPayment", payment, self.clock.now())
             bill.setdefault("LinkedTxn", []).append({"TxnId": paid["Id"], "TxnType": "BillPayment"})
-            bill["Balance"] = 0.0
-            bill["HomeBalance"] = 0.0
+            left = balance - paying
+            rate = Decimal(str(bill.get("ExchangeRate", 1)))
+            bill["Balance"] = float(left)
+            bill["HomeBalance"] = float((left * rate).quantize(Decimal("0.01")))
             realm.touch(bill, self.clock.now())
             return copy.deepcopy(bill)
 

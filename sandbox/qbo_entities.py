@@ -211,6 +211,10 @@ def _bill(obj: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
 
 def _purchase_order(obj: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
     _transaction_header(obj, ctx, "PurchaseOrder")
+    # Strict reading of §14 "Closed books": a PO dated in closed books is refused like a bill.
+    if ctx.old:
+        check_closed_period(ctx, ctx.old.get("TxnDate"))
+    check_closed_period(ctx, obj["TxnDate"])
     status = obj.setdefault("POStatus", "Open")
     if status not in ("Open", "Closed"):
         raise err.invalid_value("POStatus", f"Invalid Enumeration : {status}")

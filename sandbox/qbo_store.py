@@ -32,6 +32,8 @@ class Realm:
     class_tracking_per_line: bool = False
     track_departments: bool = False
     objects: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {e: {} for e in ENTITIES})
+    # Deleted objects as CDC shows them (reference §8): Id, status "Deleted", MetaData.
+    deleted: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {e: {} for e in ENTITIES})
     replies: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # requestid -> response
     stats: Counter[str] = field(default_factory=Counter)
     next_id: int = 1

@@ -29,6 +29,12 @@ class Organisation(models.Model):
     create_missing_vendors = models.BooleanField(
         default=True, help_text="Create a QuickBooks vendor when a Procurify vendor has no match."
     )
+    closed_period_policy = models.CharField(
+        max_length=30,
+        default="hold",
+        choices=[("hold", "Hold the bill"), ("post_on_first_open_day", "Post on the first open day")],
+        help_text="A bill dated in QuickBooks' closed books: hold it, or post it on the first open day.",
+    )
     require_two_factor = models.BooleanField(
         default=False,
         help_text="Every member must sign in with two-factor authentication to open this organisation.",

@@ -198,6 +198,27 @@ class QBOClient:
             start += page_size
         raise Permanent(f"QuickBooks kept returning full pages of {entity}; stopped.", code="pagination_loop")
 
+    def cdc(self, entities: Sequence[str], changed_since: datetime) -> dict[str, list[dict[str, Any]]]:
+        """Change data capture: one metered read for all `entities` (docs/qbo-facts.md, "Drift").
+
+        Returns each entity's changed objects as raw dicts; deleted ones carry ``status: "Deleted"``.
+        """
+        since = changed_since.isoformat(timespec="seconds")
+        body = self._call("GET", "/cdc", params={"entities": ",".join(entities), "changedSince": since})
+        out: dict[str, list[dict[str, Any]]] = {name: [] for name in entities}
+        try:
+            blocks = body["CDCResponse"][0]["QueryResponse"]
+        except (KeyError, IndexError, TypeError):
+            raise Permanent(
+                "QuickBooks answered CDC without a CDCResponse.", code="malformed_response"
+            ) from None
+        for block in blocks if isinstance(blocks, list) else []:
+            for name in entities:
+                rows = block.get(name) if isinstance(block, dict) else None
+                if isinstance(rows, list):
+                    out[name].extend(r for r in rows if isinstance(r, dict) and r.get("Id"))
+        return out
+
     # ---- writes (each carries a requestid; retries reuse it, §2) ----------------------------
 
     def create(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+from connector.errors import Permanent
 from connector.qbo.client import QBOClient
 from connector.qbo.schemas import CompanyInfo, Preferences
 from connector.sync.transform import Books
@@ -36,6 +38,8 @@ def load_books(organisation: Organisation) -> Books:
         line_tax=profile.qbo_line_tax,
         class_tracking=profile.qbo_class_tracking,
         track_locations=profile.qbo_track_locations,
+        book_close_date=profile.qbo_book_close_date,
+        closed_period_policy=organisation.closed_period_policy,
     )
 
 
@@ -55,6 +59,7 @@ def refresh_books(
     currency = prefs.CurrencyPrefs or {}
     home = ((currency.get("HomeCurrency") or {}).get("value") or "").strip().upper()
     warn = prefs.other("WarnDuplicateBillNumber")
+    close = (prefs.AccountingInfoPrefs or {}).get("BookCloseDate")
     profile, _ = BooksProfile.objects.update_or_create(
         organisation=organisation,
         defaults={
@@ -64,6 +69,7 @@ def refresh_books(
             "qbo_warn_duplicate_bill_number": None if warn is None else warn.strip().lower() == "true",
             "qbo_country": (info.Country or "")[:20],
             **tracking_settings(info, prefs),
+            "qbo_book_close_date": _date(close),
             "procurify_base_currency": procurify_base_currency,
         },
     )
@@ -98,3 +104,16 @@ def ensure_books(organisation: Organisation, qbo: QBOClient) -> Books:
     if not BooksProfile.objects.filter(organisation=organisation).exclude(qbo_home_currency="").exists():
         refresh_books(organisation, "", qbo)
     return load_books(organisation)
+
+
+def _date(value: object) -> date | None:
+    """BookCloseDate as a date; absent (books never closed) is None. An unreadable value is refused:
+    guessing "open" could post into closed books."""
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise Permanent(
+            f"QuickBooks gave a book-close date we cannot read: {value!r}.", code="bad_close_date"
+        ) from None

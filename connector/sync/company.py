@@ -12,7 +12,7 @@ from collections import Counter
 
 from django.db import transaction
 
-from connector.models import ExternalRecord, HeldRecord, SyncCursor
+from connector.models import ExternalRecord, HeldRecord, QBODrift, SyncCursor
 from connector.sync.audit import Audit
 from mappings.dimension_models import (
     ClassMapping,
@@ -87,6 +87,7 @@ def start_fresh_if_switched(organisation: Organisation, realm_id: str, audit: Au
         )
         counts["cursors"], _ = SyncCursor.objects.filter(organisation=organisation).delete()
         counts["holds"], _ = HeldRecord.objects.filter(organisation=organisation).delete()
+        counts["drift findings"], _ = QBODrift.objects.filter(organisation=organisation).delete()
         BooksProfile.objects.filter(organisation=organisation).update(qbo_realm_id=realm_id)
     audit.record(
         "decision",

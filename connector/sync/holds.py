@@ -91,6 +91,13 @@ def release_waiting(organisation: Organisation, waiting_on_type: str, waiting_on
     ).update(state=HeldRecord.State.RELEASED, released_at=timezone.now())
 
 
+def release_reason(organisation: Organisation, reason_code: str) -> int:
+    """Mark every open hold with this reason as ready for the next run (a setting it depends on changed)."""
+    return HeldRecord.objects.filter(
+        organisation=organisation, state=HeldRecord.State.HELD, reason_code=reason_code
+    ).update(state=HeldRecord.State.RELEASED, released_at=timezone.now())
+
+
 def retry_ids(
     organisation: Organisation,
     object_type: str,

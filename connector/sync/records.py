@@ -18,6 +18,7 @@ from connector.qbo.schemas import CompanyInfo
 from connector.sync import holds, snapshots
 from connector.sync.audit import Audit, RecordAudit
 from connector.sync.batch import QUEUED, BillBatch, Pending
+from connector.sync.drift_store import guard as drift_guard
 from connector.sync.transform import (
     PO_CANCELLED,
     SYNC_STATUSES,
@@ -246,6 +247,8 @@ def _write(
     def write() -> str:
         plan = plan_fn()
         audit("mapping", f"Vendor → QBO {plan.vendor_id}; payload built.", plan.payload)
+        # Raises Held: what a person did in QuickBooks is never overwritten (drift_store.guard).
+        drift_guard(ctx.organisation, object_type, procurify_id, plan, payload_hash(plan.payload))
         if holds.refused_recently(ctx.organisation, object_type, procurify_id, payload_hash(plan.payload)):
             audit(
                 "decision", "Unchanged since QuickBooks refused it; not sent again until the hold is retried."

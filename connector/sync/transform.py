@@ -9,12 +9,13 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from connector.errors import RecordHeld, reason_sentence
 from connector.procurify.schemas import MONEY_LIMIT, Bill, BillItem, CostAllocation, PurchaseOrder
+from connector.sync import closed_books
 
 CENT = Decimal("0.01")
 DOC_NUMBER_MAX = 21  # QBO Transaction.DocNumber max (docs/qbo-facts.md, "Bill")
@@ -102,6 +103,8 @@ class Books:
     line_tax: bool = False
     class_tracking: str = ""
     track_locations: bool = False
+    book_close_date: date | None = None  # Preferences.AccountingInfoPrefs.BookCloseDate
+    closed_period_policy: str = closed_books.HOLD  # the organisation's choice (closed_books.py)
 
     @property
     def base_mismatch(self) -> bool:
@@ -195,7 +198,26 @@ def bill_plan(bill: Bill, mappings: Mappings, *, previous_rate: Decimal | None =
         payload["SalesTermRef"] = {"value": term_id}
     total = extra.pop("_total", None)  # the QuickBooks total tax.bill_fields proved
     payload.update(extra)
+    _closed_books(payload, mappings.books)
     return Plan("Bill", payload, label, bill_marker(bill.uuid), vendor.qbo_id, doc_number, total=total)
+
+
+def _closed_books(payload: dict[str, Any], books: Books) -> None:
+    """Hold a bill dated in closed books, or move it to the first open day (closed_books.py)."""
+    dated = date.fromisoformat(payload["TxnDate"])
+    decision = closed_books.decide(dated, books.book_close_date, books.closed_period_policy)
+    if decision.action == "hold" and decision.close_date is not None:
+        raise Held(
+            "books_closed",
+            waiting_on=("books", f"closed:{dated.isoformat()}"),
+            close_date=closed_books.human(decision.close_date),
+            bill_date=closed_books.human(dated),
+        )
+    if decision.action == "move" and decision.close_date is not None:
+        payload["TxnDate"] = decision.txn_date.isoformat()
+        payload["PrivateNote"] = (
+            payload["PrivateNote"] + closed_books.moved_note(dated, decision.close_date)
+        )[:4000]
 
 
 def _check_total(bill: Bill, lines: list[dict[str, Any]]) -> None:
@@ -266,6 +288,9 @@ def books_allow(books: Books, key: str) -> bool:
         return books.multicurrency
     if key.startswith("payables:"):
         return key.removeprefix("payables:") in books.payables
+    if key.startswith("closed:"):  # reopened books, or the organisation now posts on the first open day
+        dated = date.fromisoformat(key.removeprefix("closed:"))
+        return closed_books.decide(dated, books.book_close_date, books.closed_period_policy).action != "hold"
     return False
 
 

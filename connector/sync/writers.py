@@ -25,6 +25,8 @@ from connector.qbo import query as q
 from connector.qbo.client import QBOClient
 from connector.qbo.schemas import Entity
 from connector.sync.audit import RecordAudit
+from connector.sync.drift_diff import WRITTEN, written
+from connector.sync.drift_store import changed_by_someone
 from connector.sync.transform import Held, Plan
 from tenants.models import Organisation
 
@@ -218,6 +220,9 @@ class Writer:
         )
         if plan.entity == "Bill" and is_locked(fresh):
             raise Held("bill_paid_in_qbo", bill=plan.label)
+        conflict = changed_by_someone(record, fresh.body(), plan, payload_hash(plan.payload))
+        if conflict is not None:
+            raise conflict  # a person's change in QuickBooks is never overwritten silently
         return str(fresh.SyncToken)
 
     def _store(self, record: ExternalRecord, entity: Entity, digest: str, plan: Plan) -> None:
@@ -333,15 +338,23 @@ def remembered(entity: Entity, plan: Plan) -> dict[str, Any]:
     """What later writes need from QBO's answer: a bill's exchange rate (kept on edits) and a
     purchase order's line Ids by Procurify order item (bill lines link to them)."""
     body = entity.body()
+    kept: dict[str, Any] = {WRITTEN: written(body, plan.payload)}  # what drift is diffed against
     if plan.entity == "Bill":
         rate = body.get("ExchangeRate")
-        return {**({"exchange_rate": str(rate)} if rate is not None else {}), **written_amount(body, plan)}
+        return {
+            **kept,
+            **({"exchange_rate": str(rate)} if rate is not None else {}),
+            **written_amount(body, plan),
+        }
     if plan.entity != "PurchaseOrder":
-        return {}
+        return kept
     # QBO answers the lines in the order sent (LineNum); line_keys are the order items in that order.
     ids = [
         str(line.get("Id") or "")
         for line in body.get("Line") or []
         if line.get("DetailType") != "SubTotalLineDetail"
     ]
-    return {"line_ids_by_order_item": {key: i for key, i in zip(plan.line_keys, ids, strict=False) if i}}
+    return {
+        **kept,
+        "line_ids_by_order_item": {key: i for key, i in zip(plan.line_keys, ids, strict=False) if i},
+    }

@@ -51,7 +51,9 @@ def test_it_rereads_and_retries_when_qbo_says_the_sync_token_is_stale(harness, o
     harness.run(org_a)
     before = harness.bill_by_doc("OB-7781")
     uuid = harness.procurify_bill("OB-7781")["uuid"]
-    harness.sb.qbo.edit_as_user(harness.realm_id, "Bill", before["Id"], DueDate="2026-04-30")
+    # A field we never send: our sparse update leaves it alone, so re-reading and retrying is safe (a
+    # change to a field we write is held instead: tests/engine/test_drift.py).
+    harness.sb.qbo.edit_as_user(harness.realm_id, "Bill", before["Id"], DepartmentRef={"value": "1"})
     harness.sb.clock.advance(minutes=10)
 
     harness.sb.procurify.edit_bill("northwind", uuid, invoice_number="OB-7781-B")
@@ -59,6 +61,7 @@ def test_it_rereads_and_retries_when_qbo_says_the_sync_token_is_stale(harness, o
 
     after = harness.bill_by_doc("OB-7781-B")
     assert after["Id"] == before["Id"] and int(after["SyncToken"]) == int(before["SyncToken"]) + 2
+    assert after["DepartmentRef"] == {"value": "1"}
     assert run.counts["by_type"]["bill"]["updated"] == 1
     assert AuditEvent.objects.filter(
         organisation=org_a, procurify_id=uuid, message__startswith="Re-read"
@@ -157,22 +160,26 @@ def test_it_does_not_resend_what_quickbooks_refused_until_the_cooldown(harness, 
 
     from connector.models import HeldRecord
 
+    # The books close after we read the company's settings, so QuickBooks itself refuses the writes (with
+    # the close date known in advance, bills are held before they are sent: test_closed_books.py).
+    harness.run(org_a, steps=("token_check", "reference"))
+    steps = ("token_check", "vendors", "purchase_orders", "bills")
     harness.sb.qbo.set_book_close_date(harness.realm_id, date(2030, 1, 1))  # every bill date is closed
-    harness.run(org_a)
+    harness.run(org_a, steps=steps)
     closed = HeldRecord.objects.filter(organisation=org_a, reason_code="period_closed")
     assert closed.exists()
     assert "closed" in closed.first().message.lower()
 
     harness.sb.qbo.set_book_close_date(harness.realm_id, None)  # the accountant reopens the period
     writes = harness.writes()
-    second = harness.run(org_a)
+    second = harness.run(org_a, steps=steps)
     from connector.models import AuditEvent
 
     sent = list(AuditEvent.objects.filter(run=second, kind="request").values_list("message", flat=True))
     assert harness.writes() == writes, f"an unchanged poll re-sent what QuickBooks had refused: {sent}"
 
     closed.update(last_held_at=timezone.now() - timedelta(hours=7))
-    harness.run(org_a)
+    harness.run(org_a, steps=steps)
     assert harness.writes() > writes
     assert not HeldRecord.objects.filter(
         organisation=org_a, reason_code="period_closed", state=HeldRecord.State.HELD
