@@ -25,7 +25,7 @@ from connector import tasks
 from connector.errors import ConnectorError
 from connector.forms import IgnoreForm, RunFilterForm, SyncSettingsForm
 from connector.models import AuditEvent, ExternalRecord, HeldRecord, SyncRun
-from connector.sync import holds, removal, runs
+from connector.sync import attachments, holds, removal, runs
 from connector.sync.audit import Audit
 from connector.sync.sweep import PAYMENT, REMOVAL_REASONS
 from mappings.models import AccountMapping, VendorMapping
@@ -34,7 +34,13 @@ from tenants import limits
 from tenants.access import org_view
 from tenants.models import Connection, Organisation, Provider, SyncSchedule
 
-OBJECT_TYPES = {"bill": "Bill", "purchase_order": "Purchase order", "vendor": "Vendor", "payment": "Payment"}
+OBJECT_TYPES = {
+    "bill": "Bill",
+    "purchase_order": "Purchase order",
+    "vendor": "Vendor",
+    "payment": "Payment",
+    "attachment": "Invoice file",
+}
 OPEN_STATES = (HeldRecord.State.HELD, HeldRecord.State.RELEASED)
 PAGE_SIZE = 50
 VENDOR_WAITS = ("vendor_mapping", "vendor_currency")
@@ -63,6 +69,11 @@ REASON_TITLES = {
     "malformed_record": "Unreadable data from Procurify",
     "stale_sync_token_exhausted": "Kept changing in QuickBooks",
     "sync_failed": "Could not be read or written",
+    "attachment_type_not_allowed": "Invoice file of a type QuickBooks does not take",
+    "attachment_too_large": "Invoice file too large for QuickBooks",
+    "attachment_refused": "Invoice file refused by QuickBooks",
+    "attachment_unreachable": "Invoice file could not be downloaded",
+    "attachment_address_refused": "Invoice file at an address we do not contact",
 }
 
 
@@ -295,6 +306,7 @@ def record_detail(request: HttpRequest, object_type: str, procurify_id: str) -> 
         "timeline": with_diffs(events),
         "can_write": request.membership.can_write,  # type: ignore[attr-defined]
         "can_replay": object_type in ("bill", "purchase_order"),
+        "files": attachments.files_of_bill(organisation, procurify_id) if object_type == "bill" else [],
         "qbo_link": qbo_link(external),
         "procurify_site": Connection.objects.filter(organisation=organisation, provider=Provider.PROCURIFY)
         .values_list("site_url", flat=True)
