@@ -362,7 +362,7 @@ INVOICE_FILES = (
     ("NOP-88120", "NOP-88120.pdf", "application/pdf", None),
     ("NOP-88120", "delivery-note.png", "image/png", None),
     ("INV-2026-000123-ABCDEFGHI", "INV-2026-000123.pdf", "application/pdf", None),
-    ("INV-2026-000123-ABCDEFGHI", "invoice.exe", "application/x-msdownload", None),
+    ("OB-7850", "invoice.exe", "application/x-msdownload", None),
     ("OB-7850", "OB-7850-full-scan.pdf", "application/pdf", 150 * 1024 * 1024),
 )
 

@@ -80,8 +80,8 @@ def test_a_disallowed_type_holds_the_file_not_the_bill(harness, org_a):
     run = harness.run(org_a)
 
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
-    bill = harness.procurify_bill("INV-2026-000123-ABCDEFGHI")
-    exe = _file(harness, "INV-2026-000123-ABCDEFGHI", "invoice.exe")
+    bill = harness.procurify_bill("OB-7850")
+    exe = _file(harness, "OB-7850", "invoice.exe")
     held = HeldRecord.objects.get(organisation=org_a, reason_code="attachment_type_not_allowed")
     assert held.procurify_id == f"{bill['uuid']}:{exe['id']}" and held.object_type == "attachment"
     assert held.message.startswith("invoice.exe was not attached to ")
@@ -89,6 +89,7 @@ def test_a_disallowed_type_holds_the_file_not_the_bill(harness, org_a):
     assert not HeldRecord.objects.filter(
         organisation=org_a, object_type="bill", procurify_id=bill["uuid"]
     ).exists()
+    assert _qbo_bill_id(org_a, harness, "OB-7850")  # the bill itself is in QuickBooks
     bill_id = _qbo_bill_id(org_a, harness, "INV-2026-000123-ABCDEFGHI")
     assert [a["FileName"] for a in harness.sb.qbo.attachables(harness.realm_id, bill_id)] == [
         "INV-2026-000123.pdf"
@@ -264,15 +265,21 @@ def _harness_with(sb, http: httpx.Client) -> Harness:
 
 def test_the_bill_page_lists_its_files_and_their_state(harness, org_a, owner):
     harness.run(org_a)
-    bill = harness.procurify_bill("INV-2026-000123-ABCDEFGHI")
+    pages = {
+        number: owner.client.get(
+            f"/o/{org_a.public_id}/records/bill/{harness.procurify_bill(number)['uuid']}/"
+        )
+        for number in ("INV-2026-000123-ABCDEFGHI", "OB-7850")
+    }
 
-    page = owner.client.get(f"/o/{org_a.public_id}/records/bill/{bill['uuid']}/")
-
-    assert page.status_code == 200
-    html = page.content.decode()
-    assert "Invoice files" in html
-    assert "INV-2026-000123.pdf" in html and "Attached in QuickBooks (Attachable" in html
-    assert "invoice.exe" in html and "QuickBooks accepts PDF, images" in html
+    assert {p.status_code for p in pages.values()} == {200}
+    attached, held = (p.content.decode() for p in pages.values())
+    assert "Invoice files" in attached
+    assert "INV-2026-000123.pdf" in attached and "Attached in QuickBooks (Attachable" in attached
+    assert "invoice.exe" in held and "QuickBooks accepts PDF, images" in held
+    assert "OB-7850-full-scan.pdf" in held and "QuickBooks takes files up to 99.9 MB" in held
+    key = HeldRecord.objects.get(organisation=org_a, reason_code="attachment_type_not_allowed").procurify_id
+    assert owner.client.get(f"/o/{org_a.public_id}/records/attachment/{key}/").status_code == 200
 
 
 def test_streaming_a_50_mb_file_keeps_memory_far_below_its_size(harness, org_a):
