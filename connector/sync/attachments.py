@@ -92,13 +92,15 @@ def note_bill(ctx: Context, uuid: str, bill: Bill) -> None:
             _hold_unreadable(ctx, uuid, index, entry)
             continue
         files.append(parsed)
-        ctx.files[parsed.key] = parsed
-    known = set(
+    known = dict(
         ExternalRecord.objects.filter(
             organisation=ctx.organisation, object_type=ATTACHMENT, procurify_id__in=[f.key for f in files]
-        ).values_list("procurify_id", flat=True)
+        ).values_list("procurify_id", "state")
     )
     for found in files:
+        if known.get(found.key) == ExternalRecord.State.SYNCED:
+            continue  # attached already: its link is not needed (memory stays flat with volume)
+        ctx.files[found.key] = found
         if found.key in known:
             continue
         try:
