@@ -134,24 +134,25 @@ REASONS: dict[str, str] = {
     ),
     # Invoice files (connector/sync/attachments.py): held on the file, never on its bill.
     "attachment_type_not_allowed": (
-        "{file} was not attached to {bill}: QuickBooks accepts PDF, images (JPEG, PNG, GIF, TIFF), Word, "
-        "Excel, CSV, text, RTF, XML, ODS, AI and EPS files only. The bill itself is in QuickBooks; attach a "
-        "copy in one of those formats there if it is needed."
+        "The invoice file {file} was not attached to {bill}: QuickBooks accepts PDF, images (JPEG, PNG, "
+        "GIF, TIFF), Word, Excel, CSV, text, RTF, XML, ODS, AI and EPS files only. The bill itself is in "
+        "QuickBooks; attach a copy in one of those formats there if it is needed."
     ),
     "attachment_too_large": (
-        "{file} ({size}) was not attached to {bill}: QuickBooks takes files up to {limit} per upload. The "
-        "bill itself is in QuickBooks; attach a smaller copy there if it is needed."
+        "The invoice file {file} ({size}) was not attached to {bill}: QuickBooks takes files up to {limit} "
+        "per upload. The bill itself is in QuickBooks; attach a smaller copy there if it is needed."
     ),
     "attachment_refused": (
-        "QuickBooks refused {file} for {bill}: {detail} The bill itself is in QuickBooks; the file is "
-        "retried automatically within six hours."
+        "QuickBooks refused the invoice file {file} for {bill}: {detail} The bill itself is in QuickBooks; "
+        "the file is retried automatically within six hours."
     ),
     "attachment_unreachable": (
-        "{file} could not be downloaded from Procurify for {bill}: {detail} It is retried on the next sync."
+        "The invoice file {file} could not be downloaded from Procurify for {bill}: {detail} It is retried "
+        "on the next sync."
     ),
     "attachment_address_refused": (
-        "{file} was not attached to {bill}: Procurify gave a download address we do not contact ({detail}). "
-        "The bill itself is in QuickBooks."
+        "The invoice file {file} was not attached to {bill}: Procurify gave a download address we do not "
+        "contact ({detail}). The bill itself is in QuickBooks."
     ),
     "vendor_currency_unknown": (
         "Procurify does not say which currency vendor '{vendor}' bills in, and QuickBooks fixes a vendor's "

@@ -84,7 +84,7 @@ def test_a_disallowed_type_holds_the_file_not_the_bill(harness, org_a):
     exe = _file(harness, "OB-7850", "invoice.exe")
     held = HeldRecord.objects.get(organisation=org_a, reason_code="attachment_type_not_allowed")
     assert held.procurify_id == f"{bill['uuid']}:{exe['id']}" and held.object_type == "attachment"
-    assert held.message.startswith("invoice.exe was not attached to ")
+    assert held.message.startswith("The invoice file invoice.exe was not attached to ")
     assert "QuickBooks accepts PDF, images" in held.message
     assert not HeldRecord.objects.filter(
         organisation=org_a, object_type="bill", procurify_id=bill["uuid"]
@@ -129,7 +129,7 @@ def test_a_file_too_large_is_held_without_being_downloaded(harness, org_a):
 
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     held = HeldRecord.objects.get(organisation=org_a, reason_code="attachment_too_large")
-    assert held.message.startswith("OB-7850-full-scan.pdf (150.0 MB) was not attached to ")
+    assert held.message.startswith("The invoice file OB-7850-full-scan.pdf (150.0 MB) was not attached to ")
     stats = harness.sb.procurify.stats(DOMAIN)["by_endpoint"]
     assert stats.get("GET files/attachments/{id}", 0) == 4  # the four files that were attached, not the scan
 
@@ -149,7 +149,7 @@ def test_a_size_procurify_understates_is_caught_while_streaming(harness, org_a):
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     statement = HeldRecord.objects.get(organisation=org_a, label__startswith="statement.pdf")
     assert statement.reason_code == "attachment_too_large"
-    assert statement.message.startswith("statement.pdf (3.0 MB) was not attached")
+    assert statement.message.startswith("The invoice file statement.pdf (3.0 MB) was not attached")
     names = [a["FileName"] for a in harness.sb.qbo.objects(harness.realm_id, "Attachable")]
     assert "statement.pdf" not in names
 
