@@ -309,3 +309,53 @@ def test_streaming_a_50_mb_file_keeps_memory_far_below_its_size(harness, org_a):
     )
     print(f"\nstreamed {size / MB:.0f} MB; tracemalloc peak {peak / MB:.2f} MB")
     assert peak < size / 10  # far below the file's size (recorded in docs/benchmarks.md)
+
+
+BILLS_ONLY = ("token_check", "reference", "vendors", "purchase_orders", "bills")
+
+
+def test_a_file_noted_earlier_is_downloaded_from_a_fresh_link(harness, org_a):
+    harness.run(org_a, steps=BILLS_ONLY)
+    harness.sb.clock.advance(hours=3)  # every link read by that run has expired (sandbox: 1 h)
+
+    run = harness.run(org_a, steps=("attachments",))
+
+    assert run.counts["by_type"]["attachments"]["uploaded"] == 4, run.counts
+    assert not HeldRecord.objects.filter(organisation=org_a, reason_code="attachment_unreachable").exists()
+
+
+def test_a_file_removed_in_procurify_before_its_upload_is_forgotten(harness, org_a):
+    harness.run(org_a, steps=BILLS_ONLY)
+    bill = harness.procurify_bill("GLF-21007")
+    removed = bill["attachments"].pop()
+    key = f"{bill['uuid']}:{removed['id']}"
+    assert ExternalRecord.objects.filter(organisation=org_a, procurify_id=key).exists()
+
+    run = harness.run(org_a, steps=("attachments",))
+
+    assert run.counts["by_type"]["attachments"]["removed"] == 1
+    assert not ExternalRecord.objects.filter(organisation=org_a, procurify_id=key).exists()
+    names = [a["FileName"] for a in harness.sb.qbo.objects(harness.realm_id, "Attachable")]
+    assert "GLF-21007.pdf" not in names
+
+
+def test_an_unreachable_file_is_held_and_retried_next_run(harness, org_a):
+    harness.run(org_a, steps=BILLS_ONLY)
+    saved = _file(harness, "GLF-21007", "GLF-21007.pdf")["id"]
+    find = procurify_files.find
+    procurify_files.find = lambda site, attachment_id: None  # Procurify answers 404 for every file
+    try:
+        first = harness.run(org_a, steps=("attachments",))
+    finally:
+        procurify_files.find = find
+    held = HeldRecord.objects.get(organisation=org_a, procurify_id__endswith=f":{saved}")
+    assert held.reason_code == "attachment_unreachable" and "HTTP 404" in held.message
+
+    second = harness.run(org_a, steps=("attachments",))
+
+    assert first.counts["by_type"]["attachments"]["not_attached"] == 6  # 4 unreachable, the .exe, the scan
+    unreachable = HeldRecord.objects.filter(organisation=org_a, reason_code="attachment_unreachable")
+    assert unreachable.count() == 4
+    held.refresh_from_db()
+    assert held.state == HeldRecord.State.RESOLVED  # the second run attached it
+    assert second.counts["by_type"]["attachments"]["uploaded"] == 4
