@@ -359,3 +359,19 @@ def test_an_unreachable_file_is_held_and_retried_next_run(harness, org_a):
     held.refresh_from_db()
     assert held.state == HeldRecord.State.RESOLVED  # the second run attached it
     assert second.counts["by_type"]["attachments"]["uploaded"] == 4
+
+
+def test_download_links_are_logged_without_their_signature(harness, org_a, caplog):
+    caplog.set_level("INFO", logger="connector.http")
+
+    harness.run(org_a)
+
+    downloads = [r.getMessage() for r in caplog.records if "/files/attachments/" in r.getMessage()]
+    assert len(downloads) == 4
+    assert all("signature=%5Bredacted%5D" in line or "signature=[redacted]" in line for line in downloads)
+    signatures = [
+        a["url"].split("signature=")[1]
+        for b in harness.sb.procurify.bills(DOMAIN)
+        for a in b["invoice_attachments"]
+    ]
+    assert not any(sig in caplog.text for sig in signatures)
