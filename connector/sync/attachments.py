@@ -241,7 +241,17 @@ def attach(ctx: Context, row: ExternalRecord, bill: ExternalRecord) -> str:
                 ctx, row, found, audit, f"Found {name} already attached to Bill {bill.qbo_id}; adopted it."
             )
             return "found"
-    link = ctx.files.get(row.procurify_id) or _fresh_link(ctx, row, audit)
+    try:
+        link = ctx.files.get(row.procurify_id) or _fresh_link(ctx, row, audit)
+    except Permanent as exc:
+        if exc.status != 404:  # the bill could not be read now: the file waits, its bill is untouched
+            return _not_attached(
+                ctx,
+                row,
+                label,
+                Held("attachment_unreachable", file=name, bill=bill.label, detail=exc.message),
+            )
+        link = None  # the bill itself is gone from Procurify (the removals sweep handles the bill)
     if link is None:
         audit("decision", "Removed from the bill in Procurify before it reached QuickBooks; not attached.")
         holds.resolve(ctx.organisation, ATTACHMENT, row.procurify_id)
@@ -382,7 +392,7 @@ def _fresh_link(ctx: Context, row: ExternalRecord, audit: RecordAudit) -> Invoic
     bill = ctx.procurify.get_bill(str(facts.get("bill")))
     audit("read", "Read the bill again in Procurify for a current download link.")
     if not isinstance(bill, Bill):
-        return None
+        raise Permanent("Procurify sent the bill in a form we could not read.", code="malformed_record")
     for entry in bill.invoice_attachments or []:
         parsed = parse_entry(str(facts.get("bill")), entry)
         if parsed is not None and parsed.key == row.procurify_id:

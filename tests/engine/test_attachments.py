@@ -375,3 +375,15 @@ def test_download_links_are_logged_without_their_signature(harness, org_a, caplo
         for a in b["invoice_attachments"]
     ]
     assert not any(sig in caplog.text for sig in signatures)
+
+
+def test_a_file_whose_bill_left_procurify_before_its_upload_does_not_stop_the_run(harness, org_a):
+    harness.run(org_a, steps=BILLS_ONLY)
+    uuid = harness.procurify_bill("GLF-21007")["uuid"]
+    harness.sb.procurify.remove_bill(DOMAIN, uuid)
+
+    run = harness.run(org_a, steps=("attachments",))
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert run.counts["by_type"]["attachments"] == {"removed": 1, "uploaded": 3, "not_attached": 2}
+    assert not ExternalRecord.objects.filter(organisation=org_a, procurify_id__startswith=f"{uuid}:").exists()
