@@ -211,6 +211,28 @@ REASONS: dict[str, str] = {
         "Payment of {amount} for {bill} has neither a posted nor a processing date in Procurify, so it was "
         "not recorded: we never guess a payment's date. It is retried on the next run."
     ),
+    # Invoice files (connector/sync/attachments.py): held on the file, never on its bill.
+    "attachment_type_not_allowed": (
+        "The invoice file {file} was not attached to {bill}: QuickBooks accepts PDF, images (JPEG, PNG, "
+        "GIF, TIFF), Word, Excel, CSV, text, RTF, XML, ODS, AI and EPS files only. The bill itself is in "
+        "QuickBooks; attach a copy in one of those formats there if it is needed."
+    ),
+    "attachment_too_large": (
+        "The invoice file {file} ({size}) was not attached to {bill}: QuickBooks takes files up to {limit} "
+        "per upload. The bill itself is in QuickBooks; attach a smaller copy there if it is needed."
+    ),
+    "attachment_refused": (
+        "QuickBooks refused the invoice file {file} for {bill}: {detail} The bill itself is in QuickBooks; "
+        "the file is retried automatically within six hours."
+    ),
+    "attachment_unreachable": (
+        "The invoice file {file} could not be downloaded from Procurify for {bill}: {detail} It is retried "
+        "on the next sync."
+    ),
+    "attachment_address_refused": (
+        "The invoice file {file} was not attached to {bill}: Procurify gave a download address we do not "
+        "contact ({detail}). The bill itself is in QuickBooks."
+    ),
     "vendor_currency_unknown": (
         "Procurify does not say which currency vendor '{vendor}' bills in, and QuickBooks fixes a vendor's "
         "currency when it is created. Set the vendor's currency in Procurify or map the vendor by hand."

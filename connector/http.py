@@ -32,6 +32,8 @@ REDACTED = "[redacted]"
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 _SECRET_PARAMS = frozenset(
     {"client_secret", "access_token", "refresh_token", "code", "token", "id_token", "state", "password"}
+    # Pre-signed download links (invoice files): whoever holds the signature can fetch the file.
+    | {"signature", "sig", "x-amz-signature", "x-amz-credential", "x-amz-security-token", "x-goog-signature"}
 )
 
 T = TypeVar("T")

@@ -27,7 +27,7 @@ from connector.errors import ConnectorError
 from connector.finder import FinderForm
 from connector.forms import IgnoreForm, RunFilterForm, SyncSettingsForm
 from connector.models import AuditEvent, ExternalRecord, HeldRecord, QBODrift, SyncRun
-from connector.sync import holds, preview, removal, runs
+from connector.sync import attachments, holds, preview, removal, runs
 from connector.sync.audit import Audit
 from connector.sync.payments import payments_of_bill
 from connector.sync.sweep import PAYMENT, REMOVAL_REASONS
@@ -37,7 +37,13 @@ from tenants import limits
 from tenants.access import org_view
 from tenants.models import Connection, Organisation, Provider, SyncSchedule
 
-OBJECT_TYPES = {"bill": "Bill", "purchase_order": "Purchase order", "vendor": "Vendor", "payment": "Payment"}
+OBJECT_TYPES = {
+    "bill": "Bill",
+    "purchase_order": "Purchase order",
+    "vendor": "Vendor",
+    "payment": "Payment",
+    "attachment": "Invoice file",
+}
 OPEN_STATES = (HeldRecord.State.HELD, HeldRecord.State.RELEASED)
 PAGE_SIZE = 50
 VENDOR_WAITS = ("vendor_mapping", "vendor_currency")
@@ -84,6 +90,11 @@ REASON_TITLES = {
     "location_inactive": "Location inactive in QuickBooks",
     "one_location_per_bill": "Bill spans several locations",
     "one_class_per_bill": "Bill spans several classes",
+    "attachment_type_not_allowed": "Invoice file of a type QuickBooks does not take",
+    "attachment_too_large": "Invoice file too large for QuickBooks",
+    "attachment_refused": "Invoice file refused by QuickBooks",
+    "attachment_unreachable": "Invoice file could not be downloaded",
+    "attachment_address_refused": "Invoice file at an address we do not contact",
 }
 
 
@@ -337,6 +348,7 @@ def record_detail(request: HttpRequest, object_type: str, procurify_id: str) -> 
         ),
         "can_write": request.membership.can_write,  # type: ignore[attr-defined]
         "can_replay": object_type in ("bill", "purchase_order"),
+        "files": attachments.files_of_bill(organisation, procurify_id) if object_type == "bill" else [],
         "qbo_link": qbo_link(external),
         "drift": _drift(organisation, object_type, procurify_id),
         "procurify_site": Connection.objects.filter(organisation=organisation, provider=Provider.PROCURIFY)

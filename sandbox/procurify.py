@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from . import procurify_api as api
+from . import procurify_files as files
 from . import procurify_payments as payments
 from . import procurify_render as render
 from .clock import FakeClock
@@ -21,6 +22,7 @@ from .web import bearer, html_response, json_response, read_form, read_json
 AUDIENCE = "https://api.procurify.com/"
 TOKEN_SECONDS = 86400
 _SITE = re.compile(r"/procurify/(?P<domain>[^/]+)(?P<rest>/.*)?$")
+_DOWNLOAD = re.compile(r"^/files/attachments/(?P<id>\d+)/[^/]+$")
 
 
 class ProcurifyFake:
@@ -43,6 +45,10 @@ class ProcurifyFake:
         rest = match["rest"] or "/"
         if rest.rstrip("/") == "/oauth/token":
             return self._token(site, request)
+        download = _DOWNLOAD.match(rest)
+        if download and request.method == "GET":
+            with self._lock:
+                return files.download(site, request, int(download["id"]), self.clock.now())
         if not rest.startswith("/api/"):
             return api.not_found()
         return self._api(site, request, rest)
@@ -133,7 +139,9 @@ class ProcurifyFake:
         if p == ["v3", "ap", "bills"]:
             return (api.bills(site, request, today) if get else _not_allowed(request)), "ap/bills"
         if p[:3] == ["v2", "ap", "bills"] and len(p) == 4:
-            return (api.bill(site, p[3], today) if get else _not_allowed(request)), "ap/bills/{uuid}"
+            base = str(request.url.copy_with(path=request.url.path.split("/api/", 1)[0], query=None))
+            detail = api.bill(site, p[3], today, base, self.clock.now()) if get else _not_allowed(request)
+            return detail, "ap/bills/{uuid}"
         if p == ["public", "v1", "payments"]:
             return (payments.payments(site, request) if get else _not_allowed(request)), "public/v1/payments"
         if p[:2] == ["v2", "purchase_orders"] and get and len(p) == 4:
@@ -210,7 +218,7 @@ class ProcurifyFake:
         with self._lock:
             site = self.sites[domain]
             record = site.add_bill(bill_record(site, self.clock.now(), **spec))
-            return render.bill_detail(site, record, self.clock.now().date())
+            return render.bill_detail(site, record, self.clock.now().date(), now=self.clock.now())
 
     def edit_bill(self, domain: str, bill_uuid: str, **changes: Any) -> dict[str, Any]:
         """Change a bill as a Procurify user would: bumps version and last_modified_datetime."""
@@ -221,7 +229,26 @@ class ProcurifyFake:
             record = site.bills[bill_uuid.replace("-", "")]
             apply_bill_changes(site, record, changes)
             site.bump(record, self.clock.now())
-            return render.bill_detail(site, record, self.clock.now().date())
+            return render.bill_detail(site, record, self.clock.now().date(), now=self.clock.now())
+
+    def add_attachment(
+        self, domain: str, bill_uuid: str, name: str, content_type: str, **file: Any
+    ) -> dict[str, Any]:
+        """A user adds a file to a bill (see procurify_files.add_attachment for ``file``); like any
+        edit it bumps the bill's version and modification time (unverified for real Procurify)."""
+        with self._lock:
+            site = self.sites[domain]
+            record = site.bills[bill_uuid.replace("-", "")]
+            added = files.add_attachment(site, record, name, content_type, created=self.clock.now(), **file)
+            site.bump(record, self.clock.now())
+            return dict(added)
+
+    def attachment(self, domain: str, attachment_id: int) -> dict[str, Any]:
+        with self._lock:
+            found = files.find(self.sites[domain], attachment_id)
+            if found is None:
+                raise KeyError(attachment_id)
+            return found
 
     def void_bill(self, domain: str, bill_uuid: str) -> dict[str, Any]:
         """Withdraw a bill: it stays listed, status 5 (Withdrawn), inactive, modified now."""
@@ -237,7 +264,8 @@ class ProcurifyFake:
             site = self.sites[domain]
             today = self.clock.now().date()
             return [
-                render.bill_detail(site, b, today) for b in sorted(site.bills.values(), key=lambda b: b["id"])
+                render.bill_detail(site, b, today, now=self.clock.now())
+                for b in sorted(site.bills.values(), key=lambda b: b["id"])
             ]
 
     def add_payment(self, domain: str, **spec: Any) -> dict[str, Any]:

@@ -245,11 +245,13 @@ def bills(site: Site, request: httpx.Request, today: date) -> httpx.Response:
     return envelope(request, data, {"summary": summary, "permissions": permissions})
 
 
-def bill(site: Site, bill_id: str, today: date) -> httpx.Response:
+def bill(
+    site: Site, bill_id: str, today: date, files_base: str = "", now: datetime | None = None
+) -> httpx.Response:
     record = site.bills.get(bill_id.replace("-", "").lower())
     if record is None or not re.fullmatch(r"[0-9a-f-]+", bill_id):
         return not_found()
-    data = render.bill_detail(site, record, today)
+    data = render.bill_detail(site, record, today, files_base, now)
     summary = {"has_multiple_currency": False, "total_cost": data["total_cost_with_tax"]}
     return single(data, {"summary": summary, "permissions": {"can_edit": True, "can_delete": False}})
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from . import procurify_files as files
 from .procurify_data import CENT, Site, day, money, stamp
 
 
@@ -112,7 +113,10 @@ def bill_row(site: Site, bill: dict[str, Any], today: date) -> dict[str, Any]:
     }
 
 
-def bill_detail(site: Site, bill: dict[str, Any], today: date) -> dict[str, Any]:
+def bill_detail(
+    site: Site, bill: dict[str, Any], today: date, files_base: str = "", now: datetime | None = None
+) -> dict[str, Any]:
+    """files_base: the site URL the request came to (download links point there)."""
     out = bill_row(site, bill, today)
     totals = bill_totals(bill)
     vendor = site.vendors[bill["vendor_id"]]
@@ -148,7 +152,12 @@ def bill_detail(site: Site, bill: dict[str, Any], today: date) -> dict[str, Any]
             "total_cost_with_tax": float(totals["total"]),
             "converted_total_cost": float((totals["total"] * rate).quantize(CENT)),
             "added_purchase_orders": _added_pos(site, bill),
-            "invoice_attachments": [],
+            "invoice_attachments": files.render(
+                site,
+                bill,
+                files_base or f"http://sandbox.test/procurify/{site.domain}",
+                now or datetime.combine(today, time(), UTC),
+            ),
             "comments": [],
         }
     )

@@ -12,7 +12,7 @@ from urllib.parse import unquote
 
 import httpx
 
-from . import qbo_cdc, qbo_query
+from . import qbo_cdc, qbo_query, qbo_upload
 from . import qbo_errors as err
 from .clock import FakeClock
 from .faults import Faults, InFlight, WindowCounter
@@ -129,6 +129,8 @@ class QBOFake:
                 return self._respond(200, {"Preferences": preferences(realm), "time": self._now()})
             if parts == ["cdc"] and method == "GET":
                 return self._respond(200, self._cdc(request, realm))
+            if parts == ["upload"] and method == "POST":
+                return self._upload(request, realm)
             if parts == ["batch"] and method == "POST":
                 return self._write_with_replay(request, realm, "")
             entity = URL_NAMES.get(parts[0])
@@ -271,6 +273,59 @@ class QBOFake:
     def _today(self) -> date:
         return self.clock.now().astimezone(PACIFIC).date()
 
+    # --- file upload (qbo_upload.py) ----------------------------------------------------------------
+    def _upload(self, request: httpx.Request, realm: Realm) -> httpx.Response:
+        boundary = qbo_upload.boundary_of(request.headers.get("Content-Type", ""))
+        if boundary is None:
+            raise err.invalid_value("Content-Type", "An upload must be sent as multipart/form-data")
+        try:
+            parts = qbo_upload.read_parts(request.stream, boundary)
+        except qbo_upload.TooLarge:
+            raise qbo_upload.too_large() from None
+        except ValueError as exc:
+            raise err.invalid_value("", f"Malformed multipart body: {exc}") from None
+        realm.count("upload", "upload")
+        answers: list[dict[str, Any]] = []
+        for item in qbo_upload.pair(parts):
+            try:
+                if isinstance(item, QBOFault):
+                    raise item
+                answers.append({"Attachable": self._attach(realm, item)})
+            except QBOFault as fault:
+                answers.append({"Fault": fault.fault()})
+        response = self._respond(200, {"AttachableResponse": answers, "time": self._now()})
+        if any("Attachable" in a for a in answers) and self.faults.take_lose():
+            mark_lost(response)
+        return response
+
+    def _attach(self, realm: Realm, upload: qbo_upload.Upload) -> dict[str, Any]:
+        meta, content = upload.metadata, upload.content
+        refs = meta.get("AttachableRef") or []
+        if not isinstance(refs, list):
+            raise err.invalid_value("AttachableRef", "AttachableRef must be a list")
+        linked = []
+        for ref in refs:
+            entity_ref = ref.get("EntityRef") if isinstance(ref, dict) else None
+            kind = URL_NAMES.get(str((entity_ref or {}).get("type", "")).lower())
+            if not entity_ref or kind is None or realm.get(kind, entity_ref.get("value")) is None:
+                raise err.invalid_reference("AttachableRef.EntityRef")
+            include = bool(ref.get("IncludeOnSend", False))
+            linked.append(
+                {"EntityRef": {"type": kind, "value": str(entity_ref["value"])}, "IncludeOnSend": include}
+            )
+        fields = {
+            "FileName": meta.get("FileName") or content.filename,
+            "ContentType": meta.get("ContentType") or content.content_type,
+            "Size": content.size,
+            "AttachableRef": linked,
+            **{k: meta[k] for k in ("Note", "Category") if meta.get(k)},
+        }
+        obj = realm.insert("Attachable", fields, self.clock.now())
+        obj["FileAccessUri"] = f"/v3/company/{realm.realm_id}/download/{obj['Id']}"
+        kept = bytes(content.kept) if content.kept is not None else None
+        realm.files[obj["Id"]] = {"size": content.size, "sha256": content.digest.hexdigest(), "data": kept}
+        return copy.deepcopy(obj)
+
     # --- query and batch ---------------------------------------------------------------------------
     def _query_endpoint(self, request: httpx.Request, realm: Realm) -> dict[str, Any]:
         if request.method == "GET":
@@ -325,6 +380,17 @@ class QBOFake:
         if realm_id not in self.realms:
             raise KeyError(realm_id)
         return self.auth.approve(client_id, redirect_uri, state, realm_id)
+
+    def attachables(self, realm_id: str, bill_id: str | None = None) -> list[dict[str, Any]]:
+        """Stored Attachables (optionally those linked to one Bill), each with its file's size and sha256."""
+        with self._lock:
+            realm = self.realms[realm_id]
+            out = []
+            for obj in sorted(realm.objects["Attachable"].values(), key=lambda o: int(o["Id"])):
+                refs = [r["EntityRef"]["value"] for r in obj.get("AttachableRef", [])]
+                if bill_id is None or str(bill_id) in refs:
+                    out.append({**copy.deepcopy(obj), "_file": dict(realm.files.get(obj["Id"], {}))})
+            return out
 
     def realm(self, realm_id: str) -> Realm:
         return self.realms[realm_id]

@@ -31,6 +31,8 @@ FILTERABLE: dict[str, set[str]] = {
     "Department": _COMMON | {"Name", "Active", "FullyQualifiedName"},
     "TaxCode": _COMMON | {"Name", "Active", "Taxable"},
     "TaxRate": _COMMON | {"Name", "Active", "RateValue"},
+    # The objects a file is linked to (QBO §14): `AttachableRef` is a list; a condition matches any entry.
+    "Attachable": _COMMON | {"AttachableRef.EntityRef.Type", "AttachableRef.EntityRef.value"},
 }
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -196,8 +198,24 @@ def _get(obj: dict[str, Any], path: str) -> Any:
     return value
 
 
+def _values(obj: dict[str, Any], path: str) -> list[Any]:
+    """Every value at ``path``, stepping into lists (AttachableRef); a reference compares by its Id."""
+    values: list[Any] = [obj]
+    for part in path.split("."):
+        found: list[Any] = []
+        for value in values:
+            items = value if isinstance(value, list) else [value]
+            # QBO spells EntityRef's type "type" in bodies and "Type" in queries.
+            found.extend(item.get(part, item.get(part.lower())) for item in items if isinstance(item, dict))
+        values = found
+    return [v["value"] if isinstance(v, dict) and "value" in v else v for v in values]
+
+
 def _matches(obj: dict[str, Any], cond: Condition) -> bool:
-    actual = _get(obj, cond.field)
+    return any(_matches_value(actual, cond) for actual in _values(obj, cond.field))
+
+
+def _matches_value(actual: Any, cond: Condition) -> bool:
     if actual is None:
         return False
     if cond.op == "LIKE":

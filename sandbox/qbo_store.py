@@ -12,7 +12,7 @@ from .qbo_errors import qbo_time
 
 NAME_LIST = ("Vendor", "Customer", "Employee", "Account", "Term", "Class", "Department", "TaxCode", "TaxRate")
 PEOPLE = ("Vendor", "Customer", "Employee")  # one shared DisplayName namespace (§3 Vendor)
-ENTITIES = (*NAME_LIST, "Bill", "PurchaseOrder", "BillPayment")
+ENTITIES = (*NAME_LIST, "Bill", "PurchaseOrder", "BillPayment", "Attachable")
 URL_NAMES = {e.lower(): e for e in ENTITIES}
 
 
@@ -35,6 +35,8 @@ class Realm:
     # Deleted objects as CDC shows them (reference §8): Id, status "Deleted", MetaData.
     deleted: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {e: {} for e in ENTITIES})
     replies: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # requestid -> response
+    # Uploaded files by Attachable Id: size, sha256 and (small files only) the bytes (qbo_upload.py).
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
     stats: Counter[str] = field(default_factory=Counter)
     next_id: int = 1
 
@@ -77,6 +79,7 @@ class Realm:
         return {
             "reads": self.stats["read"],
             "writes": self.stats["write"],
+            "uploads": self.stats["upload"],
             "throttled": self.stats["throttled"],
             "errors_injected": self.stats["injected"],
             "by_endpoint": dict(sorted(by_endpoint.items())),

@@ -70,8 +70,9 @@ PRODUCTS = [
 ]
 
 
-def build(index: int, now: datetime, qbo_multicurrency: bool = True) -> Tenant:
-    """qbo_multicurrency=False seeds the same books in a QBO company without multicurrency."""
+def build(index: int, now: datetime, qbo_multicurrency: bool = True, attachments: bool = True) -> Tenant:
+    """qbo_multicurrency=False seeds the same books in a QBO company without multicurrency;
+    attachments=False leaves every bill without invoice files."""
     domain = domain_name("northwind", index)
     client_id, secret = credentials(domain)
     rng = random.Random(f"distributor:{domain}")
@@ -80,6 +81,8 @@ def build(index: int, now: datetime, qbo_multicurrency: bool = True) -> Tenant:
     _purchase_orders(site, rng, now)
     _bills(site, rng, now)
     _later_cases(site, now)
+    if attachments:
+        _invoice_files(site, now)
     seed_payments.seed(site, now)  # last: payments and their bills (issue 15)
     return Tenant(site, _qbo(realm_id(index), now, qbo_multicurrency))
 
@@ -353,6 +356,34 @@ def _later_cases(site: Site, now: datetime) -> None:
     _odd_total_bills(site, now)
     _ambiguous_po_bill(site, now)
     _cancelled_po(site, now)
+
+
+# Invoice files (procurify.md §3/§7 `invoice_attachments`; QBO §14): PDFs and an image that upload, a file
+# type QuickBooks refuses, and a scan larger than one upload may carry (generated, never held in memory).
+INVOICE_FILES = (
+    ("GLF-21007", "GLF-21007.pdf", "application/pdf", None),
+    ("NOP-88120", "NOP-88120.pdf", "application/pdf", None),
+    ("NOP-88120", "delivery-note.png", "image/png", None),
+    ("INV-2026-000123-ABCDEFGHI", "INV-2026-000123.pdf", "application/pdf", None),
+    ("OB-7850", "invoice.exe", "application/x-msdownload", None),
+    ("OB-7850", "OB-7850-full-scan.pdf", "application/pdf", 150 * 1024 * 1024),
+)
+
+
+def _invoice_files(site: Site, now: datetime) -> None:
+    from .procurify_files import add_attachment, pdf_bytes
+
+    by_number = {b["invoice_number"]: b for b in site.bills.values()}
+    for number, name, content_type, size in INVOICE_FILES:
+        bill = by_number[number]
+        created = bill["last_modified"]
+        if size is not None:
+            add_attachment(site, bill, name, content_type, size=size, created=created)
+        elif name.endswith(".png"):
+            data = b"\x89PNG\r\n\x1a\n" + pdf_bytes(name)[8:]
+            add_attachment(site, bill, name, content_type, data=data, created=created)
+        else:
+            add_attachment(site, bill, name, content_type, data=pdf_bytes(name, pages=3), created=created)
 
 
 def _approved(

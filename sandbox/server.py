@@ -29,8 +29,11 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            body = self._read_chunked()
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
         host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
         headers = [(k, v) for k, v in self.headers.items() if k.lower() not in _SKIP]
         request = httpx.Request(self.command, f"http://{host}{self.path}", headers=headers, content=body)
@@ -38,6 +41,7 @@ class _Handler(BaseHTTPRequestHandler):
             response = self.server.sandbox.handle(request)
         except Exception as exc:  # a fake bug must not kill the demo server
             response = httpx.Response(500, text=f"sandbox error: {exc!r}")
+        response.read()  # a streamed download is sent whole here (demo server; the fakes stream in-process)
         if is_lost(response):
             response = httpx.Response(
                 502, headers={"Content-Type": "text/html"}, text="<h1>502 Bad Gateway</h1>"
@@ -50,6 +54,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.content)
+
+    def _read_chunked(self) -> bytes:
+        parts = []
+        while True:
+            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(parts)
+            parts.append(self.rfile.read(size))
+            self.rfile.readline()
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 

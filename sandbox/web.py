@@ -12,6 +12,8 @@ import httpx
 # A response carrying this extension was committed but must not reach the client
 # (the transport raises ReadTimeout, the server answers 502).
 LOST = "sandbox_lost"
+# A response carrying this extension streams its body (file downloads): transports pass it through.
+STREAMED = "sandbox_stream"
 
 
 def _default(value: Any) -> Any:
@@ -75,3 +77,7 @@ def mark_lost(response: httpx.Response) -> httpx.Response:
 
 def is_lost(response: httpx.Response) -> bool:
     return bool(response.extensions.get(LOST))
+
+
+def is_streamed(response: httpx.Response) -> bool:
+    return bool(response.extensions.get(STREAMED))

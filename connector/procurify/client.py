@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -14,7 +15,7 @@ import httpx
 from pydantic import BaseModel
 
 from connector.errors import Permanent, ReauthRequired, Retryable
-from connector.http import parse_retry_after, send_with_retries, utcnow
+from connector.http import network_error, parse_retry_after, send_with_retries, utcnow
 from connector.procurify.auth import AccessToken, TokenStore, default_token_url, fetch_token
 from connector.procurify.schemas import (
     AccountCode,
@@ -149,6 +150,37 @@ class ProcurifyClient:
 
     def get_purchase_order(self, id_or_uuid: str | int) -> PurchaseOrder | MalformedRecord:
         return self._get_detail(f"/api/v2/purchase_orders/{_path_id(id_or_uuid)}/", PurchaseOrder, "uuid")
+
+    @contextmanager
+    def download(self, url: str) -> Iterator[httpx.Response]:
+        """Open a file Procurify links to (an invoice attachment) as a stream; the caller reads it in
+        chunks and it is closed on exit. Through the same guarded HTTP client as every Procurify call
+        (connector/netguard.py), so a link pointing inside our network is refused before it is sent;
+        our token goes only to the Procurify site itself, never to another host a link names."""
+        target, site = httpx.URL(url), httpx.URL(self.site_url)
+        headers = {"Accept": "*/*"}
+        if (target.scheme, target.host, target.port) == (site.scheme, site.host, site.port):
+            headers["Authorization"] = f"Bearer {self._valid_token().value}"
+            headers["X-Procurify-Client"] = "api"
+        try:
+            response = self._http.send(self._http.build_request("GET", target, headers=headers), stream=True)
+        except httpx.TransportError as exc:
+            raise network_error(exc, "Procurify") from exc
+        try:
+            status = response.status_code
+            if status == 429 or status >= 500:
+                raise Retryable(
+                    f"Procurify could not send the file (HTTP {status}).", code="procurify_unavailable"
+                )
+            if status >= 300:
+                raise Permanent(
+                    f"Procurify refused to send the file (HTTP {status}).",
+                    code="download_refused",
+                    status=status,
+                )
+            yield response
+        finally:
+            response.close()
 
     # ---- paging and parsing -----------------------------------------------------------------
 

@@ -236,6 +236,9 @@ class Bill(ProcurifyModel):
     items: list[BillItem] = Field(default_factory=list)
     costs: list[BillCost] = Field(default_factory=list)
     added_purchase_orders: list[AddedPurchaseOrder] = Field(default_factory=list)
+    # Raw on purpose: an unreadable file entry must hold that file (connector/sync/attachments.py),
+    # never the bill. Shape: docs/procurify-facts.md.
+    invoice_attachments: list[Any] | None = None
 
 
 class Adjustment(ProcurifyModel):

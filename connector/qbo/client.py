@@ -6,12 +6,13 @@ policy), §6 (query paging), §7 (batch), §12.9 (XML faults despite JSON Accept
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,7 +23,7 @@ import httpx
 from pydantic import ValidationError
 
 from connector.errors import FaultError, Permanent, QBOFault, ReauthRequired, Retryable
-from connector.http import parse_retry_after, send_with_retries, utcnow
+from connector.http import network_error, parse_retry_after, send_with_retries, utcnow
 from connector.qbo import query as q
 from connector.qbo.schemas import CompanyInfo, Entity, Fault, Preferences, entity_model
 
@@ -273,6 +274,77 @@ class QBOClient:
         SENT.add(self.realm_id, "batch_items", len(request_items))
         return [_batch_result(item["bId"], by_bid.get(item["bId"])) for item in request_items]
 
+    # ---- file upload (docs/qbo-facts.md "Invoice files") --------------------------------------
+
+    def upload(
+        self,
+        *,
+        file_name: str,
+        content_type: str,
+        entity: str,
+        entity_id: str,
+        note: str,
+        chunks: Iterable[bytes],
+        size: int | None = None,
+    ) -> Entity:
+        """Upload one file and link it to ``entity`` ``entity_id`` in one multipart request.
+
+        ``chunks`` is streamed into the request body as it is read, so a file is never whole in
+        memory; ``size`` (when known) becomes a Content-Length, otherwise the body is chunked. Sent
+        once, never retried here: a stream cannot be replayed, and whether a failed upload landed
+        is settled by the caller's lookup (connector/sync/attachments.py).
+        """
+        boundary = uuid.uuid4().hex
+        metadata = {
+            "AttachableRef": [
+                {"EntityRef": {"type": entity, "value": _id(entity_id)}, "IncludeOnSend": False}
+            ],
+            "FileName": file_name,
+            "ContentType": _header_value(content_type),
+            "Note": note,
+        }
+        head = (
+            _part_header(boundary, 'name="file_metadata_01"', "application/json")
+            + _dumps(metadata)
+            + b"\r\n"
+            + _part_header(
+                boundary,
+                f'name="file_content_01"; filename="{_header_value(file_name).replace(chr(34), "%22")}"',
+                _header_value(content_type),
+            )
+        )
+        tail = f"\r\n--{boundary}--\r\n".encode()
+        headers = {
+            "Authorization": f"Bearer {self._token_provider(False)}",
+            "Accept": "application/json",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        }
+        if size is not None:
+            headers["Content-Length"] = str(len(head) + size + len(tail))
+        wait = self.pacer.reserve()
+        if wait > 0:
+            self._sleep(wait)
+        SENT.add(self.realm_id, "requests")
+        SENT.add(self.realm_id, "uploads")
+        try:
+            with self.pacer.slots:
+                response = self._http.post(
+                    self.company_url + "/upload",
+                    params={"minorversion": str(self.minorversion)},
+                    content=itertools.chain((head,), chunks, (tail,)),
+                    headers=headers,
+                )
+        except httpx.TransportError as exc:
+            raise network_error(exc, "QuickBooks") from exc
+        answers = self.classify(response).get("AttachableResponse")
+        first = answers[0] if isinstance(answers, list) and answers else None
+        if not isinstance(first, dict):
+            raise Permanent("QuickBooks answered an upload without an Attachable.", code="malformed_response")
+        raw_fault = first.get("Fault", first.get("fault"))
+        if raw_fault:
+            raise _fault(raw_fault, response.status_code, response.headers.get("intuit_tid"))
+        return _entity("Attachable", first)
+
     # ---- one call: token, one refresh on 401, classification, retries ----------------------
 
     def _call(
@@ -375,6 +447,20 @@ def _rid(request_id: str | None) -> str:
     if len(rid) > 50:  # §2: requestid max 50 characters
         raise ValueError("a requestid is limited to 50 characters")
     return rid
+
+
+def _part_header(boundary: str, disposition: str, content_type: str) -> bytes:
+    lines = [
+        f"--{boundary}",
+        f"Content-Disposition: form-data; {disposition}",
+        f"Content-Type: {content_type}",
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _header_value(value: str) -> str:
+    # A file name comes from a supplier: no line breaks may reach the multipart headers.
+    return " ".join(str(value).split())
 
 
 def _segment(entity: str) -> str:

@@ -170,7 +170,18 @@ class Preferences(Entity):
         return None
 
 
+class Attachable(Entity):
+    """A file (or note) linked to objects through ``AttachableRef`` (QBO §14; docs/qbo-facts.md)."""
+
+    FileName: str | None = None
+    Note: str | None = None
+    ContentType: str | None = None
+    Size: Decimal | None = None
+    AttachableRef: list[dict[str, Any]] | None = None
+
+
 ENTITY_MODELS: dict[str, type[Entity]] = {
+    "Attachable": Attachable,
     "Vendor": Vendor,
     "Account": Account,
     "Term": Term,

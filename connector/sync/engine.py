@@ -26,7 +26,7 @@ from connector.models import ExternalRecord, HeldRecord, SyncCursor, SyncRun
 from connector.procurify.client import ProcurifyClient
 from connector.procurify.schemas import Bill, BillSummary, MalformedRecord, PurchaseOrder
 from connector.qbo.client import QBOClient
-from connector.sync import cursors, drift, holds, payments, runs, sweep
+from connector.sync import attachments, cursors, drift, holds, payments, runs, sweep
 from connector.sync.audit import Audit
 from connector.sync.batch import BillBatch, Pending
 from connector.sync.records import (
@@ -58,7 +58,17 @@ from tenants.models import Organisation
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
-STEPS = ("token_check", "reference", "vendors", "purchase_orders", "bills", "payments", "removals", "drift")
+STEPS = (
+    "token_check",
+    "reference",
+    "vendors",
+    "purchase_orders",
+    "bills",
+    "attachments",
+    "payments",
+    "removals",
+    "drift",
+)
 # Bill details are read this many rows ahead, on this many threads, while the main thread writes
 # to QBO: Procurify publishes no rate limits (procurify.md), and with the reads off the critical
 # path a run is paced by QBO alone. Small bounds: memory stays flat and a failed run wastes little.
@@ -588,6 +598,7 @@ STEP_FUNCTIONS: dict[str, Callable[[Context], None]] = {
     "vendors": sync_vendors,
     "purchase_orders": sync_purchase_orders,
     "bills": sync_bills,
+    "attachments": attachments.sync_attachments,  # invoice files follow their bills (issue 15)
     "payments": payments.sync_payments,  # after bills: a payment needs its bills in QuickBooks
     "removals": sweep_removals,
     "drift": sweep_drift,

@@ -8,6 +8,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from connector.errors import Permanent, RecordHeld
 from connector.models import ExternalRecord, SyncRun
@@ -58,6 +59,9 @@ class Context:
     # QBO's company info as the token check read it: the reference step reuses it (one metered read).
     company_info: CompanyInfo | None = None
     last_beat: float = 0.0  # time.monotonic() of the last run heartbeat (engine._beat)
+    # Invoice files of the bills read this run, by attachment key, with their download links
+    # (connector/sync/attachments.py).
+    files: dict[str, Any] = field(default_factory=dict)
 
     def read_bill(self, uuid: str) -> Bill | MalformedRecord:
         """The bill's detail: a read-ahead's result (or its exception) when one was started."""
@@ -156,6 +160,9 @@ def _bill(ctx: Context, uuid: str, audit: RecordAudit) -> str:
             return hold_record(ctx, BILL, uuid, Held("bill_unapproved_after_sync", bill=label), label)
         audit("decision", f"Status {bill.status} is not approved yet; not synced.")
         return SKIPPED
+    from connector.sync import attachments  # it builds on this module
+
+    attachments.note_bill(ctx, uuid, bill)
     previous_rate = _sent_rate(ctx, uuid)
     return _write(
         ctx, BILL, uuid, label, audit, lambda: bill_plan(bill, ctx.mappings, previous_rate=previous_rate)
