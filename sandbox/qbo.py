@@ -6,6 +6,7 @@ import copy
 import re
 import threading
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
 
@@ -225,7 +226,7 @@ class QBOFake:
             raise err.required("SyncToken")
         if str(body["SyncToken"]) != obj["SyncToken"]:
             raise err.stale()
-        if entity == "Bill":
+        if entity in ("Bill", "VendorCredit"):  # an applied credit is linked to a payment, like a paid bill
             check_closed_period(Ctx(realm, self._today()), obj.get("TxnDate"))
             if any(link.get("TxnType") == "BillPayment" for link in obj.get("LinkedTxn", [])):
                 raise err.business("This transaction has a payment linked to it; unlink the payment first.")
@@ -354,6 +355,33 @@ class QBOFake:
             bill["HomeBalance"] = 0.0
             realm.touch(bill, self.clock.now())
             return copy.deepcopy(bill)
+
+    def apply_vendor_credit(self, realm_id: str, credit_id: str, bill_id: str) -> dict[str, Any]:
+        """Apply a vendor credit to a bill of the same vendor, as Pay bills in QBO does: one BillPayment
+        whose lines link the bill and the credit; both balances drop by what was applied."""
+        with self._lock:
+            realm = self.realms[realm_id]
+            credit, bill = realm.get("VendorCredit", credit_id), realm.get("Bill", bill_id)
+            if credit is None or bill is None:
+                raise KeyError(f"VendorCredit {credit_id} or Bill {bill_id}")
+            amount = min(credit["Balance"], bill["Balance"])
+            payment = {
+                "VendorRef": bill["VendorRef"],
+                "PayType": "Check",
+                "TxnDate": self._today().isoformat(),
+                "CurrencyRef": bill.get("CurrencyRef"),
+                "TotalAmt": 0.0,
+                "Line": [
+                    {"Amount": amount, "LinkedTxn": [{"TxnId": bill["Id"], "TxnType": "Bill"}]},
+                    {"Amount": amount, "LinkedTxn": [{"TxnId": credit["Id"], "TxnType": "VendorCredit"}]},
+                ],
+            }
+            paid = realm.insert("BillPayment", payment, self.clock.now())
+            for obj in (credit, bill):
+                obj.setdefault("LinkedTxn", []).append({"TxnId": paid["Id"], "TxnType": "BillPayment"})
+                obj["Balance"] = float(Decimal(str(obj["Balance"])) - Decimal(str(amount)))
+                realm.touch(obj, self.clock.now())
+            return copy.deepcopy(credit)
 
     def set_book_close_date(self, realm_id: str, when: date | None) -> None:
         with self._lock:

@@ -11,8 +11,8 @@ from typing import Any
 from . import qbo_errors as err
 from .qbo_store import PEOPLE, Realm
 
-WRITABLE = ("Vendor", "Account", "Term", "Bill", "PurchaseOrder")
-TRANSACTIONS = ("Bill", "PurchaseOrder")
+WRITABLE = ("Vendor", "Account", "Term", "Bill", "PurchaseOrder", "VendorCredit")
+TRANSACTIONS = ("Bill", "PurchaseOrder", "VendorCredit")
 EXPENSE_TYPES = ("Expense", "Other Expense", "Cost of Goods Sold")
 CLASSIFICATION = {
     "Bank": "Asset",
@@ -39,6 +39,7 @@ DERIVED = {
     "Term": {"Type"},
     "Bill": {"TotalAmt", "Balance", "HomeBalance", "LinkedTxn"},
     "PurchaseOrder": {"TotalAmt", "LinkedTxn"},
+    "VendorCredit": {"TotalAmt", "Balance", "LinkedTxn"},
 }
 NAME_FIELDS = ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")
 CENT = Decimal("0.01")
@@ -191,12 +192,38 @@ def _bill(obj: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
     obj["DueDate"] = _date(obj["DueDate"], "DueDate").isoformat() if obj.get("DueDate") else obj["TxnDate"]
     obj["APAccountRef"] = _ap_account(ctx, obj)
     total = _lines(obj, ctx, expense_only=True)
+    if total < 0:
+        # Negative lines are accepted while the whole stays at or above zero (docs/qbo-facts.md, "Credits").
+        raise err.negative_total("Bill")
     paid = _paid(ctx)
     rate = Decimal(str(obj.get("ExchangeRate", 1)))
     balance = max(total - paid, Decimal(0))
     obj["TotalAmt"] = float(total)
     obj["Balance"] = float(balance)
     obj["HomeBalance"] = float((balance * rate).quantize(CENT))
+    obj["LinkedTxn"] = ctx.old.get("LinkedTxn", []) if ctx.old else []
+    if not obj["LinkedTxn"]:
+        obj.pop("LinkedTxn")
+    return obj
+
+
+def _vendor_credit(obj: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
+    """A credit from a vendor: a Bill's header and lines (no due date, no terms), a positive total,
+    and a Balance that applying it to bills (a BillPayment) lowers (docs/qbo-facts.md, "Credits")."""
+    _transaction_header(obj, ctx, "VendorCredit")
+    if ctx.old:
+        check_closed_period(ctx, ctx.old.get("TxnDate"))
+    check_closed_period(ctx, obj["TxnDate"])
+    for name in ("DueDate", "SalesTermRef"):
+        if name in obj:
+            raise err.invalid_value(name, f"Property {name} is not valid for VendorCredit")
+    obj["APAccountRef"] = _ap_account(ctx, obj)
+    total = _lines(obj, ctx, expense_only=True)
+    if total < 0:
+        raise err.negative_total("VendorCredit")
+    applied = _paid(ctx)  # BillPayment lines that took from this credit
+    obj["TotalAmt"] = float(total)
+    obj["Balance"] = float(max(total - applied, Decimal(0)))
     obj["LinkedTxn"] = ctx.old.get("LinkedTxn", []) if ctx.old else []
     if not obj["LinkedTxn"]:
         obj.pop("LinkedTxn")
@@ -450,4 +477,5 @@ _PREPARE = {
     "Term": _term,
     "Bill": _bill,
     "PurchaseOrder": _purchase_order,
+    "VendorCredit": _vendor_credit,
 }

@@ -27,6 +27,8 @@ FILTERABLE: dict[str, set[str]] = {
     | {"DocNumber", "TxnDate", "DueDate", "VendorRef", "PrivateNote", "TotalAmt", "Balance", "APAccountRef"},
     "PurchaseOrder": _COMMON | {"DocNumber", "TxnDate", "VendorRef", "POStatus", "PrivateNote", "TotalAmt"},
     "BillPayment": _COMMON | {"DocNumber", "TxnDate", "VendorRef", "TotalAmt"},
+    "VendorCredit": _COMMON
+    | {"DocNumber", "TxnDate", "VendorRef", "PrivateNote", "TotalAmt", "Balance", "APAccountRef"},
 }
 _TOKEN = re.compile(
     r"""\s*(?:
