@@ -32,6 +32,7 @@ MAX_STALE_RETRIES = 2  # QBO §4: re-read and retry once or twice
 PAYMENT_TYPES = frozenset({"BillPayment", "BillPaymentCheck", "BillPaymentCreditCard", "VendorCredit"})
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+CREDIT_OR_BILL = frozenset({"Bill", "VendorCredit"})  # a negative bill is a VendorCredit (credits.py)
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,10 @@ class Writer:
         record.last_synced_at = timezone.now()
         record.save()
 
+    def find(self, plan: Plan, audit: RecordAudit, record: ExternalRecord | None = None) -> Entity | None:
+        """Our object by its marker, the thorough way (connector/sync/sign_flip.py uses it)."""
+        return self._lookup(plan, audit, record)
+
     def _lookup(
         self, plan: Plan, audit: RecordAudit, record: ExternalRecord | None = None, *, thorough: bool = True
     ) -> Entity | None:
@@ -216,7 +221,7 @@ class Writer:
             f"Re-read {plan.entity} {record.qbo_id} after a stale SyncToken.",
             {"SyncToken": fresh.SyncToken},
         )
-        if plan.entity == "Bill" and is_locked(fresh):
+        if plan.entity in CREDIT_OR_BILL and is_locked(fresh):
             raise Held("bill_paid_in_qbo", bill=plan.label)
         return str(fresh.SyncToken)
 
@@ -323,7 +328,7 @@ def remembered(entity: Entity, plan: Plan) -> dict[str, Any]:
     """What later writes need from QBO's answer: a bill's exchange rate (kept on edits) and a
     purchase order's line Ids by Procurify order item (bill lines link to them)."""
     body = entity.body()
-    if plan.entity == "Bill":
+    if plan.entity in CREDIT_OR_BILL:
         rate = body.get("ExchangeRate")
         return {"exchange_rate": str(rate)} if rate is not None else {}
     if plan.entity != "PurchaseOrder":
