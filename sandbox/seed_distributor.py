@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from . import seed_qbo
+from . import seed_credits, seed_qbo
 from .procurify_data import Site
 from .qbo_store import Realm
 from .seed import Tenant, bill_record, credentials, domain_name, realm_id
@@ -80,6 +80,7 @@ def build(index: int, now: datetime, qbo_multicurrency: bool = True) -> Tenant:
     _purchase_orders(site, rng, now)
     _bills(site, rng, now)
     _later_cases(site, now)
+    seed_credits.add(site, now)  # issue 15: credit notes and discount lines, after everything else
     return Tenant(site, _qbo(realm_id(index), now, qbo_multicurrency))
 
 
