@@ -19,7 +19,8 @@ def test_it_creates_one_qbo_bill_per_approved_bill_when_run_first(harness, org_a
     markers = Counter((b.get("PrivateNote") or "").split(" ")[0] for b in bills)
     assert all(n == 1 for n in markers.values())
     assert set(markers) == {f"procurify:bill:{r.procurify_id}" for r in _synced_bills(org_a)}
-    assert run.counts["by_type"]["bill"]["created"] == len(bills) > 10
+    credits = harness.sb.qbo.objects(harness.realm_id, "VendorCredit")  # negative bills (issue 15)
+    assert run.counts["by_type"]["bill"]["created"] == len(bills) + len(credits) > 10
 
 
 def test_it_uses_mapped_vendor_and_accounts_when_building_the_bill(harness, org_a):
@@ -75,7 +76,8 @@ def test_it_holds_a_vendor_whose_name_clashes_with_a_customer(harness, org_a):
 def test_it_records_an_audit_trail_with_the_run_when_syncing(harness, org_a):
     run = harness.run(org_a)
 
-    record = _synced_bills(org_a).first()
+    # A bill written on its own (a batch looks a whole chunk up with one query instead).
+    record = next(r for r in _synced_bills(org_a).order_by("pk") if ":b" not in r.request_id)
     kinds = list(
         AuditEvent.objects.filter(
             organisation=org_a, object_type="bill", procurify_id=record.procurify_id
