@@ -18,6 +18,9 @@ from connector.qbo.schemas import CompanyInfo
 from connector.sync import credits, holds, sign_flip
 from connector.sync.audit import Audit, RecordAudit
 from connector.sync.batch import QUEUED, BillBatch, Pending
+
+# The plan of a Procurify bill: a QBO Bill, or a VendorCredit when its total is negative (credits.py).
+from connector.sync.credits import plan_for as bill_plan
 from connector.sync.transform import (
     PO_CANCELLED,
     SYNC_STATUSES,
@@ -161,7 +164,7 @@ def _bill(ctx: Context, uuid: str, audit: RecordAudit) -> str:
         uuid,
         label,
         audit,
-        lambda: credits.plan_for(bill, ctx.mappings, previous_rate=previous_rate),
+        lambda: bill_plan(bill, ctx.mappings, previous_rate=previous_rate),
         link=link,
         before=lambda plan: sign_flip.retire_other_kind(ctx, uuid, link, plan, audit),
     )

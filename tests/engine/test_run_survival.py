@@ -29,14 +29,14 @@ def test_an_unexpected_error_in_one_bill_holds_that_bill_and_the_run_goes_on(
     harness, org_a, monkeypatch
 ) -> None:
     poison = _approved(harness)[3]
-    real_plan = records.credits.plan_for  # a bill's plan (or its vendor credit's)
+    real_plan = records.bill_plan
 
     def plan(bill, *args, **kwargs):
         if bill.uuid.replace("-", "") == poison:
             raise KeyError("allocations")
         return real_plan(bill, *args, **kwargs)
 
-    monkeypatch.setattr(records.credits, "plan_for", plan)
+    monkeypatch.setattr(records, "bill_plan", plan)
 
     run = harness.run(org_a, sleep=no_sleep)
 
@@ -55,7 +55,7 @@ def test_an_unexpected_error_in_one_bill_holds_that_bill_and_the_run_goes_on(
     held = set(HeldRecord.objects.filter(organisation=org_a).values_list("procurify_id", flat=True))
     assert all(u in written | held for u in others)
 
-    monkeypatch.setattr(records.credits, "plan_for", real_plan)  # the bug is fixed: the retry releases it
+    monkeypatch.setattr(records, "bill_plan", real_plan)  # the bug is fixed: the retry releases it
     hours_ago = hold.last_held_at - timedelta(hours=7)  # past the cooldown of holds retried unchanged
     HeldRecord.objects.filter(pk=hold.pk).update(last_held_at=hours_ago)
     again = harness.run(org_a, sleep=no_sleep)

@@ -39,6 +39,8 @@ def no_sleep(_: float) -> None:
 
 
 MARKER = re.compile(r"procurify:bill:([0-9a-f]+)")
+BILL_LINKS = ("bill", "vendor_credit")  # a negative bill is written as a VendorCredit (issue 15)
+COMMITTED = ("Bill", "VendorCredit")  # the creates after which CommitThenDie may kill the worker
 
 
 class WorkerKilled(BaseException):
@@ -129,6 +131,11 @@ class EditsBetweenPages(httpx.BaseTransport):
             self.done[kind] += 1
 
 
+def ours_in_qbo(sb: Sandbox, realm_id: str) -> list[dict[str, Any]]:
+    """Every Bill and VendorCredit in the company (a negative Procurify bill is a VendorCredit)."""
+    return sb.qbo.objects(realm_id, "Bill") + sb.qbo.objects(realm_id, "VendorCredit")
+
+
 def sync_once(organisation: Organisation) -> str:
     """One run through the management command the operators use; returns how it ended."""
     try:
@@ -157,15 +164,16 @@ def reap_killed_runs(now) -> None:
 
 
 def assert_invariants(organisation: Organisation, sb: Sandbox, realm_id: str) -> dict[str, int]:
-    """Exactly one QBO bill per Procurify bill, nothing lost, every hold explained, cursors sane."""
-    qbo_bills = sb.qbo.objects(realm_id, "Bill")
+    """Exactly one QBO bill (or vendor credit, for a negative bill) per Procurify bill, never both,
+    nothing lost, every hold explained, cursors sane."""
+    qbo_bills = ours_in_qbo(sb, realm_id)
     markers = Counter(m.group(1) for b in qbo_bills if (m := MARKER.search(b.get("PrivateNote", ""))))
     duplicates = {uuid: n for uuid, n in markers.items() if n > 1}
     assert not duplicates, f"written twice: {duplicates}"
 
     synced = {
         r.procurify_id.replace("-", ""): r
-        for r in ExternalRecord.objects.filter(organisation=organisation, object_type="bill")
+        for r in ExternalRecord.objects.filter(organisation=organisation, object_type__in=BILL_LINKS)
     }
     for bill in qbo_bills:
         match = MARKER.search(bill.get("PrivateNote", ""))
@@ -234,7 +242,7 @@ def dies_after_qbo_commits(at: int) -> Iterator[CommitThenDie]:
 
     def create_then_die(self: QBOClient, entity: str, body: Any, **kwargs: Any) -> Any:
         result = create(self, entity, body, **kwargs)
-        if entity == "Bill":
+        if entity in COMMITTED:
             plan.after_commit()
         return result
 
@@ -329,13 +337,15 @@ def assert_removals_held(organisation: Organisation, sb: Sandbox, realm_id: str)
     from connector.sync.sweep import KEPT
 
     statuses = {b["uuid"].replace("-", ""): b["status"] for b in sb.procurify.bills(DOMAIN)}
-    qbo_ids = {b["Id"] for b in sb.qbo.objects(realm_id, "Bill")}
+    qbo_ids = {b["Id"] for b in ours_in_qbo(sb, realm_id)}
     holds = {
         h.procurify_id.replace("-", ""): h
         for h in HeldRecord.objects.filter(organisation=organisation, object_type="bill")
     }
     found: Counter[str] = Counter()
-    written = ExternalRecord.objects.filter(organisation=organisation, object_type="bill").exclude(qbo_id="")
+    written = ExternalRecord.objects.filter(organisation=organisation, object_type__in=BILL_LINKS).exclude(
+        qbo_id=""
+    )
     for record in written:
         uuid = record.procurify_id.replace("-", "")
         status = statuses.get(uuid)
