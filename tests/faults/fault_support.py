@@ -97,6 +97,8 @@ class EditsBetweenPages(httpx.BaseTransport):
     rng: random.Random
     rate: float = 0.5
     done: Counter[str] = field(default_factory=Counter)
+    # What people do; "flip_sign" (a bill credited in full, a credit reissued as an invoice) is opted into.
+    kinds: tuple[str, ...] = ("edit", "edit_within_window", "approve", "edit_po")
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.inner.handle_request(request)
@@ -110,7 +112,7 @@ class EditsBetweenPages(httpx.BaseTransport):
     def mutate(self) -> None:
         site = self.sb.procurify.site(DOMAIN)
         now = self.sb.clock.now()
-        kind = self.rng.choice(["edit", "edit_within_window", "approve", "edit_po"])
+        kind = self.rng.choice(list(self.kinds))
         with self.sb.procurify._lock:  # the fake's own lock: a read-ahead thread may be reading
             bills = sorted(site.bills.values(), key=lambda b: b["id"])
             drafts = [b for b in bills if b["status"] == 0]
@@ -121,6 +123,12 @@ class EditsBetweenPages(httpx.BaseTransport):
             elif kind == "edit_po" and site.pos:
                 po = self.rng.choice(sorted(site.pos.values(), key=lambda p: p["id"]))
                 site.bump(po, now)
+            elif kind == "flip_sign" and bills:
+                # A credit note reissued as an invoice, or an invoice credited in full (issue 15): the
+                # QBO object of the old kind must go before the new one is written, never both alive.
+                bill = self.rng.choice(bills)
+                flip_sign(bill)
+                site.bump(bill, now)
             elif bills:
                 bill = self.rng.choice(bills)
                 bill["note"] = f"edited {self.rng.randint(0, 10**6)}"
@@ -129,6 +137,18 @@ class EditsBetweenPages(httpx.BaseTransport):
                 skewed = now - timedelta(seconds=self.rng.uniform(0, 120))
                 site.bump(bill, skewed if kind == "edit_within_window" else now)
             self.done[kind] += 1
+
+
+def flip_sign(bill: dict[str, Any]) -> None:
+    """Every amount of a stored sandbox bill with its sign turned round (its total flips sign)."""
+    for item in bill["items"]:
+        item["quantity"] = -item["quantity"]
+        item["shipping"] = -item["shipping"]
+        for alloc in item["allocs"]:
+            alloc["amount"] = -alloc["amount"]
+    bill["shipping"] = -bill["shipping"]
+    for cost in bill["costs"]:
+        cost["amount"] = -cost["amount"]
 
 
 def ours_in_qbo(sb: Sandbox, realm_id: str) -> list[dict[str, Any]]:
