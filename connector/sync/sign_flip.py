@@ -56,7 +56,8 @@ def retire_other_kind(ctx: Context, procurify_id: str, link: str, plan: Plan, au
             AuditEvent.Kind.DECISION,
             f"Deleted {entity} {current.Id} in QuickBooks: the bill changed sign in Procurify and is "
             f"written as a {KIND_NAMES[link]} instead.",
-            {"action": "deleted_in_qbo", "by": "sync", "qbo_id": str(current.Id), "reason": "sign_flip"},
+            # No "by": the Activity page lists what people did; this trail is on the record's timeline.
+            {"action": "deleted_in_qbo", "automatic": True, "qbo_id": str(current.Id), "reason": "sign_flip"},
         )
         record.delete()
 
