@@ -27,7 +27,7 @@ from connector.errors import ConnectorError
 from connector.finder import FinderForm
 from connector.forms import IgnoreForm, RunFilterForm, SyncSettingsForm
 from connector.models import AuditEvent, ExternalRecord, HeldRecord, QBODrift, SyncRun
-from connector.sync import attachments, holds, preview, removal, runs
+from connector.sync import attachments, credits, holds, preview, removal, runs
 from connector.sync.audit import Audit
 from connector.sync.payments import payments_of_bill
 from connector.sync.sweep import PAYMENT, REMOVAL_REASONS
@@ -44,8 +44,11 @@ OBJECT_TYPES = {
     "payment": "Payment",
     "attachment": "Invoice file",
 }
+# A negative bill is written as a vendor credit (connector/sync/credits.py); its page stays the bill's.
+CREDIT_TYPE = {credits.CREDIT_LINK: "Vendor credit"}
 OPEN_STATES = (HeldRecord.State.HELD, HeldRecord.State.RELEASED)
 PAGE_SIZE = 50
+_TYPE_NAMES = {**OBJECT_TYPES, **CREDIT_TYPE}  # what the dashboard counts ExternalRecords as
 VENDOR_WAITS = ("vendor_mapping", "vendor_currency")
 REASON_TITLES = {
     "vendor_unmapped": "Vendor not mapped",
@@ -95,6 +98,7 @@ REASON_TITLES = {
     "attachment_refused": "Invoice file refused by QuickBooks",
     "attachment_unreachable": "Invoice file could not be downloaded",
     "attachment_address_refused": "Invoice file at an address we do not contact",
+    "credit_sign_flip_locked": "Changed sign, but paid or applied in QuickBooks",
 }
 
 
@@ -222,7 +226,9 @@ def held_list(request: HttpRequest) -> HttpResponse:
     links = fix_links(organisation, [group["first"] for group in all_groups])
     on_page = {row.pk for row in page.object_list}
     twins = twin_actions(organisation, page.object_list)
+    credit_ids = _credit_ids(organisation, page.object_list)
     for row in page.object_list:
+        row.type_label = CREDIT_TYPE[credits.CREDIT_LINK] if row.procurify_id in credit_ids else ""
         row.twin_name, row.twin_url = twins.get(row.pk, ("", ""))
     for group in all_groups:
         group["fix_label"], group["fix_url"] = links[group["first"].pk]
@@ -241,6 +247,17 @@ def held_list(request: HttpRequest) -> HttpResponse:
         "removal_reasons": REMOVAL_REASONS,
     }
     return render(request, "connector/held_list.html", context)
+
+
+def _credit_ids(organisation: Organisation, rows: Iterable[HeldRecord]) -> set[str]:
+    """Held bills that are vendor credits: written as one, or labelled one before any write."""
+    bills = [r for r in rows if r.object_type == credits.BILL_LINK]
+    written = ExternalRecord.objects.filter(
+        organisation=organisation,
+        object_type=credits.CREDIT_LINK,
+        procurify_id__in=[r.procurify_id for r in bills],
+    ).values_list("procurify_id", flat=True)
+    return set(written) | {r.procurify_id for r in bills if r.label.startswith(credits.CREDIT_PREFIX)}
 
 
 @org_view
@@ -330,6 +347,8 @@ def record_detail(request: HttpRequest, object_type: str, procurify_id: str) -> 
         raise Http404("No such record type.")
     scope = {"organisation": organisation, "object_type": object_type, "procurify_id": procurify_id}
     external = ExternalRecord.objects.filter(**scope).first()
+    if external is None and object_type == credits.BILL_LINK:
+        external = ExternalRecord.objects.filter(**{**scope, "object_type": credits.CREDIT_LINK}).first()
     held = HeldRecord.objects.filter(**scope).first()
     events = list(AuditEvent.objects.filter(**scope).select_related("run").order_by("-created_at", "-id"))
     if external is None and held is None and not events:
@@ -337,7 +356,7 @@ def record_detail(request: HttpRequest, object_type: str, procurify_id: str) -> 
     context = {
         "org": organisation,
         "object_type": object_type,
-        "type_label": OBJECT_TYPES[object_type],
+        "type_label": _type_label(object_type, external, held),
         "procurify_id": procurify_id,
         "external": external,
         "held": held,
@@ -368,9 +387,18 @@ def _drift(organisation: Organisation, object_type: str, procurify_id: str) -> Q
     return drift
 
 
+def _type_label(object_type: str, external: ExternalRecord | None, held: HeldRecord | None) -> str:
+    if external is not None and external.object_type in CREDIT_TYPE:
+        return CREDIT_TYPE[external.object_type]
+    if external is None and held is not None and held.label.startswith(credits.CREDIT_PREFIX):
+        return CREDIT_TYPE[credits.CREDIT_LINK]  # held before it was ever written
+    return OBJECT_TYPES[object_type]
+
+
 # QuickBooks' own pages for each entity we write; the id parameter differs for name-list entities.
 _QBO_PAGES = {
     "Bill": "bill?txnId=",
+    "VendorCredit": "vendorcredit?txnId=",
     "PurchaseOrder": "purchaseorder?txnId=",
     "Vendor": "vendordetail?nameId=",
 }
@@ -511,7 +539,8 @@ def _labels(organisation: Organisation, rows: Iterable[dict[str, Any]]) -> dict[
     for model in (HeldRecord, ExternalRecord):
         found = model.objects.filter(organisation=organisation, procurify_id__in=ids).exclude(label="")
         for object_type, procurify_id, label in found.values_list("object_type", "procurify_id", "label"):
-            labels[(object_type, procurify_id)] = label
+            # A vendor credit's events are filed under its bill.
+            labels[(credits.record_type(object_type), procurify_id)] = label
     return labels
 
 
@@ -641,7 +670,7 @@ def dashboard_context(organisation: Organisation) -> dict[str, Any]:
         "chart": chart.weekly_amounts(organisation),
         "sync_blocked": _sync_blocked(connections),
         "synced_this_month": [
-            {"n": row["n"], "label": f"{OBJECT_TYPES.get(row['object_type'], row['object_type']).lower()}s"}
+            {"n": row["n"], "label": f"{_TYPE_NAMES.get(row['object_type'], row['object_type']).lower()}s"}
             for row in synced.values("object_type").annotate(n=Count("id")).order_by("object_type")
         ],
     }

@@ -233,7 +233,7 @@ class QBOFake:
             raise err.stale()
         check_closed_period(Ctx(realm, self._today()), obj.get("TxnDate"))
         paid = any(link.get("TxnType") == "BillPayment" for link in obj.get("LinkedTxn", []))
-        if entity == "Bill" and paid:
+        if entity in ("Bill", "VendorCredit") and paid:  # an applied credit is linked like a paid bill
             raise err.business("This transaction has a payment linked to it; unlink the payment first.")
         self._remove(realm, entity, obj)
         return {entity: {"status": "Deleted", "domain": "QBO", "Id": obj["Id"]}, "time": self._now()}
@@ -454,6 +454,33 @@ class QBOFake:
             bill["HomeBalance"] = float((left * rate).quantize(Decimal("0.01")))
             realm.touch(bill, self.clock.now())
             return copy.deepcopy(bill)
+
+    def apply_vendor_credit(self, realm_id: str, credit_id: str, bill_id: str) -> dict[str, Any]:
+        """Apply a vendor credit to a bill of the same vendor, as Pay bills in QBO does: one BillPayment
+        whose lines link the bill and the credit; both balances drop by what was applied."""
+        with self._lock:
+            realm = self.realms[realm_id]
+            credit, bill = realm.get("VendorCredit", credit_id), realm.get("Bill", bill_id)
+            if credit is None or bill is None:
+                raise KeyError(f"VendorCredit {credit_id} or Bill {bill_id}")
+            amount = min(credit["Balance"], bill["Balance"])
+            payment = {
+                "VendorRef": bill["VendorRef"],
+                "PayType": "Check",
+                "TxnDate": self._today().isoformat(),
+                "CurrencyRef": bill.get("CurrencyRef"),
+                "TotalAmt": 0.0,
+                "Line": [
+                    {"Amount": amount, "LinkedTxn": [{"TxnId": bill["Id"], "TxnType": "Bill"}]},
+                    {"Amount": amount, "LinkedTxn": [{"TxnId": credit["Id"], "TxnType": "VendorCredit"}]},
+                ],
+            }
+            paid = realm.insert("BillPayment", payment, self.clock.now())
+            for obj in (credit, bill):
+                obj.setdefault("LinkedTxn", []).append({"TxnId": paid["Id"], "TxnType": "BillPayment"})
+                obj["Balance"] = float(Decimal(str(obj["Balance"])) - Decimal(str(amount)))
+                realm.touch(obj, self.clock.now())
+            return copy.deepcopy(credit)
 
     def set_book_close_date(self, realm_id: str, when: date | None) -> None:
         with self._lock:

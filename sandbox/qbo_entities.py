@@ -12,8 +12,8 @@ from . import qbo_errors as err
 from . import qbo_tax
 from .qbo_store import PEOPLE, Realm
 
-WRITABLE = ("Vendor", "Account", "Term", "Bill", "PurchaseOrder", "BillPayment")
-TRANSACTIONS = ("Bill", "PurchaseOrder", "BillPayment")
+WRITABLE = ("Vendor", "Account", "Term", "Bill", "PurchaseOrder", "BillPayment", "VendorCredit")
+TRANSACTIONS = ("Bill", "PurchaseOrder", "BillPayment", "VendorCredit")
 EXPENSE_TYPES = ("Expense", "Other Expense", "Cost of Goods Sold")
 CLASSIFICATION = {
     "Bank": "Asset",
@@ -41,6 +41,7 @@ DERIVED = {
     "Bill": {"TotalAmt", "Balance", "HomeBalance", "LinkedTxn"},
     "PurchaseOrder": {"TotalAmt", "LinkedTxn"},
     "BillPayment": set(),  # TotalAmt is sent and checked against the lines (qbo_bill_payment.py)
+    "VendorCredit": {"TotalAmt", "Balance", "LinkedTxn"},
 }
 NAME_FIELDS = ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")
 CENT = Decimal("0.01")
@@ -197,12 +198,39 @@ def _bill(obj: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
     obj["DueDate"] = _date(obj["DueDate"], "DueDate").isoformat() if obj.get("DueDate") else obj["TxnDate"]
     obj["APAccountRef"] = _ap_account(ctx, obj)
     total = qbo_tax.bill_total(obj, ctx, _lines(obj, ctx, expense_only=True), _ref)
+    if total < 0:
+        # Negative lines are accepted while the whole stays at or above zero (docs/qbo-facts.md, "Credits").
+        raise err.negative_total("Bill")
     paid = _paid(ctx)
     rate = Decimal(str(obj.get("ExchangeRate", 1)))
     balance = max(total - paid, Decimal(0))
     obj["TotalAmt"] = float(total)
     obj["Balance"] = float(balance)
     obj["HomeBalance"] = float((balance * rate).quantize(CENT))
+    obj["LinkedTxn"] = ctx.old.get("LinkedTxn", []) if ctx.old else []
+    if not obj["LinkedTxn"]:
+        obj.pop("LinkedTxn")
+    return obj
+
+
+def _vendor_credit(obj: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
+    """A credit from a vendor: a Bill's header and lines (no due date, no terms), a positive total,
+    and a Balance that applying it to bills (a BillPayment) lowers (docs/qbo-facts.md, "Credits")."""
+    _transaction_header(obj, ctx, "VendorCredit")
+    if ctx.old:
+        check_closed_period(ctx, ctx.old.get("TxnDate"))
+    check_closed_period(ctx, obj["TxnDate"])
+    for name in ("DueDate", "SalesTermRef"):
+        if name in obj:
+            raise err.invalid_value(name, f"Property {name} is not valid for VendorCredit")
+    obj["APAccountRef"] = _ap_account(ctx, obj)
+    # Same tax codes, classes and location rules as a Bill (a non-US credit's lines carry tax codes too).
+    total = qbo_tax.bill_total(obj, ctx, _lines(obj, ctx, expense_only=True), _ref)
+    if total < 0:
+        raise err.negative_total("VendorCredit")
+    applied = _paid(ctx)  # BillPayment lines that took from this credit
+    obj["TotalAmt"] = float(total)
+    obj["Balance"] = float(max(total - applied, Decimal(0)))
     obj["LinkedTxn"] = ctx.old.get("LinkedTxn", []) if ctx.old else []
     if not obj["LinkedTxn"]:
         obj.pop("LinkedTxn")
@@ -460,4 +488,5 @@ _PREPARE = {
     "Term": _term,
     "Bill": _bill,
     "PurchaseOrder": _purchase_order,
+    "VendorCredit": _vendor_credit,
 }

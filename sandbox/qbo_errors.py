@@ -149,6 +149,12 @@ def business(detail: str, element: str = "") -> QBOFault:
     )
 
 
+def negative_total(entity: str) -> QBOFault:
+    # A Bill or VendorCredit must not total below zero; a credit is its own entity (docs/qbo-facts.md,
+    # "Credits"). The code is QBO's generic business-rule 6000; the exact wording is unverified.
+    return business(f"Transaction amount must be positive. A {entity} cannot total less than zero.", "Line")
+
+
 def multicurrency_off(currency: str, element: str) -> QBOFault:
     return business(
         f"Multicurrency is not enabled for this company; {currency} is not its home currency.", element

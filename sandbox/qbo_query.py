@@ -33,6 +33,8 @@ FILTERABLE: dict[str, set[str]] = {
     "TaxRate": _COMMON | {"Name", "Active", "RateValue"},
     # The objects a file is linked to (QBO §14): `AttachableRef` is a list; a condition matches any entry.
     "Attachable": _COMMON | {"AttachableRef.EntityRef.Type", "AttachableRef.EntityRef.value"},
+    "VendorCredit": _COMMON
+    | {"DocNumber", "TxnDate", "VendorRef", "PrivateNote", "TotalAmt", "Balance", "APAccountRef"},
 }
 _TOKEN = re.compile(
     r"""\s*(?:

@@ -12,7 +12,7 @@ from .qbo_errors import qbo_time
 
 NAME_LIST = ("Vendor", "Customer", "Employee", "Account", "Term", "Class", "Department", "TaxCode", "TaxRate")
 PEOPLE = ("Vendor", "Customer", "Employee")  # one shared DisplayName namespace (§3 Vendor)
-ENTITIES = (*NAME_LIST, "Bill", "PurchaseOrder", "BillPayment", "Attachable")
+ENTITIES = (*NAME_LIST, "Bill", "PurchaseOrder", "BillPayment", "VendorCredit", "Attachable")
 URL_NAMES = {e.lower(): e for e in ENTITIES}
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from . import seed_payments, seed_qbo
+from . import seed_credits, seed_payments, seed_qbo
 from .procurify_data import Site
 from .qbo_store import Realm
 from .seed import Tenant, bill_record, credentials, domain_name, realm_id
@@ -83,7 +83,8 @@ def build(index: int, now: datetime, qbo_multicurrency: bool = True, attachments
     _later_cases(site, now)
     if attachments:
         _invoice_files(site, now)
-    seed_payments.seed(site, now)  # last: payments and their bills (issue 15)
+    seed_payments.seed(site, now)  # payments and their bills (issue 15)
+    seed_credits.add(site, now)  # issue 15: credit notes and discount lines, after everything else
     return Tenant(site, _qbo(realm_id(index), now, qbo_multicurrency))
 
 

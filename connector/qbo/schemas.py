@@ -148,6 +148,23 @@ class PurchaseOrder(Entity):
     TotalAmt: Money | None = None
 
 
+class VendorCredit(Entity):
+    """A credit a vendor owes back: a Bill's header and lines, no due date (docs/qbo-facts.md, "Credits")."""
+
+    VendorRef: Ref | None = None
+    APAccountRef: Ref | None = None
+    TxnDate: date | None = None
+    DocNumber: str | None = None
+    PrivateNote: str | None = None
+    CurrencyRef: Ref | None = None
+    ExchangeRate: Decimal | None = None
+    Line: list[ExpenseLine] | None = None
+    LinkedTxn: list[TxnLink] | None = None
+    TotalAmt: Money | None = None
+    Balance: Money | None = None
+    status: str | None = None  # "Deleted" on delete responses
+
+
 class CompanyInfo(Entity):
     CompanyName: str | None = None
     LegalName: str | None = None
@@ -187,6 +204,7 @@ ENTITY_MODELS: dict[str, type[Entity]] = {
     "Term": Term,
     "Bill": Bill,
     "PurchaseOrder": PurchaseOrder,
+    "VendorCredit": VendorCredit,
     "CompanyInfo": CompanyInfo,
     "Preferences": Preferences,
 }

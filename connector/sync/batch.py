@@ -146,17 +146,19 @@ class BillBatch:
         single path, which adopts them. A DocNumber alone is no duplicate guard in a company that
         allows duplicate numbers, and a bill renumbered since is found by its vendor and date
         (docs/qbo-facts.md): at most two queries per chunk of up to 30 bills."""
-        creates = [item for item in chunk if item.create and item.plan.marker]
         lost: list[Pending] = []
-        for where in _lost_link_queries(creates):
-            if not creates:
-                break
-            notes = " ".join(
-                getattr(row, "PrivateNote", None) or "" for row in self.qbo.query_all("Bill", where)
-            )
-            found = [item for item in creates if f"{item.plan.marker} " in f"{notes} "]
-            lost += found
-            creates = [item for item in creates if item not in found]
+        # Bills and vendor credits (negative bills, connector/sync/credits.py) live in separate lists.
+        for entity in sorted({item.plan.entity for item in chunk}):
+            creates = [i for i in chunk if i.create and i.plan.marker and i.plan.entity == entity]
+            for where in _lost_link_queries(creates):
+                if not creates:
+                    break
+                notes = " ".join(
+                    getattr(row, "PrivateNote", None) or "" for row in self.qbo.query_all(entity, where)
+                )
+                found = [item for item in creates if f"{item.plan.marker} " in f"{notes} "]
+                lost += found
+                creates = [item for item in creates if item not in found]
         for item in lost:
             item.audit("decision", "QuickBooks already holds this bill under our marker; adopting it.")
             self._one_at_a_time(item)

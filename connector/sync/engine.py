@@ -26,7 +26,7 @@ from connector.models import ExternalRecord, HeldRecord, SyncCursor, SyncRun
 from connector.procurify.client import ProcurifyClient
 from connector.procurify.schemas import Bill, BillSummary, MalformedRecord, PurchaseOrder
 from connector.qbo.client import QBOClient
-from connector.sync import attachments, cursors, drift, holds, payments, runs, sweep
+from connector.sync import attachments, credits, cursors, drift, holds, payments, runs, sweep
 from connector.sync.audit import Audit
 from connector.sync.batch import BillBatch, Pending
 from connector.sync.records import (
@@ -511,7 +511,9 @@ def _worth_reading(ctx: Context, uuid: str, status: int) -> bool:
     if status in SYNC_STATUSES:
         return True
     return (
-        ExternalRecord.objects.filter(organisation=ctx.organisation, object_type=BILL, procurify_id=uuid)
+        ExternalRecord.objects.filter(
+            organisation=ctx.organisation, object_type__in=credits.LINK_TYPES, procurify_id=uuid
+        )
         .exclude(qbo_id="")
         .exists()
     )

@@ -21,7 +21,14 @@ from tenants.models import Organisation
 # not every run: an unchanged poll must make zero QBO writes, and re-sending a payload QBO refused a
 # minute ago only earns the same refusal. "Retry" in the UI releases a hold at once.
 QBO_SIDE_CAUSES = frozenset(
-    {"qbo_validation", "period_closed", "stale_sync_token_exhausted", "duplicate_docnumber", "sync_failed"}
+    {
+        "qbo_validation",
+        "period_closed",
+        "stale_sync_token_exhausted",
+        "duplicate_docnumber",
+        "sync_failed",
+        "credit_sign_flip_locked",  # payments or applied credits removed in QuickBooks (sign_flip.py)
+    }
 )
 QBO_SIDE_COOLDOWN = timedelta(hours=6)
 # Waits the engine checks every run without HTTP: a mapping, or a QuickBooks setting read with the

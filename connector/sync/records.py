@@ -16,9 +16,12 @@ from connector.procurify.client import ProcurifyClient
 from connector.procurify.schemas import Bill, MalformedRecord
 from connector.qbo.client import QBOClient
 from connector.qbo.schemas import CompanyInfo
-from connector.sync import holds, snapshots
+from connector.sync import credits, holds, sign_flip, snapshots
 from connector.sync.audit import Audit, RecordAudit
 from connector.sync.batch import QUEUED, BillBatch, Pending
+
+# The plan of a Procurify bill: a QBO Bill, or a VendorCredit when its total is negative (credits.py).
+from connector.sync.credits import plan_for as bill_plan
 from connector.sync.drift_store import guard as drift_guard
 from connector.sync.transform import (
     PO_CANCELLED,
@@ -27,8 +30,6 @@ from connector.sync.transform import (
     Held,
     Mappings,
     Plan,
-    bill_label,
-    bill_plan,
     po_plan,
 )
 from connector.sync.writers import Writer, payload_hash
@@ -127,8 +128,9 @@ def bill_batch(ctx: Context) -> BillBatch:
     """A batch for this run's bill writes whose items settle like single writes (holds, counts)."""
 
     def settle(item: Pending, write: Callable[[], str]) -> str:
-        outcome = settle_write(ctx, item.object_type, item.procurify_id, item.label, item.audit, write)
-        ctx.count(item.object_type, outcome)
+        kind = credits.record_type(item.object_type)  # a vendor credit's hold is its bill's
+        outcome = settle_write(ctx, kind, item.procurify_id, item.label, item.audit, write)
+        ctx.count(kind, outcome)
         return outcome
 
     return BillBatch(ctx.organisation, ctx.qbo, ctx.writer, ctx.audit, settle)
@@ -151,7 +153,7 @@ def _bill(ctx: Context, uuid: str, audit: RecordAudit) -> str:
         return hold_malformed(ctx, BILL, bill)
     audit("read", f"Read Procurify bill {bill.invoice_number or bill.id} (status {bill.status}).", bill)
     snapshots.remember(ctx.organisation, bill, ctx.mappings)  # Procurify's figures, for the reconciliation
-    label = bill_label(bill)
+    label = credits.label(bill)
     if bill.status in VOID_STATUSES or bill.active is False:
         return _voided(ctx, uuid, label, audit)
     if bill.status not in SYNC_STATUSES:
@@ -163,16 +165,24 @@ def _bill(ctx: Context, uuid: str, audit: RecordAudit) -> str:
     from connector.sync import attachments  # it builds on this module
 
     attachments.note_bill(ctx, uuid, bill)
-    previous_rate = _sent_rate(ctx, uuid)
+    link = credits.link_type(bill)  # a Bill, or a VendorCredit when the total is negative
+    previous_rate = _sent_rate(ctx, uuid, link)
     return _write(
-        ctx, BILL, uuid, label, audit, lambda: bill_plan(bill, ctx.mappings, previous_rate=previous_rate)
+        ctx,
+        BILL,
+        uuid,
+        label,
+        audit,
+        lambda: bill_plan(bill, ctx.mappings, previous_rate=previous_rate),
+        link=link,
+        before=lambda plan: sign_flip.retire_other_kind(ctx, uuid, link, plan, audit),
     )
 
 
-def _sent_rate(ctx: Context, uuid: str) -> Decimal | None:
+def _sent_rate(ctx: Context, uuid: str, link: str = BILL) -> Decimal | None:
     """The exchange rate QuickBooks holds for this bill from an earlier write, if any."""
     extra = (
-        ExternalRecord.objects.filter(organisation=ctx.organisation, object_type=BILL, procurify_id=uuid)
+        ExternalRecord.objects.filter(organisation=ctx.organisation, object_type=link, procurify_id=uuid)
         .exclude(qbo_id="")
         .values_list("extra", flat=True)
         .first()
@@ -198,16 +208,17 @@ def _removed(ctx: Context, uuid: str, audit: RecordAudit) -> str:
         audit("decision", "Procurify no longer has this bill and it never reached QuickBooks.")
         holds.resolve(ctx.organisation, BILL, uuid)
         return SKIPPED
-    label = ExternalRecord.objects.get(
-        organisation=ctx.organisation, object_type=BILL, procurify_id=uuid
-    ).label
+    label = ExternalRecord.objects.filter(
+        organisation=ctx.organisation, object_type__in=credits.LINK_TYPES, procurify_id=uuid
+    ).values_list("label", flat=True)[0]
     return hold_record(ctx, BILL, uuid, Held("bill_removed_in_procurify", bill=label), label)
 
 
 def _in_qbo(ctx: Context, object_type: str, procurify_id: str) -> bool:
+    types = credits.LINK_TYPES if object_type == BILL else (object_type,)  # a bill may be a vendor credit
     return (
         ExternalRecord.objects.filter(
-            organisation=ctx.organisation, object_type=object_type, procurify_id=procurify_id
+            organisation=ctx.organisation, object_type__in=types, procurify_id=procurify_id
         )
         .exclude(qbo_id="")
         .exists()
@@ -250,7 +261,14 @@ def _write(
     label: str,
     audit: RecordAudit,
     plan_fn: Callable[[], Plan],
+    *,
+    link: str | None = None,
+    before: Callable[[Plan], None] | None = None,
 ) -> str:
+    """link: the ExternalRecord type of the write when it is not object_type (a vendor credit);
+    before: runs once the plan is known, before any write (sign_flip.retire_other_kind)."""
+    link = link or object_type
+
     def write() -> str:
         plan = plan_fn()
         audit("mapping", f"Vendor → QBO {plan.vendor_id}; payload built.", plan.payload)
@@ -261,11 +279,13 @@ def _write(
                 "decision", "Unchanged since QuickBooks refused it; not sent again until the hold is retried."
             )
             return HELD
+        if before is not None:
+            before(plan)
         if ctx.batch is not None and object_type == BILL:
-            decided = ctx.batch.offer(object_type, procurify_id, label, plan, audit)
+            decided = ctx.batch.offer(link, procurify_id, label, plan, audit)
             if decided is not None:
                 return decided
-        return ctx.writer.write(object_type, procurify_id, plan, audit).outcome
+        return ctx.writer.write(link, procurify_id, plan, audit).outcome
 
     return settle_write(ctx, object_type, procurify_id, label, audit, write)
 

@@ -12,6 +12,7 @@ from connector.errors import Permanent
 from connector.models import AuditEvent, ExternalRecord, HeldRecord
 from connector.sync import holds
 from connector.sync.audit import Audit
+from connector.sync.credits import BILL_LINK, LINK_TYPES
 from connector.sync.sweep import KEPT
 from connector.sync.writers import is_locked
 
@@ -33,14 +34,16 @@ def delete_in_qbo(held: HeldRecord, *, by: str) -> None:
     qbo = qbo_client_for(held.organisation)
     if record.realm_id and record.realm_id != qbo.realm_id:
         raise Permanent("This bill lives in another QuickBooks company.", code="other_company")
-    bill = qbo.read("Bill", record.qbo_id)
+    entity = record.qbo_entity or "Bill"  # a negative bill is a VendorCredit (connector/sync/credits.py)
+    bill = qbo.read(entity, record.qbo_id)
     if is_locked(bill):
-        raise Permanent("It has payments in QuickBooks; remove them there first.", code="bill_paid_in_qbo")
-    qbo.delete("Bill", record.qbo_id, str(bill.SyncToken))
+        message = "It has payments or applied credits in QuickBooks; remove them there first."
+        raise Permanent(message, code="bill_paid_in_qbo")
+    qbo.delete(entity, record.qbo_id, str(bill.SyncToken))
     with transaction.atomic():
         Audit(held.organisation).record(
             AuditEvent.Kind.DECISION,
-            f"Deleted in QuickBooks by {by} (Bill {record.qbo_id}), after it left Procurify.",
+            f"Deleted in QuickBooks by {by} ({entity} {record.qbo_id}), after it left Procurify.",
             object_type=held.object_type,
             procurify_id=held.procurify_id,
             data={
@@ -55,6 +58,7 @@ def delete_in_qbo(held: HeldRecord, *, by: str) -> None:
 
 
 def _record(held: HeldRecord) -> ExternalRecord | None:
+    types = LINK_TYPES if held.object_type == BILL_LINK else (held.object_type,)  # or its vendor credit
     return ExternalRecord.objects.filter(
-        organisation=held.organisation, object_type=held.object_type, procurify_id=held.procurify_id
+        organisation=held.organisation, object_type__in=types, procurify_id=held.procurify_id
     ).first()

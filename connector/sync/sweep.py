@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from connector.models import ExternalRecord, SyncCursor
 from connector.procurify.schemas import BillSummary, MalformedRecord
+from connector.sync.credits import LINK_TYPES
 from connector.sync.records import BILL, Context, hold_record
 from connector.sync.transform import SYNC_STATUSES, VOID_STATUSES, Held
 
@@ -49,10 +50,12 @@ def sweep_removals(ctx: Context, *, force: bool = False) -> dict[str, int]:
         return counts
     statuses, complete = _statuses(ctx.procurify.iter_bills(EVERYTHING_SINCE, ctx.signpost))
     counts["listed"] = len(statuses)
-    written = ExternalRecord.objects.filter(organisation=ctx.organisation, object_type=BILL).exclude(
-        qbo_id=""
-    )
-    for procurify_id, label, extra in written.values_list("procurify_id", "label", "extra").iterator():
+    # Vendor credits are bills in Procurify (credits.py): held like bills, under the bill's id.
+    written = ExternalRecord.objects.filter(
+        organisation=ctx.organisation, object_type__in=LINK_TYPES
+    ).exclude(qbo_id="")
+    rows = written.values_list("procurify_id", "label", "extra", "object_type").iterator()
+    for procurify_id, label, extra, link in rows:
         status = statuses.get(procurify_id)
         if (extra or {}).get(KEPT):
             continue

@@ -45,6 +45,12 @@ EXTRA_REASONS: dict[str, str] = {
         "written to QuickBooks yet. Record the payment there (Pay bills), then mark it recorded here, so "
         "the bill is not paid twice."
     ),
+    "credit_sign_flip_locked": (
+        "{bill} changed sign in Procurify (a bill became a credit, or a credit a bill), so the {detail} we "
+        "wrote to QuickBooks must be replaced, but it has payments or credits applied there. Nothing was "
+        "changed. Remove what is applied in QuickBooks (it is retried within six hours) or enter the change "
+        "there by hand."
+    ),
     "books_unknown": (
         "We have not read QuickBooks' currency settings yet, so nothing was sent. It is retried on the "
         "next run."
@@ -156,13 +162,16 @@ def bill_label(bill: Any) -> str:
 # ---- bills -------------------------------------------------------------------------------------
 
 
-def bill_plan(bill: Bill, mappings: Mappings, *, previous_rate: Decimal | None = None) -> Plan:
+def bill_plan(
+    bill: Bill, mappings: Mappings, *, previous_rate: Decimal | None = None, label: str | None = None
+) -> Plan:
     """The QBO Bill for a Procurify bill, or `Held` naming the first thing to fix.
 
     previous_rate: the ExchangeRate QBO holds for this bill from an earlier write; kept unless the
     Procurify bill's own rate changed (a bill's rate is the one of its day, not today's).
+    label: how holds name it (a credit is "Vendor credit …", connector/sync/credits.py).
     """
-    label = bill_label(bill)
+    label = label or bill_label(bill)
     doc_number, full_number = _doc_number(bill.invoice_number)
     vendor = _vendor(bill.vendor.id, bill.vendor.name, mappings)
     currency = _currency(bill.currency.name, label, mappings.books)
@@ -173,7 +182,7 @@ def bill_plan(bill: Bill, mappings: Mappings, *, previous_rate: Decimal | None =
     if tax.applies(mappings.books):
         extra = tax.bill_fields(bill, lines, mappings)  # proves QuickBooks' total with its tax
     else:
-        _check_total(bill, lines)
+        _check_total(bill, lines, label)
         extra = {}
     extra.update(dimensions.bill_fields(bill, lines, mappings))
     note = f"{bill_marker(bill.uuid)} (Procurify bill #{bill.id})"
@@ -220,15 +229,15 @@ def _closed_books(payload: dict[str, Any], books: Books) -> None:
         )[:4000]
 
 
-def _check_total(bill: Bill, lines: list[dict[str, Any]]) -> None:
+def _check_total(bill: Bill, lines: list[dict[str, Any]], label: str) -> None:
     """Never write a bill whose lines disagree with what Procurify says is owed (e.g. a line with no
     allocation, allocations that do not add up, sub-cent amounts that round apart)."""
     if bill.total_cost_with_tax is None:
-        raise Held("bill_total_missing", bill=bill_label(bill))
+        raise Held("bill_total_missing", bill=label)
     owed = _money(bill.total_cost_with_tax)
     written = sum((line["Amount"] for line in lines), Decimal(0))
     if written != owed:
-        raise Held("bill_total_mismatch", bill=bill_label(bill), lines=written, total=owed)
+        raise Held("bill_total_mismatch", bill=label, lines=written, total=owed)
 
 
 def _doc_number(number: str | None) -> tuple[str | None, str | None]:

@@ -34,6 +34,7 @@ MAX_STALE_RETRIES = 2  # QBO §4: re-read and retry once or twice
 PAYMENT_TYPES = frozenset({"BillPayment", "BillPaymentCheck", "BillPaymentCreditCard", "VendorCredit"})
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+CREDIT_OR_BILL = frozenset({"Bill", "VendorCredit"})  # a negative bill is a VendorCredit (credits.py)
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,10 @@ class Writer:
         record.last_synced_at = timezone.now()
         record.save()
 
+    def find(self, plan: Plan, audit: RecordAudit, record: ExternalRecord | None = None) -> Entity | None:
+        """Our object by its marker, the thorough way (connector/sync/sign_flip.py uses it)."""
+        return self._lookup(plan, audit, record)
+
     def _lookup(
         self, plan: Plan, audit: RecordAudit, record: ExternalRecord | None = None, *, thorough: bool = True
     ) -> Entity | None:
@@ -218,7 +223,7 @@ class Writer:
             f"Re-read {plan.entity} {record.qbo_id} after a stale SyncToken.",
             {"SyncToken": fresh.SyncToken},
         )
-        if plan.entity == "Bill" and is_locked(fresh):
+        if plan.entity in CREDIT_OR_BILL and is_locked(fresh):
             raise Held("bill_paid_in_qbo", bill=plan.label)
         conflict = changed_by_someone(record, fresh.body(), plan, payload_hash(plan.payload))
         if conflict is not None:
@@ -339,7 +344,7 @@ def remembered(entity: Entity, plan: Plan) -> dict[str, Any]:
     purchase order's line Ids by Procurify order item (bill lines link to them)."""
     body = entity.body()
     kept: dict[str, Any] = {WRITTEN: written(body, plan.payload)}  # what drift is diffed against
-    if plan.entity == "Bill":
+    if plan.entity in CREDIT_OR_BILL:
         rate = body.get("ExchangeRate")
         return {
             **kept,

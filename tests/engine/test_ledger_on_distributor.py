@@ -33,9 +33,12 @@ def _approved(harness) -> list[Bill]:
 
 
 def _by_marker(harness) -> dict[str, list[dict]]:
+    """Bills and vendor credits (a negative bill is one) by our marker, each tagged with its entity."""
     found: dict[str, list[dict]] = {}
-    for bill in harness.bills():
-        found.setdefault((bill.get("PrivateNote") or "").split(" ")[0], []).append(bill)
+    for entity in ("Bill", "VendorCredit"):
+        for obj in harness.sb.qbo.objects(harness.realm_id, entity):
+            marker = (obj.get("PrivateNote") or "").split(" ")[0]
+            found.setdefault(marker, []).append({**obj, "_entity": entity})
     return found
 
 
@@ -63,11 +66,14 @@ def test_every_approved_bill_is_in_quickbooks_once_and_right_or_held_for_a_perso
         assert qbo_bill["CurrencyRef"]["value"] == bill.currency.name
         assert vendor["CurrencyRef"]["value"] == bill.currency.name
         assert payables["CurrencyRef"]["value"] == bill.currency.name
-        assert Decimal(str(qbo_bill["TotalAmt"])) == bill.total_cost_with_tax
+        # A credit note (negative total) is a VendorCredit for the same amount owed the other way.
+        sign = -1 if bill.total_cost_with_tax < 0 else 1
+        assert qbo_bill["_entity"] == ("VendorCredit" if sign < 0 else "Bill")
+        assert sign * Decimal(str(qbo_bill["TotalAmt"])) == bill.total_cost_with_tax
         assert qbo_bill["DocNumber"] == (bill.invoice_number or "")[:21]
         assert qbo_bill["TxnDate"] == bill.invoice_date.date().isoformat()
         if bill.converted_total_cost is not None and bill.currency.name != "USD":
-            home = Decimal(str(qbo_bill["TotalAmt"])) * Decimal(str(qbo_bill["ExchangeRate"]))
+            home = sign * Decimal(str(qbo_bill["TotalAmt"])) * Decimal(str(qbo_bill["ExchangeRate"]))
             assert home.quantize(Decimal("0.01")) == bill.converted_total_cost
     assert set(reasons) <= PERSON_DECIDES, reasons
 

@@ -39,6 +39,8 @@ def no_sleep(_: float) -> None:
 
 
 MARKER = re.compile(r"procurify:bill:([0-9a-f]+)")
+BILL_LINKS = ("bill", "vendor_credit")  # a negative bill is written as a VendorCredit (issue 15)
+COMMITTED = ("Bill", "VendorCredit")  # the creates after which CommitThenDie may kill the worker
 
 
 class WorkerKilled(BaseException):
@@ -95,6 +97,8 @@ class EditsBetweenPages(httpx.BaseTransport):
     rng: random.Random
     rate: float = 0.5
     done: Counter[str] = field(default_factory=Counter)
+    # What people do; "flip_sign" (a bill credited in full, a credit reissued as an invoice) is opted into.
+    kinds: tuple[str, ...] = ("edit", "edit_within_window", "approve", "edit_po")
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.inner.handle_request(request)
@@ -108,7 +112,7 @@ class EditsBetweenPages(httpx.BaseTransport):
     def mutate(self) -> None:
         site = self.sb.procurify.site(DOMAIN)
         now = self.sb.clock.now()
-        kind = self.rng.choice(["edit", "edit_within_window", "approve", "edit_po"])
+        kind = self.rng.choice(list(self.kinds))
         with self.sb.procurify._lock:  # the fake's own lock: a read-ahead thread may be reading
             bills = sorted(site.bills.values(), key=lambda b: b["id"])
             drafts = [b for b in bills if b["status"] == 0]
@@ -119,6 +123,12 @@ class EditsBetweenPages(httpx.BaseTransport):
             elif kind == "edit_po" and site.pos:
                 po = self.rng.choice(sorted(site.pos.values(), key=lambda p: p["id"]))
                 site.bump(po, now)
+            elif kind == "flip_sign" and bills:
+                # A credit note reissued as an invoice, or an invoice credited in full (issue 15): the
+                # QBO object of the old kind must go before the new one is written, never both alive.
+                bill = self.rng.choice(bills)
+                flip_sign(bill)
+                site.bump(bill, now)
             elif bills:
                 bill = self.rng.choice(bills)
                 bill["note"] = f"edited {self.rng.randint(0, 10**6)}"
@@ -127,6 +137,23 @@ class EditsBetweenPages(httpx.BaseTransport):
                 skewed = now - timedelta(seconds=self.rng.uniform(0, 120))
                 site.bump(bill, skewed if kind == "edit_within_window" else now)
             self.done[kind] += 1
+
+
+def flip_sign(bill: dict[str, Any]) -> None:
+    """Every amount of a stored sandbox bill with its sign turned round (its total flips sign)."""
+    for item in bill["items"]:
+        item["quantity"] = -item["quantity"]
+        item["shipping"] = -item["shipping"]
+        for alloc in item["allocs"]:
+            alloc["amount"] = -alloc["amount"]
+    bill["shipping"] = -bill["shipping"]
+    for cost in bill["costs"]:
+        cost["amount"] = -cost["amount"]
+
+
+def ours_in_qbo(sb: Sandbox, realm_id: str) -> list[dict[str, Any]]:
+    """Every Bill and VendorCredit in the company (a negative Procurify bill is a VendorCredit)."""
+    return sb.qbo.objects(realm_id, "Bill") + sb.qbo.objects(realm_id, "VendorCredit")
 
 
 def sync_once(organisation: Organisation) -> str:
@@ -157,15 +184,16 @@ def reap_killed_runs(now) -> None:
 
 
 def assert_invariants(organisation: Organisation, sb: Sandbox, realm_id: str) -> dict[str, int]:
-    """Exactly one QBO bill per Procurify bill, nothing lost, every hold explained, cursors sane."""
-    qbo_bills = sb.qbo.objects(realm_id, "Bill")
+    """Exactly one QBO bill (or vendor credit, for a negative bill) per Procurify bill, never both,
+    nothing lost, every hold explained, cursors sane."""
+    qbo_bills = ours_in_qbo(sb, realm_id)
     markers = Counter(m.group(1) for b in qbo_bills if (m := MARKER.search(b.get("PrivateNote", ""))))
     duplicates = {uuid: n for uuid, n in markers.items() if n > 1}
     assert not duplicates, f"written twice: {duplicates}"
 
     synced = {
         r.procurify_id.replace("-", ""): r
-        for r in ExternalRecord.objects.filter(organisation=organisation, object_type="bill")
+        for r in ExternalRecord.objects.filter(organisation=organisation, object_type__in=BILL_LINKS)
     }
     for bill in qbo_bills:
         match = MARKER.search(bill.get("PrivateNote", ""))
@@ -234,7 +262,7 @@ def dies_after_qbo_commits(at: int) -> Iterator[CommitThenDie]:
 
     def create_then_die(self: QBOClient, entity: str, body: Any, **kwargs: Any) -> Any:
         result = create(self, entity, body, **kwargs)
-        if entity == "Bill":
+        if entity in COMMITTED:
             plan.after_commit()
         return result
 
@@ -329,13 +357,15 @@ def assert_removals_held(organisation: Organisation, sb: Sandbox, realm_id: str)
     from connector.sync.sweep import KEPT
 
     statuses = {b["uuid"].replace("-", ""): b["status"] for b in sb.procurify.bills(DOMAIN)}
-    qbo_ids = {b["Id"] for b in sb.qbo.objects(realm_id, "Bill")}
+    qbo_ids = {b["Id"] for b in ours_in_qbo(sb, realm_id)}
     holds = {
         h.procurify_id.replace("-", ""): h
         for h in HeldRecord.objects.filter(organisation=organisation, object_type="bill")
     }
     found: Counter[str] = Counter()
-    written = ExternalRecord.objects.filter(organisation=organisation, object_type="bill").exclude(qbo_id="")
+    written = ExternalRecord.objects.filter(organisation=organisation, object_type__in=BILL_LINKS).exclude(
+        qbo_id=""
+    )
     for record in written:
         uuid = record.procurify_id.replace("-", "")
         status = statuses.get(uuid)

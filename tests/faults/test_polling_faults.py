@@ -17,6 +17,7 @@ from datetime import datetime
 import httpx
 from fault_support import (
     BASE,
+    BILL_LINKS,
     DOMAIN,
     EditsBetweenPages,
     FaultPlan,
@@ -200,9 +201,9 @@ def _assert_cursor_behind_every_unhandled_bill(org, sb: Sandbox, cursor) -> None
     if cursor is None:
         return
     synced = set(
-        ExternalRecord.objects.filter(organisation=org, object_type="bill", state="synced").values_list(
-            "procurify_id", flat=True
-        )
+        ExternalRecord.objects.filter(
+            organisation=org, object_type__in=BILL_LINKS, state="synced"
+        ).values_list("procurify_id", flat=True)
     )
     held = set(
         HeldRecord.objects.filter(organisation=org, object_type="bill").values_list("procurify_id", flat=True)
@@ -216,7 +217,7 @@ def _assert_cursor_behind_every_unhandled_bill(org, sb: Sandbox, cursor) -> None
 
 def _assert_every_syncable_bill_written_or_held(org, sb: Sandbox) -> None:
     synced = set(
-        ExternalRecord.objects.filter(organisation=org, object_type="bill")
+        ExternalRecord.objects.filter(organisation=org, object_type__in=BILL_LINKS)
         .exclude(qbo_id="")
         .values_list("procurify_id", flat=True)
     )

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from fault_support import (
     BASE,
+    BILL_LINKS,
     DOMAIN,
     MARKER,
     assert_invariants,
@@ -28,6 +29,7 @@ from fault_support import (
     dies_after_qbo_commits,
     hand_enter_bills,
     no_sleep,
+    ours_in_qbo,
     switch_company,
     sync_manual,
     sync_once,
@@ -70,7 +72,7 @@ def _errors(org) -> list[tuple[str, str]]:
 def _markers(sb: Sandbox, realm_id: str) -> dict[str, str]:
     """uuid → QBO Id of every bill carrying our marker (assert_invariants proves there is one each)."""
     out = {}
-    for bill in sb.qbo.objects(realm_id, "Bill"):
+    for bill in ours_in_qbo(sb, realm_id):
         if match := MARKER.search(bill.get("PrivateNote") or ""):
             out[match.group(1)] = bill["Id"]
     return out
@@ -79,7 +81,7 @@ def _markers(sb: Sandbox, realm_id: str) -> dict[str, str]:
 def _bill_links(org) -> dict[str, ExternalRecord]:
     return {
         r.procurify_id.replace("-", ""): r
-        for r in ExternalRecord.objects.filter(organisation=org, object_type="bill")
+        for r in ExternalRecord.objects.filter(organisation=org, object_type__in=BILL_LINKS)
     }
 
 
@@ -127,7 +129,7 @@ def test_a_crash_after_qbo_committed_then_edits_in_procurify(
             assert links[uuid].qbo_id == committed[uuid], f"bill {uuid} was not adopted"
             assert links[uuid].state == ExternalRecord.State.SYNCED
         for uuid, number in renumbered.items():
-            bill = next(b for b in sb.qbo.objects(realm_id, "Bill") if b["Id"] == committed[uuid])
+            bill = next(b for b in ours_in_qbo(sb, realm_id) if b["Id"] == committed[uuid])
             assert bill["DocNumber"] == number or uuid in held, f"{uuid} kept its old number unexplained"
         _assert_settled(org_a, sb, realm_id)
 
@@ -206,7 +208,9 @@ def test_link_rows_deleted_then_the_next_run_adopts_instead_of_writing_twice(
 
         links = sorted(_bill_links(org_a))
         lost = links if rng.random() < 0.3 else rng.sample(links, k=rng.randint(1, len(links)))
-        ExternalRecord.objects.filter(organisation=org_a, object_type="bill", procurify_id__in=lost).delete()
+        ExternalRecord.objects.filter(
+            organisation=org_a, object_type__in=BILL_LINKS, procurify_id__in=lost
+        ).delete()
         restore = rng.random() < 0.5
         if restore:
             # A database restore from before the sync: the cursors and holds went with the links.
@@ -358,7 +362,7 @@ def test_bills_removed_or_unapproved_after_sync_are_held_not_deleted(
         realm_id = connect(org_a, owner.user, sb, BASE)
         assert sync_once(org_a) == "succeeded", _errors(org_a)
         written = _markers(sb, realm_id)
-        in_qbo = len(sb.qbo.objects(realm_id, "Bill"))
+        in_qbo = len(ours_in_qbo(sb, realm_id))
 
         chosen = rng.sample(sorted(written), k=rng.randint(1, min(12, len(written))))
         expected = {}
@@ -388,7 +392,7 @@ def test_bills_removed_or_unapproved_after_sync_are_held_not_deleted(
         assert HeldRecord.objects.filter(
             organisation=org_a, object_type="bill", procurify_id__in=chosen
         ).count() == len(chosen)
-        assert len(sb.qbo.objects(realm_id, "Bill")) == in_qbo, "a bill was deleted in QuickBooks"
+        assert len(ours_in_qbo(sb, realm_id)) == in_qbo, "a bill was deleted in QuickBooks"
         assert _markers(sb, realm_id) == written
         found = assert_removals_held(org_a, sb, realm_id)
         assert sum(found.values()) == len(chosen)
