@@ -54,8 +54,7 @@ def sweep_removals(ctx: Context, *, force: bool = False) -> dict[str, int]:
     written = ExternalRecord.objects.filter(
         organisation=ctx.organisation, object_type__in=LINK_TYPES
     ).exclude(qbo_id="")
-    rows = written.values_list("procurify_id", "label", "extra", "object_type").iterator()
-    for procurify_id, label, extra, link in rows:
+    for procurify_id, label, extra in written.values_list("procurify_id", "label", "extra").iterator():
         status = statuses.get(procurify_id)
         if (extra or {}).get(KEPT):
             continue
