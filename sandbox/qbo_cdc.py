@@ -19,7 +19,8 @@ from .qbo_store import URL_NAMES, Realm
 LOOK_BACK = timedelta(days=30)
 MAX_OBJECTS = 1000
 # Entities the fake keeps; CDC is refused for the ones Intuit does not support (e.g. TaxCode).
-SUPPORTED = frozenset(URL_NAMES.values())
+# Tax codes and rates are among the entities CDC does not cover (docs/qbo-facts.md, "Drift").
+SUPPORTED = frozenset(URL_NAMES.values()) - {"TaxCode", "TaxRate", "Attachable"}
 
 
 def parse_since(value: str | None, now: datetime) -> datetime:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -38,6 +38,7 @@ from connector.models import AuditEvent, BillSnapshot, HeldRecord, SyncRun
 from connector.procurify.auth import AccessToken
 from connector.procurify.client import ProcurifyClient
 from connector.qbo.client import QBOClient
+from connector.qbo.schemas import Entity, entity_model
 from connector.sync import engine, runs
 from mappings.models import BooksProfile, QBOVendor
 from tenants.models import Organisation
@@ -49,9 +50,17 @@ SEGMENTS = {
     "purchaseorder": "PurchaseOrder",
     "vendor": "Vendor",
     "billpayment": "BillPayment",
+    "vendorcredit": "VendorCredit",
 }
-KINDS = {"Bill": "bill", "PurchaseOrder": "purchase_order", "Vendor": "vendor", "BillPayment": "payment"}
-MARKER = re.compile(r"procurify:(bill|po):([0-9A-Za-z-]+)")
+KINDS = {
+    "Bill": "bill",
+    "PurchaseOrder": "purchase_order",
+    "Vendor": "vendor",
+    "BillPayment": "payment",
+    "VendorCredit": "vendor_credit",
+    "Attachable": "attachment",
+}
+MARKER = re.compile(r"procurify:(bill|po|payment|attachment):([0-9A-Za-z:-]+)")
 FAKE_ID_BASE = 9_000_000_000  # answered Ids: numeric like QuickBooks', far above any real one in a test
 T = TypeVar("T")
 
@@ -133,6 +142,9 @@ class WriteRecorder:
         operation = DELETE if params.get("operation") == "delete" else (UPDATE if body.get("Id") else CREATE)
         return {entity: self._one(entity, operation, body)}
 
+    def answer_one(self, entity: str, operation: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._one(entity, operation, body)
+
     def _one(self, entity: str, operation: str, body: dict[str, Any]) -> dict[str, Any]:
         answer = self._answer(operation, body)
         self.writes.append(Write(operation, entity, body, str(answer.get("Id") or "")))
@@ -178,6 +190,27 @@ class ReadOnlyQBO(QBOClient):
         answer = self.recorder.answer(segment, params, body)
         request = httpx.Request(method, url, params=params)
         return httpx.Response(200, content=json.dumps(answer, default=str).encode(), request=request)
+
+    def upload(  # type: ignore[override]  # same keywords; the file's bytes are never read
+        self,
+        *,
+        file_name: str,
+        content_type: str,
+        entity: str,
+        entity_id: str,
+        note: str,
+        chunks: Iterable[bytes],
+        size: int | None = None,
+    ) -> Entity:
+        """An upload is a write too, and it does not go through ``_send``: answered and recorded here."""
+        body = {
+            "FileName": file_name,
+            "ContentType": content_type,
+            "Note": note,
+            "AttachableRef": [{"EntityRef": {"type": entity, "value": entity_id}}],
+        }
+        answer = self.recorder.answer_one("Attachable", CREATE, body)
+        return entity_model("Attachable").model_validate(answer)
 
 
 def own_connection(fn: Callable[..., T]) -> Callable[..., T]:
@@ -302,7 +335,7 @@ def describe_write(write: Write, vendor_names: Mapping[str, str], home_currency:
     """One write as a finance user reads it: document, vendor, amount and currency. Also used by the
     tests on the requests a real run sent, so both sides are described by the same rules."""
     body = write.body
-    marker = MARKER.search(str(body.get("PrivateNote") or ""))
+    marker = MARKER.search(str(body.get("PrivateNote") or body.get("Note") or ""))  # Note: an Attachable
     vendor_id = str((body.get("VendorRef") or {}).get("value") or "")
     if write.entity == "Vendor":
         document = str(body.get("DisplayName") or body.get("Id") or "")
@@ -312,7 +345,7 @@ def describe_write(write: Write, vendor_names: Mapping[str, str], home_currency:
     return PreviewItem(
         kind=KINDS.get(write.entity, write.entity),
         procurify_id=marker.group(2) if marker else "",
-        document=str(body.get("DocNumber") or body.get("Id") or ""),
+        document=str(body.get("DocNumber") or body.get("FileName") or body.get("Id") or ""),
         vendor=vendor_names.get(vendor_id, vendor_id),
         amount=amount,
         currency=_currency(body, home_currency),

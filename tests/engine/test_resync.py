@@ -5,6 +5,7 @@ from decimal import Decimal
 from connector.models import AuditEvent, ExternalRecord, HeldRecord, SyncRun
 from mappings.models import AccountMapping, QBOAccount
 from mappings.services import save_account_mapping
+from sandbox.qbo_tax import add_name
 
 
 def test_it_makes_zero_qbo_writes_when_nothing_changed(harness, org_a):
@@ -53,7 +54,13 @@ def test_it_rereads_and_retries_when_qbo_says_the_sync_token_is_stale(harness, o
     uuid = harness.procurify_bill("OB-7781")["uuid"]
     # A field we never send: our sparse update leaves it alone, so re-reading and retrying is safe (a
     # change to a field we write is held instead: tests/engine/test_drift.py).
-    harness.sb.qbo.edit_as_user(harness.realm_id, "Bill", before["Id"], DepartmentRef={"value": "1"})
+    # The company tracks locations (the organisation does not map any), so a person may set one.
+    realm = harness.sb.qbo.realm(harness.realm_id)
+    realm.track_departments = True
+    location = add_name(realm, harness.sb.clock.now(), "Department", "Warehouse")
+    harness.sb.qbo.edit_as_user(
+        harness.realm_id, "Bill", before["Id"], DepartmentRef={"value": location["Id"]}
+    )
     harness.sb.clock.advance(minutes=10)
 
     harness.sb.procurify.edit_bill("northwind", uuid, invoice_number="OB-7781-B")
@@ -61,7 +68,7 @@ def test_it_rereads_and_retries_when_qbo_says_the_sync_token_is_stale(harness, o
 
     after = harness.bill_by_doc("OB-7781-B")
     assert after["Id"] == before["Id"] and int(after["SyncToken"]) == int(before["SyncToken"]) + 2
-    assert after["DepartmentRef"] == {"value": "1"}
+    assert after["DepartmentRef"]["value"] == location["Id"]
     assert run.counts["by_type"]["bill"]["updated"] == 1
     assert AuditEvent.objects.filter(
         organisation=org_a, procurify_id=uuid, message__startswith="Re-read"

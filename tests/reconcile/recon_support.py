@@ -4,6 +4,7 @@ in front of the sandbox, and the helpers the reconciliation and preview tests sh
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -14,7 +15,7 @@ from connector.clients import procurify_client_for, qbo_client_for
 from connector.models import SyncRun
 from connector.sync import runs
 from connector.sync.engine import run_pipeline
-from connector.sync.preview import CREATE, DELETE, UPDATE, Write
+from connector.sync.preview import CREATE, DELETE, SEGMENTS, UPDATE, Write
 from sandbox import Sandbox
 from tenants.models import Organisation
 
@@ -60,7 +61,10 @@ class RequestLog(httpx.BaseTransport):
                     entity = next(k for k in item if k[0].isupper())
                     out.append(Write(item.get("operation") or CREATE, entity, item[entity]))
                 continue
-            entity = {"bill": "Bill", "purchaseorder": "PurchaseOrder", "vendor": "Vendor"}[segment]
+            if segment == "upload":  # multipart: the file's metadata part says what it is linked to
+                out.append(Write(CREATE, "Attachable", _upload_metadata(request.body)))
+                continue
+            entity = SEGMENTS[segment]
             delete = request.params.get("operation") == "delete"
             action = DELETE if delete else (UPDATE if request.body.get("Id") else CREATE)
             out.append(Write(action, entity, request.body))
@@ -77,3 +81,13 @@ def sync(org: Organisation, sb: Sandbox) -> SyncRun:
 
 def procurify_bill(sb: Sandbox, number: str) -> dict[str, Any]:
     return next(b for b in sb.procurify.bills(DOMAIN) if b.get("invoice_number") == number)
+
+
+def _upload_metadata(body: Any) -> dict[str, Any]:
+    """The Attachable JSON part of a logged multipart upload (the file's bytes are not needed)."""
+    text = body if isinstance(body, str) else bytes(body or b"").decode(errors="replace")
+    match = re.search(r"\r\n\r\n(\{.*?\})\r\n--", text, re.S)
+    assert match, "an upload without its metadata part"
+    meta = json.loads(match.group(1))
+    keep = ("FileName", "ContentType", "Note", "AttachableRef")
+    return {k: v for k, v in meta.items() if k in keep}
