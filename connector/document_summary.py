@@ -33,6 +33,8 @@ class DocumentSummary(models.Model):
     total = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
     document_date = models.DateField(null=True, blank=True)  # bill date / PO date
     due_date = models.DateField(null=True, blank=True)
+    status = models.IntegerField(null=True, blank=True)  # a bill's status, a PO's state, as last read
+    version = models.IntegerField(null=True, blank=True)  # Procurify's version: a newer one means re-read
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -65,6 +67,8 @@ def summary_fields(object_type: str, data: dict[str, Any]) -> dict[str, Any]:
             "total": to_decimal(data.get("total_cost_with_tax")),
             "document_date": _day(data.get("invoice_date") or data.get("submitted_date")),
             "due_date": _day(data.get("due_date")),
+            "status": _int(data.get("status")),
+            "version": _int(data.get("version")),
         }
     vendor = data.get("pref_vendor") or {}
     currency = data.get("purchased_currency") or {}
@@ -76,7 +80,13 @@ def summary_fields(object_type: str, data: dict[str, Any]) -> dict[str, Any]:
         "total": to_decimal(data.get("total")),
         "document_date": _day(data.get("date")),
         "due_date": None,
+        "status": _int(data.get("state")),
+        "version": _int(data.get("version")),
     }
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _day(value: Any) -> date | None:

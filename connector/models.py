@@ -207,33 +207,6 @@ class AuditEvent(models.Model):
         raise ValueError("AuditEvent rows are append-only.")
 
 
-class BillSnapshot(models.Model):
-    """Procurify's own figures for one bill as last read (by the engine or the reconciliation):
-    what the reconciliation compares QuickBooks with. Overwritten on every read; not history."""
-
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="bill_snapshots")
-    procurify_id = models.CharField(max_length=64)
-    version = models.IntegerField(null=True, blank=True)
-    status = models.IntegerField()
-    vendor_id = models.IntegerField(null=True, blank=True)
-    vendor_name = models.CharField(max_length=200, blank=True)
-    number = models.CharField(max_length=100, blank=True)
-    bill_date = models.DateField(null=True, blank=True)  # the QuickBooks TxnDate it would get
-    currency = models.CharField(max_length=3, blank=True)
-    total = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
-    read_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["organisation", "procurify_id"], name="connector_billsnapshot_one_per_bill"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"Procurify bill {self.number or self.procurify_id}: {self.total} {self.currency}"
-
-
 class QBODrift(models.Model):
     """An object we wrote that someone changed, deleted or paid in QuickBooks (connector/sync/drift.py).
 

@@ -2,8 +2,8 @@
 
 - Procurify: the bills list (one page per 100 bills, no detail reads: sweep.py reads it the same way)
   gives each bill's status, vendor, number, currency and total as of now; the bill date comes from the
-  snapshot the engine keeps (connector/sync/snapshots.py). A bill without a snapshot, or whose version
-  moved since, has its detail read once and its snapshot refreshed.
+  document summary kept as bills are read (connector/document_summary.py). A bill without one, or whose
+  version moved since, has its detail read once and its summary refreshed.
 - What we wrote: our links (ExternalRecord) to the connected company, with the total and currency the
   writer remembered.
 - QuickBooks now: our links' Ids, ``SELECT * FROM Bill WHERE Id IN (…)``, ID_CHUNK Ids per query
@@ -18,15 +18,15 @@ from typing import Any
 
 from django.utils import timezone
 
-from connector.models import AuditEvent, BillSnapshot, ExternalRecord, HeldRecord
+from connector import document_summary
+from connector.models import AuditEvent, DocumentSummary, ExternalRecord, HeldRecord
 from connector.procurify.client import ProcurifyClient
 from connector.procurify.schemas import Bill, BillSummary
 from connector.qbo import query as q
 from connector.qbo.client import QBOClient
 from connector.reconcile import Hold, InQBO, ProcurifyBill, Reconciliation, Written, reconcile
-from connector.sync import snapshots
+from connector.sync.audit import redact
 from connector.sync.preview import line_total
-from connector.sync.reference import load_mappings
 from connector.sync.sweep import EVERYTHING_SINCE
 from connector.sync.transform import SYNC_STATUSES
 from mappings.models import BooksProfile
@@ -59,7 +59,7 @@ def build(
         if isinstance(row, BillSummary)
     }
     wanted = {uuid for uuid, row in listed.items() if row.status in SYNC_STATUSES} | set(links)
-    kept = _snapshots(organisation, procurify, {u: listed[u] for u in wanted if u in listed})
+    kept = _summaries(organisation, procurify, {u: listed[u] for u in wanted if u in listed})
     profile = BooksProfile.objects.filter(organisation=organisation).first()
     home = profile.qbo_home_currency if profile else ""
     bills = [_bill(uuid, listed.get(uuid), kept.get(uuid), links.get(uuid)) for uuid in sorted(wanted)]
@@ -73,42 +73,43 @@ def build(
     return reconcile(bills, written, in_qbo, holds, qbo_reads=reads)
 
 
-def _snapshots(
+def _summaries(
     organisation: Organisation, procurify: ProcurifyClient, listed: dict[str, BillSummary]
-) -> dict[str, BillSnapshot]:
-    kept = {s.procurify_id: s for s in BillSnapshot.objects.filter(organisation=organisation)}
+) -> dict[str, DocumentSummary]:
+    bills = DocumentSummary.objects.filter(organisation=organisation, object_type=BILL)
+    kept = {s.procurify_id: s for s in bills}
     stale = [u for u, row in listed.items() if u not in kept or kept[u].version != row.version]
+    for uuid in stale:
+        detail = procurify.get_bill(uuid)
+        if isinstance(detail, Bill):  # summarised as the engine's read of it would be
+            document_summary.remember(organisation.pk, BILL, uuid, redact(detail))
     if stale:
-        mappings = load_mappings(organisation)  # the organisation's time zone, for the bill date
-        for uuid in stale:
-            detail = procurify.get_bill(uuid)
-            if isinstance(detail, Bill):
-                kept[uuid] = snapshots.remember(organisation, detail, mappings)
+        kept.update({s.procurify_id: s for s in bills.filter(procurify_id__in=stale)})
     return kept
 
 
 def _bill(
-    uuid: str, row: BillSummary | None, snap: BillSnapshot | None, link: ExternalRecord | None
+    uuid: str, row: BillSummary | None, snap: DocumentSummary | None, link: ExternalRecord | None
 ) -> ProcurifyBill:
-    """Today's list row wins for what it carries; the snapshot gives the date (and all of it for a bill
+    """Today's list row wins for what it carries; the summary gives the date (and all of it for a bill
     Procurify no longer lists)."""
     if row is not None:
         vendor = row.vendor.name if row.vendor else (snap.vendor_name if snap else "")
         currency = row.currency.name if row.currency else (snap.currency if snap else "")
         total = row.total_cost_with_tax if row.total_cost_with_tax is not None else None
-        number = row.invoice_number or (snap.number if snap else f"#{row.id}")
+        number = row.invoice_number or (snap.number if snap else "") or f"#{row.id}"
         return ProcurifyBill(
             uuid,
             vendor,
             number,
-            snap.bill_date if snap else None,
+            snap.document_date if snap else None,
             currency,
             total,
             row.status in SYNC_STATUSES,
         )
     if snap is not None:
         return ProcurifyBill(
-            uuid, snap.vendor_name, snap.number, snap.bill_date, snap.currency, snap.total, False
+            uuid, snap.vendor_name, snap.number, snap.document_date, snap.currency, snap.total, False
         )
     label = link.label if link else uuid
     return ProcurifyBill(uuid, "", label, None, "", None, False)

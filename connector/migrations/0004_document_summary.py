@@ -46,6 +46,8 @@ class Migration(migrations.Migration):
                 ("total", models.DecimalField(blank=True, decimal_places=4, max_digits=18, null=True)),
                 ("document_date", models.DateField(blank=True, null=True)),
                 ("due_date", models.DateField(blank=True, null=True)),
+                ("status", models.IntegerField(blank=True, null=True)),
+                ("version", models.IntegerField(blank=True, null=True)),
                 ("updated_at", models.DateTimeField(auto_now=True)),
                 (
                     "organisation",

@@ -6,7 +6,7 @@ How nothing changes anywhere:
   SyncToken), and records it. Every write path (single, batch, update, delete, ones added later) goes
   through ``_send``, so none can slip past. Reads (queries, company settings) go to QuickBooks as usual.
 - Procurify: only ever read.
-- Our database: the whole run (its SyncRun, links, cursors, holds, audit, mappings, snapshots) happens
+- Our database: the whole run (its SyncRun, links, cursors, holds, audit, mappings, summaries) happens
   inside one transaction that is always rolled back. A flag threaded through every module would have to
   be remembered by every future step; a rollback cannot be forgotten. Tokens must survive it: both are
   made fresh before the transaction opens and kept in memory, and a refresh during the preview is saved
@@ -34,7 +34,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from connector.errors import Retryable
-from connector.models import AuditEvent, BillSnapshot, HeldRecord, SyncRun
+from connector.models import AuditEvent, DocumentSummary, HeldRecord, SyncRun
 from connector.procurify.auth import AccessToken
 from connector.procurify.client import ProcurifyClient
 from connector.qbo.client import QBOClient
@@ -363,7 +363,7 @@ def _holds(organisation: Organisation, watermark: int) -> list[PreviewItem]:
     events = list(events.order_by("id"))
     ids = {e.procurify_id for e in events}
     mine = {"organisation": organisation, "procurify_id__in": ids}
-    snapshots = {s.procurify_id: s for s in BillSnapshot.objects.filter(**mine)}
+    snapshots = {s.procurify_id: s for s in DocumentSummary.objects.filter(object_type="bill", **mine)}
     labels = dict(HeldRecord.objects.filter(**mine).values_list("procurify_id", "label"))
     out = []
     for event in events:

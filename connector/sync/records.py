@@ -16,7 +16,7 @@ from connector.procurify.client import ProcurifyClient
 from connector.procurify.schemas import Bill, MalformedRecord
 from connector.qbo.client import QBOClient
 from connector.qbo.schemas import CompanyInfo
-from connector.sync import credits, holds, sign_flip, snapshots
+from connector.sync import credits, holds, sign_flip
 from connector.sync.audit import Audit, RecordAudit
 from connector.sync.batch import QUEUED, BillBatch, Pending
 
@@ -152,7 +152,6 @@ def _bill(ctx: Context, uuid: str, audit: RecordAudit) -> str:
     if isinstance(bill, MalformedRecord):
         return hold_malformed(ctx, BILL, bill)
     audit("read", f"Read Procurify bill {bill.invoice_number or bill.id} (status {bill.status}).", bill)
-    snapshots.remember(ctx.organisation, bill, ctx.mappings)  # Procurify's figures, for the reconciliation
     label = credits.label(bill)
     if bill.status in VOID_STATUSES or bill.active is False:
         return _voided(ctx, uuid, label, audit)

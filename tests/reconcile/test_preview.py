@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 from recon_support import DOMAIN, RequestLog, procurify_bill, sync
 
-from connector.models import AuditEvent, BillSnapshot, ExternalRecord, HeldRecord, SyncCursor, SyncRun
+from connector.models import AuditEvent, DocumentSummary, ExternalRecord, HeldRecord, SyncCursor, SyncRun
 from connector.sync.preview import CREATE, HOLD, UPDATE, PreviewBusy, describe_write, preview_next_sync
 from mappings.models import BooksProfile, QBOVendor, VendorMapping
 from sandbox import Sandbox
@@ -37,7 +37,7 @@ def _state(org: Organisation) -> dict[str, object]:
         "audit": AuditEvent.objects.filter(**mine).count(),
         "cursors": sorted(SyncCursor.objects.filter(**mine).values_list("stream", "value", "version")),
         "runs": SyncRun.objects.filter(**mine).count(),
-        "snapshots": sorted(BillSnapshot.objects.filter(**mine).values_list("procurify_id", "version")),
+        "summaries": sorted(DocumentSummary.objects.filter(**mine).values_list("procurify_id", "version")),
         "mappings": sorted(
             VendorMapping.objects.filter(**mine).values_list("procurify_vendor_id", "qbo_vendor_id")
         ),

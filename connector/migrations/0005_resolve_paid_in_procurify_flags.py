@@ -14,6 +14,6 @@ def resolve_flags(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("connector", "0005_bill_snapshot")]
+    dependencies = [("connector", "0004_document_summary")]
 
     operations = [migrations.RunPython(resolve_flags, migrations.RunPython.noop)]

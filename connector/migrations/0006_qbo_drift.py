@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('connector', '0006_resolve_paid_in_procurify_flags'),
+        ('connector', '0005_resolve_paid_in_procurify_flags'),
         ('tenants', '0004_organisation_require_two_factor'),
     ]
 
