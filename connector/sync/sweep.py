@@ -2,8 +2,10 @@
 
 A deleted bill is never listed again, so the incremental poll cannot see it go. Once a day (and on
 every "Sync now") the sweep lists every bill's id and status, which costs one Procurify page per
-100 bills and no detail reads and no QuickBooks call, and compares them with the bills we wrote. Each
-difference is held for a person: nothing is deleted in QuickBooks automatically.
+100 bills and no QuickBooks call, and compares them with the bills we wrote. A written bill missing
+from the list is read on its own before anything is concluded (a bill edited while the list was read
+leaves it, and rows move between pages), so only Procurify's 404 proves a removal. Each difference is
+held for a person: nothing is deleted in QuickBooks automatically.
 
 Bills paid in Procurify are not the sweep's business: their payments are recorded in QuickBooks by
 the payments step (connector/sync/payments.py).
@@ -14,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
+from connector.errors import Permanent
 from connector.models import ExternalRecord, SyncCursor
-from connector.procurify.schemas import BillSummary, MalformedRecord
+from connector.procurify.schemas import Bill, BillSummary, MalformedRecord
 from connector.sync.credits import LINK_TYPES
 from connector.sync.records import BILL, Context, hold_record
 from connector.sync.transform import SYNC_STATUSES, VOID_STATUSES, Held
@@ -23,6 +26,7 @@ from connector.sync.transform import SYNC_STATUSES, VOID_STATUSES, Held
 SWEEP_EVERY = timedelta(hours=24)
 STREAM = "removals_sweep"  # a SyncCursor row holding when the sweep last ran
 EVERYTHING_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
+UNKNOWN = object()  # a bill whose detail could not be read: neither listed nor proven gone
 # Holds the sweep makes; a person resolves them with "Delete in QuickBooks" or "Keep".
 REMOVAL_REASONS = frozenset(
     {"bill_removed_in_procurify", "bill_voided_in_procurify", "bill_unapproved_after_sync"}
@@ -48,7 +52,15 @@ def sweep_removals(ctx: Context, *, force: bool = False) -> dict[str, int]:
     counts = {"listed": 0, "removed": 0, "voided": 0, "unapproved": 0}
     if not force and not due(ctx):
         return counts
-    statuses, complete = _statuses(ctx.procurify.iter_bills(EVERYTHING_SINCE, ctx.signpost))
+    try:
+        statuses, complete = _statuses(ctx.procurify.iter_bills(EVERYTHING_SINCE, ctx.signpost))
+    except Permanent as exc:
+        if exc.status != 404:
+            raise
+        # A later page vanished while the list was read (bills edited meanwhile left its window): the
+        # rows read so far prove nothing about the others, and the sweep runs again on the next run.
+        ctx.audit.record("read", "The bills list changed while the removals sweep read it; retried later.")
+        return counts
     counts["listed"] = len(statuses)
     # Vendor credits are bills in Procurify (credits.py): held like bills, under the bill's id.
     written = ExternalRecord.objects.filter(
@@ -60,6 +72,12 @@ def sweep_removals(ctx: Context, *, force: bool = False) -> dict[str, int]:
             continue
         if status is None and not complete:
             continue  # an unreadable row may be this bill: absence is not proven
+        if status is None:
+            # Not listed: edited after the run started (it left the list's window) or skipped as rows
+            # moved between pages. Only Procurify's answer for the bill itself proves it is gone.
+            status = _status_of(ctx, procurify_id)
+            if status is UNKNOWN:
+                continue
         finding = _finding(status, label)
         if finding is not None:
             kind, held = finding
@@ -72,6 +90,18 @@ def sweep_removals(ctx: Context, *, force: bool = False) -> dict[str, int]:
         "read", "Looked for bills removed in Procurify after they reached QuickBooks.", data=counts
     )
     return counts
+
+
+def _status_of(ctx: Context, procurify_id: str) -> int | object | None:
+    """The bill's status from its own detail; None when Procurify no longer has it (404); UNKNOWN when
+    the answer proves neither."""
+    try:
+        bill = ctx.procurify.get_bill(procurify_id)
+    except Permanent as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return bill.status if isinstance(bill, Bill) else UNKNOWN
 
 
 def _statuses(rows: Iterable[BillSummary | MalformedRecord]) -> tuple[dict[str, int], bool]:

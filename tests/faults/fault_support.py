@@ -97,8 +97,8 @@ class EditsBetweenPages(httpx.BaseTransport):
     rng: random.Random
     rate: float = 0.5
     done: Counter[str] = field(default_factory=Counter)
-    # What people do; "flip_sign" (a bill credited in full, a credit reissued as an invoice) is opted into.
-    kinds: tuple[str, ...] = ("edit", "edit_within_window", "approve", "edit_po")
+    # What people do, "flip_sign" included: a bill credited in full, a credit reissued as an invoice.
+    kinds: tuple[str, ...] = ("edit", "edit_within_window", "approve", "edit_po", "flip_sign")
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.inner.handle_request(request)
