@@ -141,3 +141,34 @@ def test_a_bill_paid_in_procurify_shows_its_payment_waiting_then_recorded(org_a,
     assert "payment not yet recorded" not in page and f"BillPayment <code>{link.qbo_id}</code>" in page
     bill = next(b for b in sandbox.qbo.objects(sandbox.realm, "Bill") if b["Id"] == record.qbo_id)  # type: ignore[attr-defined]
     assert bill["Balance"] == 0
+
+
+class EditDuringTheSweep:
+    """A person edits one bill just as the sweep lists every bill: its new modification time is after
+    the run's start, so the list (bills modified up to the run's start) no longer carries it."""
+
+    def __init__(self, sb: Sandbox, uuid: str) -> None:
+        self.sb, self.uuid, self.edited = sb, uuid, False
+        self.inner = sb.transport()
+
+    def handle_request(self, request: Any) -> Any:
+        sweep_list = request.url.path.endswith("/api/v3/ap/bills/") and request.url.params.get(
+            "last_modified_datetime_0", ""
+        ).startswith("2000-01-01")
+        if sweep_list and not self.edited:
+            self.sb.clock.advance(seconds=5)
+            self.sb.procurify.edit_bill("northwind", self.uuid, note="Corrected by a person")
+            self.edited = True
+        return self.inner.handle_request(request)
+
+
+def test_a_bill_edited_while_the_sweep_lists_bills_is_not_called_removed(org_a, sandbox) -> None:
+    assert _sync(org_a, sandbox).status == SyncRun.Status.SUCCEEDED
+    uuid, _record = _written_bill(org_a, sandbox, "OB-7781")
+    editing = EditDuringTheSweep(sandbox, uuid)
+
+    with use_transport(editing, clock=sandbox.clock.now):
+        assert _sync(org_a, sandbox).status == SyncRun.Status.SUCCEEDED
+
+    assert editing.edited, "the sweep listed the bills"
+    assert not HeldRecord.objects.filter(organisation=org_a, procurify_id=uuid).exists()
