@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from connector.errors import ConnectorError, Permanent, RecordHeld
 from connector.models import ExternalRecord, HeldRecord
+from connector.money import format_money
 from connector.procurify.schemas import BillSummary, MalformedRecord, Payment
 from connector.sync import cursors, holds
 from connector.sync.audit import RecordAudit
@@ -38,7 +39,6 @@ PAID = "paid"
 DELETED = "deleted"
 PAY_TYPES = {"Bank": ("Check", "CheckPayment", "BankAccountRef"),
              "Credit Card": ("CreditCard", "CreditCardPayment", "CCAccountRef")}  # fmt: skip
-SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "EUR": "€", "GBP": "£"}
 
 
 def marker(uuid: str) -> str:
@@ -53,7 +53,7 @@ def method_of(payment: Payment) -> str:
 
 
 def money(amount: Decimal, currency: str) -> str:
-    return f"{SYMBOLS.get(currency, '')}{amount:,.2f} {currency}"
+    return format_money(amount, currency)  # the one money format of every page and e-mail
 
 
 # ---- the step ------------------------------------------------------------------------------------
