@@ -252,6 +252,9 @@ WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 30, minimum=1)
 SYNC_THROTTLE_BUDGET_SECONDS = env_int("SYNC_THROTTLE_BUDGET_SECONDS", 900, minimum=60)
 # A queued run of a connected organisation waits for a worker this long before it is abandoned.
 SYNC_QUEUED_MAX_WAIT_HOURS = env_int("SYNC_QUEUED_MAX_WAIT_HOURS", 6, minimum=1)
+# QuickBooks' per-company limits are shared by every worker through Redis keys under this prefix
+# (connector/qbo/governor.py); the tests give each test its own.
+QBO_GOVERNOR_PREFIX = env_str("QBO_GOVERNOR_PREFIX", "qbo:gov")
 # Merged into django-celery-beat's database schedule at beat start-up.
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "connector.tasks.heartbeat", "schedule": WORKER_HEARTBEAT_SECONDS},

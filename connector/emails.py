@@ -113,12 +113,17 @@ def maybe_send_first_sync(run: SyncRun) -> bool:
     return True
 
 
+def _deferred(run: SyncRun) -> bool:
+    # A run that handed its worker back on a QuickBooks throttle carries on by itself: not a failure streak.
+    return bool((run.counts or {}).get("deferred_seconds"))
+
+
 def notify_after_run(run: SyncRun) -> None:
     """Alerts a finished run calls for: a digest of what it newly held, a failure streak, a first success."""
     run.refresh_from_db()
     if run.status == SyncRun.Status.SUCCEEDED:
         maybe_send_first_sync(run)
-    elif run.status in (SyncRun.Status.FAILED, SyncRun.Status.ABANDONED):
+    elif run.status in (SyncRun.Status.FAILED, SyncRun.Status.ABANDONED) and not _deferred(run):
         maybe_send_run_failed(run)
     if run.started_at is not None:
         newly_held = HeldRecord.objects.filter(

@@ -40,9 +40,22 @@ def sync_organisation(run_id: int) -> str:
     except ConnectorError as exc:
         runs.fail_before_start(run_id, exc.message, timezone.now())
     else:
-        run = run_pipeline(run_id, procurify=procurify, qbo=qbo)
+        # A throttled run gives its worker back and continues under a new run after the pause.
+        # (Run inline, as in the demo's eager mode, a countdown is not honoured: pause in place.)
+        eager = bool(sync_organisation.app.conf.task_always_eager)
+        run = run_pipeline(run_id, procurify=procurify, qbo=qbo, defer_throttle=not eager)
+        _continue_later(run)
     notify_after_run(run)
     return run.status
+
+
+def _continue_later(run: SyncRun) -> None:
+    wait = (run.counts or {}).get("deferred_seconds")
+    if not wait:
+        return
+    follow_up = runs.enqueue_run(run.organisation, run.trigger)
+    if follow_up is not None:
+        sync_organisation.apply_async((follow_up.pk,), countdown=float(wait))
 
 
 @shared_task(ignore_result=True)

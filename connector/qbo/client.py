@@ -10,7 +10,6 @@ import json
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,6 +23,7 @@ from pydantic import ValidationError
 from connector.errors import FaultError, Permanent, QBOFault, ReauthRequired, Retryable
 from connector.http import parse_retry_after, send_with_retries, utcnow
 from connector.qbo import query as q
+from connector.qbo.governor import Governor, hold_slot, shared_governor
 from connector.qbo.schemas import CompanyInfo, Entity, Fault, Preferences, entity_model
 
 # token_provider(force_refresh) -> a valid access token. The Django layer implements it under
@@ -33,11 +33,6 @@ TokenProvider = Callable[[bool], str]
 THROTTLE_WAIT = 60.0  # Intuit: wait 60 s after a 429 when no Retry-After is given (§9)
 MAX_BATCH_ITEMS = 30  # §7: recommended maximum payloads per batch
 MAX_QUERY_PAGES = 10_000
-# Client-side pacing a little under QBO's per-realm limits (§9: 500 requests/min, 40 batch/min,
-# 10 concurrent): a 429 costs a 60 s wait, so staying 4% under the ceiling is the faster path.
-PACED_PER_MINUTE = 480
-PACED_BATCH_PER_MINUTE = 38
-PACED_CONCURRENT = 8
 
 
 class SentCounts:
@@ -59,49 +54,6 @@ class SentCounts:
 
 
 SENT = SentCounts()
-
-
-class RealmPacer:
-    """Sliding one-minute windows of reserved send times, plus a cap on requests in flight.
-
-    A caller reserves the earliest moment its request may leave and sleeps until then, so the
-    windows QBO counts never fill (§9). One pacer per client: a run is the only writer of its
-    realm (one active run per organisation), so per-client pacing is per-realm pacing.
-    """
-
-    def __init__(
-        self,
-        per_minute: int = PACED_PER_MINUTE,
-        batch_per_minute: int = PACED_BATCH_PER_MINUTE,
-        concurrent: int = PACED_CONCURRENT,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.per_minute, self.batch_per_minute, self._clock = per_minute, batch_per_minute, clock
-        self.slots = threading.BoundedSemaphore(concurrent)
-        self._lock = threading.Lock()
-        self._sent: deque[float] = deque()
-        self._batches: deque[float] = deque()
-
-    def reserve(self, *, batch: bool = False) -> float:
-        """Reserve a send time; returns the seconds to wait before sending."""
-        with self._lock:
-            now = self._clock()
-            at = _earliest(self._sent, self.per_minute, now)
-            if batch:
-                at = max(at, _earliest(self._batches, self.batch_per_minute, now))
-                self._batches.append(at)
-            self._sent.append(at)
-            return at - now
-
-
-def _earliest(window: deque[float], limit: int, now: float) -> float:
-    # Kept sorted (reservations only move forward), so the limit-th newest frees the next slot.
-    while window and window[0] <= now - 60.0:
-        window.popleft()
-    at = max(now, window[-1]) if window else now
-    if len(window) >= limit:
-        at = max(at, window[-limit] + 60.0)
-    return at
 
 
 @dataclass(frozen=True)
@@ -127,7 +79,7 @@ class QBOClient:
         clock: Callable[[], datetime] = utcnow,
         throttle_wait: float = THROTTLE_WAIT,
         max_delay: float = 90.0,
-        pacer: RealmPacer | None = None,
+        governor: Governor | None = None,
     ) -> None:
         if not realm_id or not realm_id.isalnum():
             raise ValueError(f"not a QuickBooks realm id: {realm_id!r}")
@@ -141,7 +93,9 @@ class QBOClient:
         self._clock = clock
         self._throttle_wait = throttle_wait
         self._max_delay = max_delay
-        self.pacer = pacer or RealmPacer()
+        # One budget per company across every process (connector/qbo/governor.py).
+        self.governor = governor or shared_governor()
+        self._paused_by_me = False
 
     def __repr__(self) -> str:
         return f"QBOClient(realm_id={self.realm_id!r})"
@@ -284,7 +238,13 @@ class QBOClient:
         if response.status_code == 401:
             # Expired/revoked access token: refresh once, retry once with the SAME requestid (§2, §5).
             response = self._send(method, url, params, content, self._token_provider(True))
-        return self.classify(response)
+        try:
+            return self.classify(response)
+        except Retryable as exc:
+            if exc.code == "qbo_throttled":  # every process stops sending to this company (§9)
+                self.governor.pause(self.realm_id, exc.retry_after or self._throttle_wait)
+                self._paused_by_me = True  # our retry back-off waits the same Retry-After
+            raise
 
     def _send(
         self, method: str, url: str, params: dict[str, str], content: bytes | None, token: str
@@ -293,14 +253,19 @@ class QBOClient:
         if content is not None:
             headers["Content-Type"] = "application/json"
         batch = url.endswith("/batch")
-        wait = self.pacer.reserve(batch=batch)
+        own_pause, self._paused_by_me = self._paused_by_me, False
+        wait = self.governor.reserve(self.realm_id, batch=batch, own_pause=own_pause)
         if wait > 0:
             self._sleep(wait)
         SENT.add(self.realm_id, "requests")
         if batch:
             SENT.add(self.realm_id, "batches")
-        with self.pacer.slots:
-            return self._http.request(method, url, params=params, content=content, headers=headers)
+        slot = hold_slot(self.governor, self.realm_id)
+        try:
+            response = self._http.request(method, url, params=params, content=content, headers=headers)
+        finally:
+            self.governor.leave(self.realm_id, slot)
+        return response
 
     def classify(self, response: httpx.Response) -> dict[str, Any]:
         """THE place that turns a QBO response into a body or one of our errors (§5 retry policy)."""

@@ -14,7 +14,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -73,6 +73,15 @@ THROTTLE_BUDGET_SECONDS = 900.0  # default of settings.SYNC_THROTTLE_BUDGET_SECO
 PAUSE_BEAT_SECONDS = 30.0  # a pause beats the heartbeat this often, so the reaper leaves it alone
 
 
+class ThrottleDeferred(Retryable):
+    """A throttled run hands its worker slot back: the task queues a new run after ``wait`` seconds
+    (a Celery countdown) instead of sleeping; it resumes from the checkpoints like any next run."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__("QuickBooks asked us to slow down.", retry_after=wait, code="qbo_throttled")
+        self.wait = wait
+
+
 class CursorConflict(Permanent):
     """Someone else moved the cursor; the one-active-run constraint should make this impossible."""
 
@@ -85,6 +94,7 @@ def run_pipeline(
     clock: Clock = timezone.now,
     steps: Iterable[str] = STEPS,
     sleep: Callable[[float], None] | None = None,
+    defer_throttle: bool = False,
 ) -> SyncRun:
     """Claim a queued run and run its steps in order; a failing step ends this organisation's run.
 
@@ -94,6 +104,8 @@ def run_pipeline(
         clock: the run's clock; its value at the claim is the signpost no cursor may pass.
         steps: a subset of STEPS, in order (tests and the management command use subsets).
         sleep: how a throttle pause waits (default: the connector.clients seam, else time.sleep).
+        defer_throttle: a throttle ends the run with ``counts["deferred_seconds"]`` instead of
+            sleeping in the worker (the Celery task re-queues it with a countdown).
 
     Returns the SyncRun, finished (succeeded or failed) with counts and a plain error sentence.
     """
@@ -101,11 +113,21 @@ def run_pipeline(
     if run is None:
         return SyncRun.objects.get(pk=run_id)
     ctx = _context(run.organisation, run, procurify, qbo, clock, run.started_at or clock())
-    pauses = ThrottlePauses(ctx, sleep or _seam_sleep(), _throttle_budget())
+    pauses = ThrottlePauses(ctx, sleep or _seam_sleep(), _throttle_budget(), defer=defer_throttle)
     try:
         for name in steps:
             runs.beat(run, clock(), step=name)
             pauses.run_step(name, STEP_FUNCTIONS[name])
+    except ThrottleDeferred as exc:
+        resume = clock() + timedelta(seconds=exc.wait)
+        message = (
+            f"QuickBooks asked us to slow down during '{run.step}'. This sync carries on automatically "
+            f"at about {resume:%H:%M} UTC, from where it stopped."
+        )
+        ctx.audit.record("decision", message, data={"deferred_seconds": exc.wait})
+        counts = {**pauses.counts(), "deferred_seconds": exc.wait}
+        runs.finish_run(run, SyncRun.Status.FAILED, counts=counts, error=message, now=clock())
+        return run
     except ConnectorError as exc:
         ctx.audit.record("error", f"Step '{run.step or name}' failed: {exc.message}")
         runs.finish_run(run, SyncRun.Status.FAILED, counts=pauses.counts(), error=exc.message, now=clock())
@@ -136,8 +158,10 @@ class ThrottlePauses:
     from its last checkpoint, and the other steps are re-reads. The pauses are reported on the run.
     """
 
-    def __init__(self, ctx: Context, sleep: Callable[[float], None], budget: float) -> None:
-        self.ctx, self.sleep, self.budget = ctx, sleep, budget
+    def __init__(
+        self, ctx: Context, sleep: Callable[[float], None], budget: float, *, defer: bool = False
+    ) -> None:
+        self.ctx, self.sleep, self.budget, self.defer = ctx, sleep, budget, defer
         self.pauses, self.seconds = 0, 0.0
 
     def run_step(self, name: str, step: Callable[[Context], None]) -> None:
@@ -149,6 +173,8 @@ class ThrottlePauses:
                 if exc.code != "qbo_throttled":
                     raise
                 wait = max(exc.retry_after or 0.0, THROTTLE_PAUSE_SECONDS)
+                if self.defer:
+                    raise ThrottleDeferred(wait) from exc
                 if self.seconds + wait > self.budget:
                     raise self._exhausted() from exc
                 self._pause(name, wait)
