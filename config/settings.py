@@ -255,6 +255,12 @@ SYNC_QUEUED_MAX_WAIT_HOURS = env_int("SYNC_QUEUED_MAX_WAIT_HOURS", 6, minimum=1)
 # QuickBooks' per-company limits are shared by every worker through Redis keys under this prefix
 # (connector/qbo/governor.py); the tests give each test its own.
 QBO_GOVERNOR_PREFIX = env_str("QBO_GOVERNOR_PREFIX", "qbo:gov")
+# Metered QuickBooks calls one organisation may use in a month before its owners are mailed (70% and 90%).
+# Intuit's free tier is 500,000 a month for all tenants together (docs/scaling.md has the sums).
+QBO_METERED_MONTHLY_BUDGET = env_int("QBO_METERED_MONTHLY_BUDGET", 5000, minimum=1)
+# QuickBooks' reference lists (vendors, accounts, terms, settings) are re-read at least this often, and
+# whenever something new needs them; an unchanged poll reads nothing metered (connector/sync/reference.py).
+QBO_REFERENCE_REFRESH_HOURS = env_int("QBO_REFERENCE_REFRESH_HOURS", 24, minimum=1)
 # Merged into django-celery-beat's database schedule at beat start-up.
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "connector.tasks.heartbeat", "schedule": WORKER_HEARTBEAT_SECONDS},

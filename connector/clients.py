@@ -22,6 +22,7 @@ from django.utils import timezone
 from connector import netguard
 from connector.errors import ConnectorError, Permanent, ReauthRequired, Retryable
 from connector.http import DEFAULT_TIMEOUT, build_client
+from connector.metering import meter_for
 from connector.procurify.auth import AccessToken, BadCredentials
 from connector.procurify.client import ProcurifyClient
 from connector.qbo.auth import QBOOAuthConfig
@@ -199,6 +200,7 @@ def qbo_client_for(
         clock=now,
         sleep=_seam.sleep or time.sleep,
         governor=shared_governor(),  # one budget per company across every worker process
+        on_metered=meter_for(connection.organisation_id),
     )
 
 

@@ -70,6 +70,7 @@ class Realm:
         return {
             "reads": self.stats["read"],
             "writes": self.stats["write"],
+            "metered": self.stats["metered"],
             "throttled": self.stats["throttled"],
             "errors_injected": self.stats["injected"],
             "by_endpoint": dict(sorted(by_endpoint.items())),

@@ -80,6 +80,7 @@ class QBOClient:
         throttle_wait: float = THROTTLE_WAIT,
         max_delay: float = 90.0,
         governor: Governor | None = None,
+        on_metered: Callable[[str], None] | None = None,
     ) -> None:
         if not realm_id or not realm_id.isalnum():
             raise ValueError(f"not a QuickBooks realm id: {realm_id!r}")
@@ -96,9 +97,15 @@ class QBOClient:
         # One budget per company across every process (connector/qbo/governor.py).
         self.governor = governor or shared_governor()
         self._paused_by_me = False
+        # Told of each successful call Intuit meters (reads, queries, CDC, batch: docs/qbo-facts.md).
+        self.on_metered = on_metered
 
     def __repr__(self) -> str:
         return f"QBOClient(realm_id={self.realm_id!r})"
+
+    def access_token(self) -> str:
+        """A valid access token, refreshed if it expired (an OAuth call: not metered, no company limit)."""
+        return self._token_provider(False)
 
     # ---- reads ------------------------------------------------------------------------------
 
@@ -239,12 +246,18 @@ class QBOClient:
             # Expired/revoked access token: refresh once, retry once with the SAME requestid (§2, §5).
             response = self._send(method, url, params, content, self._token_provider(True))
         try:
-            return self.classify(response)
+            body = self.classify(response)
         except Retryable as exc:
             if exc.code == "qbo_throttled":  # every process stops sending to this company (§9)
                 self.governor.pause(self.realm_id, exc.retry_after or self._throttle_wait)
                 self._paused_by_me = True  # our retry back-off waits the same Retry-After
             raise
+        kind = metered_kind(method, url)
+        if kind is not None:
+            SENT.add(self.realm_id, "metered")
+            if self.on_metered is not None:
+                self.on_metered(kind)
+        return body
 
     def _send(
         self, method: str, url: str, params: dict[str, str], content: bytes | None, token: str
@@ -312,6 +325,20 @@ class QBOClient:
 
 
 # ---- helpers ------------------------------------------------------------------------------
+
+
+def metered_kind(method: str, url: str) -> str | None:
+    """Which metered kind a successful call is, or None for a write Intuit does not meter."""
+    path = httpx.URL(url).path
+    if path.endswith("/batch"):
+        return "batches"
+    if method != "GET":
+        return None
+    if path.endswith("/query"):
+        return "queries"
+    if path.endswith("/cdc"):
+        return "cdc"
+    return "reads"
 
 
 def _rid(request_id: str | None) -> str:

@@ -26,7 +26,7 @@ from connector.models import ExternalRecord, HeldRecord, SyncCursor, SyncRun
 from connector.procurify.client import ProcurifyClient
 from connector.procurify.schemas import Bill, BillSummary, MalformedRecord, PurchaseOrder
 from connector.qbo.client import QBOClient
-from connector.sync import cursors, holds, runs, sweep
+from connector.sync import cursors, holds, reference_schedule, runs, sweep
 from connector.sync.audit import Audit
 from connector.sync.batch import BillBatch, Pending
 from connector.sync.records import (
@@ -235,19 +235,34 @@ def _context(
 
 
 def check_tokens(ctx: Context) -> None:
-    """Fail fast (ReauthRequired) before touching data if either side refuses us."""
-    info = ctx.company_info = ctx.qbo.company_info()
+    """Fail fast (ReauthRequired) before touching data if either side refuses us.
+
+    QuickBooks' company info is a metered read: it is read only when the reference data is due
+    (reference_schedule.py); otherwise a valid access token (OAuth is not metered) is the check.
+    """
     ping = ctx.procurify.ping()
-    ctx.audit.record(
-        "read",
-        "Both connections answered.",
-        data={"qbo_company": info.CompanyName, "procurify_vendors": ping.vendor_count},
-    )
+    if reference_schedule.due_reason(ctx.organisation, ctx.clock(), _trigger(ctx)):
+        ctx.company_info = ctx.qbo.company_info()
+    else:
+        ctx.qbo.access_token()
+    name = ctx.company_info.CompanyName if ctx.company_info else None
+    data = {"qbo_company": name, "procurify_vendors": ping.vendor_count}
+    ctx.audit.record("read", "Both connections answered.", data=data)
+
+
+def _trigger(ctx: Context) -> str | None:
+    return ctx.run.trigger if ctx.run else None
 
 
 def sync_reference(ctx: Context) -> None:
     counts = refresh_reference(
-        ctx.organisation, ctx.procurify, ctx.qbo, ctx.audit, ctx.clock(), company_info=ctx.company_info
+        ctx.organisation,
+        ctx.procurify,
+        ctx.qbo,
+        ctx.audit,
+        ctx.clock(),
+        company_info=ctx.company_info,
+        trigger=_trigger(ctx),
     )
     ctx.counts.setdefault("reference", Counter()).update(counts)
     ctx.mappings = load_mappings(ctx.organisation)

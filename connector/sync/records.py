@@ -15,7 +15,7 @@ from connector.procurify.client import ProcurifyClient
 from connector.procurify.schemas import Bill, MalformedRecord
 from connector.qbo.client import QBOClient
 from connector.qbo.schemas import CompanyInfo
-from connector.sync import holds
+from connector.sync import holds, reference_schedule
 from connector.sync.audit import Audit, RecordAudit
 from connector.sync.batch import QUEUED, BillBatch, Pending
 from connector.sync.transform import (
@@ -79,6 +79,8 @@ class Context:
 
 def hold_record(ctx: Context, object_type: str, procurify_id: str, exc: RecordHeld, label: str) -> str:
     holds.hold(ctx.organisation, object_type, procurify_id, exc, label=label, run=ctx.run)
+    if exc.reason_code in holds.QBO_SIDE_CAUSES:  # our copies of QuickBooks' lists may be stale
+        reference_schedule.request_refresh(ctx.organisation)
     ctx.audit.record(
         "hold",
         exc.message,
