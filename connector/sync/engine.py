@@ -33,13 +33,16 @@ from connector.sync.records import (
     BILL,
     FAILED,
     PURCHASE_ORDER,
+    QUEUED,
     VENDOR,
     Context,
     bill_batch,
     hold_malformed,
     hold_record,
+    map_created_vendor,
     process_bill,
     process_purchase_order,
+    vendor_batch,
 )
 from connector.sync.reference import load_mappings, refresh_reference
 from connector.sync.transform import (
@@ -281,11 +284,16 @@ def sync_vendors(ctx: Context) -> None:
     pending = VendorMapping.objects.filter(
         organisation=ctx.organisation, qbo_vendor_id="", procurify_active=True, source=Source.NONE
     ).exclude(services.SUGGESTION_PENDING)
-    for mapping in pending:
-        key = str(mapping.procurify_vendor_id)
-        if key in held:
-            continue  # waits for a person (e.g. a name clash); released holds come back here
-        _create_vendor(ctx, mapping, key)
+    batch = ctx.batch = vendor_batch(ctx)  # 30 new vendors per request, like bills (batch.py)
+    try:
+        for mapping in pending:
+            key = str(mapping.procurify_vendor_id)
+            if key in held:
+                continue  # waits for a person (e.g. a name clash); released holds come back here
+            _create_vendor(ctx, mapping, key)
+        batch.flush()
+    finally:
+        ctx.batch = None
     ctx.mappings = load_mappings(ctx.organisation)
 
 
@@ -295,15 +303,14 @@ def _create_vendor(ctx: Context, mapping: VendorMapping, key: str) -> None:
     try:
         currency = new_vendor_currency(mapping.procurify_name, mapping.procurify_currency, ctx.mappings.books)
         plan = Plan("Vendor", vendor_payload(mapping.procurify_name, currency=currency), label, key, "", None)
+        if ctx.batch is not None and ctx.batch.offer(VENDOR, key, label, plan, audit) == QUEUED:
+            return  # mapped when its batch is settled (records.vendor_batch)
         result = ctx.writer.write(VENDOR, key, plan, audit)
     except Held as exc:
         exc.waiting_on_type, exc.waiting_on_key = "vendor_mapping", key
         ctx.count(VENDOR, hold_record(ctx, VENDOR, key, exc, label))
         return
-    services.record_created_vendor(
-        ctx.organisation, mapping.procurify_vendor_id, result.record.qbo_id, plan.payload["DisplayName"]
-    )
-    audit("mapping", f"Vendor '{mapping.procurify_name}' mapped to the QuickBooks vendor we created.")
+    map_created_vendor(ctx, key, result.record.qbo_id, plan, audit)
     ctx.count(VENDOR, result.outcome)
 
 
@@ -316,6 +323,7 @@ def sync_purchase_orders(ctx: Context) -> None:
     retry = _HoldRetries(ctx, PURCHASE_ORDER)
     poll = _po_poll(ctx, first_day, last_day)
     newest: datetime | None = None
+    batch = ctx.batch = bill_batch(ctx)  # purchase orders go 30 to a request, like bills
     try:
         for row in poll:
             if isinstance(row, cursors.Mark):
@@ -328,9 +336,12 @@ def sync_purchase_orders(ctx: Context) -> None:
             _isolated(ctx, PURCHASE_ORDER, row.uuid, process_purchase_order)
             newest = _later(newest, row.last_modified)
             _beat(ctx)
+        batch.flush()  # before the cursor moves: a waiting write is not durable
     except QBOFault as fault:
         ctx.audit.record("error", f"Purchase orders skipped: {fault.message}")
         return
+    finally:
+        ctx.batch = None
     if poll.ceiling is not None:  # a day that kept changing: re-read from it next run
         newest = min(newest, cursors.day_start(poll.ceiling)) if newest else None
     _save_cursor(cursor, cursors.advance(cursor.value, [newest], ctx.signpost))
