@@ -142,8 +142,8 @@ def _deferred(run: SyncRun) -> bool:
 def notify_after_run(run: SyncRun) -> None:
     """Alerts a finished run calls for: a digest of what it newly held, a failure streak, a first success."""
     run.refresh_from_db()
-    if run.status == SyncRun.Status.SUCCEEDED:
-        maybe_send_first_sync(run)
+    if run.status == SyncRun.Status.SUCCEEDED and not (run.counts or {}).get("continues"):
+        maybe_send_first_sync(run)  # a slice is not the whole first sync
     elif run.status in (SyncRun.Status.FAILED, SyncRun.Status.ABANDONED) and not _deferred(run):
         maybe_send_run_failed(run)
     if run.started_at is not None:

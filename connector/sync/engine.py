@@ -85,6 +85,11 @@ class ThrottleDeferred(Retryable):
         self.wait = wait
 
 
+class SliceDone(Exception):
+    """The run used its slice: it stopped at a durable checkpoint and its continuation is queued
+    (connector/tasks.py), so one tenant's backfill never holds a worker while others wait."""
+
+
 class CursorConflict(Permanent):
     """Someone else moved the cursor; the one-active-run constraint should make this impossible."""
 
@@ -98,6 +103,7 @@ def run_pipeline(
     steps: Iterable[str] = STEPS,
     sleep: Callable[[float], None] | None = None,
     defer_throttle: bool = False,
+    slice_seconds: float | None = None,
 ) -> SyncRun:
     """Claim a queued run and run its steps in order; a failing step ends this organisation's run.
 
@@ -109,6 +115,8 @@ def run_pipeline(
         sleep: how a throttle pause waits (default: the connector.clients seam, else time.sleep).
         defer_throttle: a throttle ends the run with ``counts["deferred_seconds"]`` instead of
             sleeping in the worker (the Celery task re-queues it with a countdown).
+        slice_seconds: after this long the bills step stops at its next durable page; the run
+            succeeds with ``counts["continues"]`` and the task queues the rest as a new run.
 
     Returns the SyncRun, finished (succeeded or failed) with counts and a plain error sentence.
     """
@@ -117,10 +125,17 @@ def run_pipeline(
         return SyncRun.objects.get(pk=run_id)
     ctx = _context(run.organisation, run, procurify, qbo, clock, run.started_at or clock())
     pauses = ThrottlePauses(ctx, sleep or _seam_sleep(), _throttle_budget(), defer=defer_throttle)
+    if slice_seconds:
+        ctx.slice_ends_at = time.monotonic() + slice_seconds
     try:
         for name in steps:
             runs.beat(run, clock(), step=name)
             pauses.run_step(name, STEP_FUNCTIONS[name])
+    except SliceDone:
+        ctx.audit.record("decision", "This sync used its time slice; the rest continues in the next one.")
+        counts = {**pauses.counts(), "continues": True}
+        runs.finish_run(run, SyncRun.Status.SUCCEEDED, counts=counts, error="", now=clock())
+        return run
     except ThrottleDeferred as exc:
         resume = clock() + timedelta(seconds=exc.wait)
         message = (
@@ -266,6 +281,7 @@ def sync_reference(ctx: Context) -> None:
         ctx.clock(),
         company_info=ctx.company_info,
         trigger=_trigger(ctx),
+        started_at=ctx.signpost,
     )
     ctx.counts.setdefault("reference", Counter()).update(counts)
     ctx.mappings = load_mappings(ctx.organisation)
@@ -372,6 +388,7 @@ def sync_bills(ctx: Context) -> None:
     """Bills modified in the window, by keyset (never by page number), checkpointing the cursor as
     each page is durably handled, so a run that dies restarts near where it died."""
     cursor = _cursor(ctx.organisation, "bills")
+    began_at = cursor.value
     start = cursors.read_start(cursor.value, signpost=ctx.signpost)
     # Memory stays flat with volume: the poll forgets identities below its query start, the hold
     # retries are picked before the stream (bounded by open holds, not by bills), a bounded
@@ -387,6 +404,11 @@ def sync_bills(ctx: Context) -> None:
                 if isinstance(row, cursors.Mark):
                     checkpoints.page_done(row.value)
                     _beat(ctx)
+                    if ctx.slice_ends_at is not None and time.monotonic() >= ctx.slice_ends_at:
+                        batch.flush()  # everything read so far is written, and the cursor says so
+                        checkpoints.flushed()
+                        if _moved(cursor.value, began_at):  # only after progress: the overlap re-reads
+                            raise SliceDone
                     continue
                 if isinstance(row, MalformedRecord):
                     ctx.count(BILL, hold_malformed(ctx, BILL, row))
@@ -401,6 +423,10 @@ def sync_bills(ctx: Context) -> None:
     finally:
         ctx.batch = None
     retry.run(process_bill)
+
+
+def _moved(value: datetime | None, began_at: datetime | None) -> bool:
+    return value is not None and (began_at is None or value > began_at)
 
 
 def _bill_poll(ctx: Context, start: datetime, end: datetime) -> cursors.Keyset[datetime]:

@@ -57,6 +57,8 @@ class Context:
     # QBO's company info as the token check read it: the reference step reuses it (one metered read).
     company_info: CompanyInfo | None = None
     last_beat: float = 0.0  # time.monotonic() of the last run heartbeat (engine._beat)
+    # time.monotonic() after which the bills step stops at its next durable page (engine.SliceDone).
+    slice_ends_at: float | None = None
 
     def read_bill(self, uuid: str) -> Bill | MalformedRecord:
         """The bill's detail: a read-ahead's result (or its exception) when one was started."""

@@ -37,6 +37,7 @@ def refresh_reference(
     *,
     company_info: CompanyInfo | None = None,
     trigger: str | None = SyncRun.Trigger.MANUAL,
+    started_at: datetime | None = None,
 ) -> dict[str, int]:
     """Procurify's lists every run (free for QuickBooks); QuickBooks' only when something needs them
     (reference_schedule.py), so a poll that finds nothing new makes no metered call."""
@@ -50,7 +51,9 @@ def refresh_reference(
     new = _known_procurify_ids(organisation) - known
     reason = reference_schedule.due_reason(organisation, now, trigger) or ("new" if new else "")
     if reason:
-        _refresh_qbo(organisation, qbo, audit, now, counts, procurify_base(currencies), company_info, reason)
+        base = procurify_base(currencies)
+        # Stamped with the run's start, like every cursor: never later than what the run has seen.
+        _refresh_qbo(organisation, qbo, audit, started_at or now, counts, base, company_info, reason)
     result = services.auto_match_vendors(organisation)
     for mapping in result.matched:
         audit.record(
