@@ -94,7 +94,9 @@ def send_run_failed(run: SyncRun, failures: int) -> bool:
 def maybe_send_first_sync(run: SyncRun) -> bool:
     organisation = run.organisation
     succeeded = SyncRun.objects.filter(organisation=organisation, status=SyncRun.Status.SUCCEEDED)
-    if run.status != SyncRun.Status.SUCCEEDED or succeeded.exclude(pk=run.pk).exists():
+    # A slice that continues (counts["continues"]) is not a finished first sync.
+    earlier = succeeded.exclude(pk=run.pk).exclude(counts__has_key="continues")
+    if run.status != SyncRun.Status.SUCCEEDED or earlier.exists():
         return False
     to = recipients(organisation, NotificationKind.FIRST_SYNC)
     if not to:

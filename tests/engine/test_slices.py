@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from collections import Counter
 
+from django.core import mail
 from sandbox_wiring import connect_procurify
 
 from connector import routing
+from connector.emails import notify_after_run
 from connector.models import ExternalRecord, SyncRun
 from connector.sync import runs
 from connector.sync.engine import run_pipeline
@@ -41,6 +43,10 @@ def test_a_run_in_slices_writes_every_bill_once(harness, org_a) -> None:
     assert markers and max(markers.values()) == 1
     synced = ExternalRecord.objects.filter(organisation=org_a, object_type="bill", state="synced")
     assert {r.qbo_id for r in synced} == {b["Id"] for b in harness.bills()}
+    for run in sliced:  # what the task does after each run: one "first sync" mail, after the last slice
+        notify_after_run(run)
+    first = [m for m in mail.outbox if "first sync" in m.subject.lower()]
+    assert len(first) == 1
     assert not ExternalRecord.objects.filter(
         organisation=org_a, object_type="bill", state="creating"
     ).exists()
