@@ -246,12 +246,26 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# "Sync now" and replays go ahead of scheduled backfills (connector/routing.py).
+CELERY_TASK_ROUTES = ("connector.routing.route_task",)
 CELERY_TIMEZONE = "UTC"
 WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 30, minimum=1)
 # How long one run may spend paused on QuickBooks throttling before it fails with a sentence.
 SYNC_THROTTLE_BUDGET_SECONDS = env_int("SYNC_THROTTLE_BUDGET_SECONDS", 900, minimum=60)
 # A queued run of a connected organisation waits for a worker this long before it is abandoned.
 SYNC_QUEUED_MAX_WAIT_HOURS = env_int("SYNC_QUEUED_MAX_WAIT_HOURS", 6, minimum=1)
+# QuickBooks' per-company limits are shared by every worker through Redis keys under this prefix
+# (connector/qbo/governor.py); the tests give each test its own.
+QBO_GOVERNOR_PREFIX = env_str("QBO_GOVERNOR_PREFIX", "qbo:gov")
+# Metered QuickBooks calls one organisation may use in a month before its owners are mailed (70% and 90%).
+# Intuit's free tier is 500,000 a month for all tenants together (docs/scaling.md has the sums).
+QBO_METERED_MONTHLY_BUDGET = env_int("QBO_METERED_MONTHLY_BUDGET", 5000, minimum=1)
+# QuickBooks' reference lists (vendors, accounts, terms, settings) are re-read at least this often, and
+# whenever something new needs them; an unchanged poll reads nothing metered (connector/sync/reference.py).
+QBO_REFERENCE_REFRESH_HOURS = env_int("QBO_REFERENCE_REFRESH_HOURS", 24, minimum=1)
+# A run works this many seconds, then stops at a durable checkpoint and queues its continuation, so
+# one tenant's backfill never holds a worker while others wait (connector/tasks.py). 0: no slices.
+SYNC_SLICE_SECONDS = env_int("SYNC_SLICE_SECONDS", 120, minimum=0)
 # Merged into django-celery-beat's database schedule at beat start-up.
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "connector.tasks.heartbeat", "schedule": WORKER_HEARTBEAT_SECONDS},

@@ -22,10 +22,12 @@ from django.utils import timezone
 from connector import netguard
 from connector.errors import ConnectorError, Permanent, ReauthRequired, Retryable
 from connector.http import DEFAULT_TIMEOUT, build_client
+from connector.metering import meter_for
 from connector.procurify.auth import AccessToken, BadCredentials
 from connector.procurify.client import ProcurifyClient
 from connector.qbo.auth import QBOOAuthConfig
 from connector.qbo.client import QBOClient
+from connector.qbo.governor import shared_governor
 from tenants.models import Connection, Organisation, Provider
 
 # Interactive checks ("Test connection") must answer while the person waits: no retry loop,
@@ -197,6 +199,8 @@ def qbo_client_for(
         max_attempts=max_attempts,
         clock=now,
         sleep=_seam.sleep or time.sleep,
+        governor=shared_governor(),  # one budget per company across every worker process
+        on_metered=meter_for(connection.organisation_id),
     )
 
 

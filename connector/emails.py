@@ -17,7 +17,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from connector import finance, finder, held_groups
-from connector.models import HeldRecord, SyncRun
+from connector.models import HeldRecord, MeteredUsage, SyncRun
 from connector.money import format_totals
 from connector.views import REASON_TITLES, fix_links
 from tenants.connection_emails import notifications_context
@@ -99,7 +99,9 @@ def send_run_failed(run: SyncRun, failures: int) -> bool:
 def maybe_send_first_sync(run: SyncRun) -> bool:
     organisation = run.organisation
     succeeded = SyncRun.objects.filter(organisation=organisation, status=SyncRun.Status.SUCCEEDED)
-    if run.status != SyncRun.Status.SUCCEEDED or succeeded.exclude(pk=run.pk).exists():
+    # A slice that continues (counts["continues"]) is not a finished first sync.
+    earlier = succeeded.exclude(pk=run.pk).exclude(counts__has_key="continues")
+    if run.status != SyncRun.Status.SUCCEEDED or earlier.exists():
         return False
     to = recipients(organisation, NotificationKind.FIRST_SYNC)
     if not to:
@@ -121,12 +123,38 @@ def maybe_send_first_sync(run: SyncRun) -> bool:
     return True
 
 
+def send_metered_usage(usage: MeteredUsage, percent: int, budget: int) -> bool:
+    """The organisation used ``percent``% of its monthly metered QuickBooks calls (connector/metering.py).
+
+    Sent to the members who want "Syncs keep failing" mail: an exhausted budget stops syncs.
+    """
+    organisation = usage.organisation
+    to = recipients(organisation, NotificationKind.RUN_FAILED)
+    if not to:
+        return False
+    context = {
+        **notifications_context(organisation),
+        "organisation": organisation,
+        "usage": usage,
+        "percent": percent,
+        "budget": budget,
+        "usage_url": _absolute(reverse("connector-usage", args=[organisation.public_id])),
+    }
+    send_templated("metered_usage", context, to)
+    return True
+
+
+def _deferred(run: SyncRun) -> bool:
+    # A run that handed its worker back on a QuickBooks throttle carries on by itself: not a failure streak.
+    return bool((run.counts or {}).get("deferred_seconds"))
+
+
 def notify_after_run(run: SyncRun) -> None:
     """Alerts a finished run calls for: a digest of what it newly held, a failure streak, a first success."""
     run.refresh_from_db()
-    if run.status == SyncRun.Status.SUCCEEDED:
-        maybe_send_first_sync(run)
-    elif run.status in (SyncRun.Status.FAILED, SyncRun.Status.ABANDONED):
+    if run.status == SyncRun.Status.SUCCEEDED and not (run.counts or {}).get("continues"):
+        maybe_send_first_sync(run)  # a slice is not the whole first sync
+    elif run.status in (SyncRun.Status.FAILED, SyncRun.Status.ABANDONED) and not _deferred(run):
         maybe_send_run_failed(run)
     if run.started_at is not None:
         newly_held = HeldRecord.objects.filter(

@@ -261,4 +261,35 @@ class QBODrift(models.Model):
         return f"{self.object_type} {self.procurify_id} {self.kind} ({self.state})"
 
 
+class MeteredUsage(models.Model):
+    """QuickBooks calls Intuit meters (reads, queries, change data capture, batches: docs/qbo-facts.md,
+    "Limits per company, and what is metered"), per organisation and calendar month (UTC)."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="metered_usage")
+    month = models.DateField(help_text="The first day of the month (UTC).")
+    reads = models.PositiveBigIntegerField(default=0)
+    queries = models.PositiveBigIntegerField(default=0)
+    batches = models.PositiveBigIntegerField(default=0)
+    cdc = models.PositiveBigIntegerField(default=0)
+    alerted_percent = models.PositiveSmallIntegerField(
+        default=0, help_text="The highest budget threshold already mailed this month (0, 70 or 90)."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-month"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "month"], name="connector_meteredusage_one_per_month"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.month:%Y-%m}: {self.calls} metered calls"
+
+    @property
+    def calls(self) -> int:
+        return self.reads + self.queries + self.batches + self.cdc
+
+
 from connector.document_summary import DocumentSummary  # noqa: E402,F401  (the finance pages' summary)

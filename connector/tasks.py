@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from connector.errors import ConnectorError
 from connector.models import SyncRun, WorkerHeartbeat
+from connector.routing import DEFAULT as DEFAULT_QUEUE
 from connector.sync import runs
 
 log = logging.getLogger(__name__)
@@ -40,9 +42,30 @@ def sync_organisation(run_id: int) -> str:
     except ConnectorError as exc:
         runs.fail_before_start(run_id, exc.message, timezone.now())
     else:
-        run = run_pipeline(run_id, procurify=procurify, qbo=qbo)
+        # A throttled run gives its worker back and continues under a new run after the pause.
+        # (Run inline, as in the demo's eager mode, a countdown is not honoured: pause in place.)
+        eager = bool(sync_organisation.app.conf.task_always_eager)
+        slice_seconds = None if eager else float(settings.SYNC_SLICE_SECONDS)
+        run = run_pipeline(
+            run_id, procurify=procurify, qbo=qbo, defer_throttle=not eager, slice_seconds=slice_seconds
+        )
+        _continue_later(run)
     notify_after_run(run)
     return run.status
+
+
+def _continue_later(run: SyncRun) -> None:
+    """A run that stopped at its slice or on a throttle continues as a new run (the state machine is
+    unchanged: queued → running → finished). Continuations are scheduled work, on the default queue,
+    behind anything a person is waiting for; they skip the QuickBooks list refresh a person's "Sync
+    now" asked for once already."""
+    counts = run.counts or {}
+    wait = float(counts.get("deferred_seconds") or 0.0)
+    if not (wait or counts.get("continues")):
+        return
+    follow_up = runs.enqueue_run(run.organisation, SyncRun.Trigger.SCHEDULE)
+    if follow_up is not None:
+        sync_organisation.apply_async((follow_up.pk,), countdown=wait, queue=DEFAULT_QUEUE)
 
 
 @shared_task(ignore_result=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from connector import activity_views, document_views, drift_views, reconcile_views, views
+from connector import activity_views, document_views, drift_views, reconcile_views, usage_views, views
 
 urlpatterns = [
     path("o/<uuid:org_id>/held/", views.held_list, name="connector-held"),
@@ -38,6 +38,7 @@ urlpatterns = [
         name="connector-drift-decide",
     ),
     path("o/<uuid:org_id>/runs/", views.run_list, name="connector-runs"),
+    path("o/<uuid:org_id>/usage/", usage_views.usage_page, name="connector-usage"),
     path("o/<uuid:org_id>/activity/", activity_views.activity_list, name="connector-activity"),
     path("o/<uuid:org_id>/runs/<uuid:run_id>/", views.run_detail, name="connector-run"),
     path("o/<uuid:org_id>/sync/now/", views.sync_now, name="connector-sync-now"),

@@ -258,6 +258,7 @@ class ProcurifyFake:
         """Delete a bill outright: it disappears from lists and its detail answers 404."""
         with self._lock:
             del self.sites[domain].bills[bill_uuid.replace("-", "")]
+            self.sites[domain].generation += 1
 
     def bills(self, domain: str) -> list[dict[str, Any]]:
         with self._lock:

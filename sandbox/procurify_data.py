@@ -61,6 +61,8 @@ class Site:
     payments: dict[int, dict[str, Any]] = field(default_factory=dict)  # sandbox/procurify_payments.py
     tokens: dict[str, datetime] = field(default_factory=dict)
     stats: Counter[str] = field(default_factory=Counter)
+    # Bumped whenever a bill is added, removed or re-stamped: the bills list's index (procurify_index.py).
+    generation: int = 0
     _ids: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
@@ -173,6 +175,7 @@ class Site:
         for cost in record.get("costs", []):
             cost.setdefault("id", self.new_id("bill_cost"))
         self.bills[record["uuid"]] = record
+        self.generation += 1
         return record
 
     def add_po(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -189,3 +192,4 @@ class Site:
         record["version"] = record.get("version", 1) + 1
         # A bill is never modified "before" its previous modification, even if the clock was set back.
         record[key] = max(now, record[key] + timedelta(microseconds=1))
+        self.generation += 1

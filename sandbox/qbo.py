@@ -102,6 +102,9 @@ class QBOFake:
             self.faults.delay()
             with self._lock:
                 response = self._route(request, realm, rest)
+                if response.status_code < 400 and (request.method == "GET" or is_batch):
+                    # Intuit meters successful reads, queries, CDC and batches (quickbooks-online.md §14).
+                    realm.count("metered", f"{request.method} {rest.split('/')[0]}")
         finally:
             self._inflight.leave(realm_id)
         return response

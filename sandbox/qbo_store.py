@@ -80,6 +80,7 @@ class Realm:
             "reads": self.stats["read"],
             "writes": self.stats["write"],
             "uploads": self.stats["upload"],
+            "metered": self.stats["metered"],
             "throttled": self.stats["throttled"],
             "errors_injected": self.stats["injected"],
             "by_endpoint": dict(sorted(by_endpoint.items())),

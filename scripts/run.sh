@@ -38,7 +38,7 @@ log "Demo organisation, connections and the first sync"
 "$PY" manage.py demo_setup --sandbox-url "$SANDBOX"
 
 log "Celery worker and beat (logs in var/log/)"
-"$ROOT/.venv/bin/celery" -A config worker --loglevel INFO --concurrency 2 >"$LOGS/worker.log" 2>&1 & pids+=($!)
+"$ROOT/.venv/bin/celery" -A config worker -Q interactive,celery --loglevel INFO --concurrency 2 >"$LOGS/worker.log" 2>&1 & pids+=($!)
 "$ROOT/.venv/bin/celery" -A config beat --loglevel INFO >"$LOGS/beat.log" 2>&1 & pids+=($!)
 
 cat <<MSG

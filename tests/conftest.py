@@ -29,6 +29,13 @@ def cache_of_its_own(settings) -> None:
     }
 
 
+@pytest.fixture(autouse=True)
+def governor_of_its_own(settings) -> None:
+    # QuickBooks pacing is shared through Redis by realm id, and the sandbox's realm ids repeat from
+    # test to test: a per-test prefix keeps one test's reservations and 429 pauses out of the next.
+    settings.QBO_GOVERNOR_PREFIX = f"test-gov-{uuid.uuid4().hex}"
+
+
 @dataclass
 class Person:
     user: object

@@ -15,12 +15,13 @@ from connector.errors import ConnectorError, RecordHeld
 from connector.procurify.client import ProcurifyClient
 from connector.procurify.schemas import Bill
 from connector.qbo import query as q
-from connector.qbo.client import QBOClient, RealmPacer
+from connector.qbo.client import QBOClient
+from connector.qbo.governor import Limits, LocalGovernor
 from connector.sync.reference import load_mappings
 from connector.sync.transform import SYNC_STATUSES, Mappings, bill_plan
 from tenants.models import Organisation
 
-UNPACED = RealmPacer(per_minute=10**9, batch_per_minute=10**9, concurrent=10**6)
+UNPACED = LocalGovernor(Limits(per_minute=10**9, per_second=10**9, batch_per_minute=10**9, in_flight=10**6))
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
@@ -28,7 +29,7 @@ def naive_sync(
     organisation: Organisation, procurify: ProcurifyClient, qbo: QBOClient, since: datetime | None
 ) -> dict[str, int]:
     """Create (first run) or update (``since`` given) every approved bill, one at a time."""
-    qbo.pacer = UNPACED  # a script has no pacer; it meets QBO's limits only by being slow
+    qbo.governor = UNPACED  # a script has no pacer; it meets QBO's limits only by being slow
     mappings = load_mappings(organisation)
     counts = {"written": 0, "refused": 0, "skipped": 0}
     for row in procurify.iter_bills(since or EPOCH, timezone.now()):

@@ -31,6 +31,8 @@ class Requests:
     # What the engine's QBO clients sent (connector.qbo.client.SENT): a batch is one request here.
     qbo_http: int = 0
     batch_items: int = 0
+    # Successful calls Intuit meters (reads, queries, CDC, batches), by the sandbox's count.
+    qbo_metered: int = 0
 
     @property
     def qbo_total(self) -> int:
@@ -149,6 +151,7 @@ def request_counts(sandbox: SandboxProcess, realms: list[str], domains: list[str
         out.qbo_reads += int(qbo["reads"])
         out.qbo_writes += int(qbo["writes"])
         out.qbo_throttled += int(qbo["throttled"])
+        out.qbo_metered += int(qbo.get("metered", 0))
         out.qbo_batches += sum(v for k, v in qbo["by_endpoint"].items() if k.endswith(":batch"))
         out.qbo_http += SENT.get(realm, "requests")
         out.batch_items += SENT.get(realm, "batch_items")
@@ -166,4 +169,5 @@ def _delta(after: Requests, before: Requests) -> Requests:
         procurify=after.procurify - before.procurify,
         qbo_http=after.qbo_http - before.qbo_http,
         batch_items=after.batch_items - before.batch_items,
+        qbo_metered=after.qbo_metered - before.qbo_metered,
     )

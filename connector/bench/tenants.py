@@ -94,9 +94,13 @@ def clients_for(tenant: Tenant) -> tuple[ProcurifyClient, QBOClient]:
     return procurify_client_for(tenant.organisation), qbo_client_for(tenant.organisation)
 
 
-def sync_once(tenant: Tenant, steps: Iterable[str] = STEPS) -> SyncRun:
-    """One full pipeline run through the production factories, as the Celery task would do it."""
-    queued = runs.enqueue_run(tenant.organisation, SyncRun.Trigger.COMMAND)
+def sync_once(
+    tenant: Tenant, steps: Iterable[str] = STEPS, trigger: str = SyncRun.Trigger.COMMAND
+) -> SyncRun:
+    """One full pipeline run through the production factories, as the Celery task would do it.
+
+    trigger: polls are scheduled runs (QuickBooks' lists are not re-read, reference_schedule.py)."""
+    queued = runs.enqueue_run(tenant.organisation, trigger)
     if queued is None:
         raise RuntimeError(f"{tenant.organisation} already has a run queued or running")
     procurify, qbo = clients_for(tenant)

@@ -11,7 +11,6 @@ import json
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,6 +24,7 @@ from pydantic import ValidationError
 from connector.errors import FaultError, Permanent, QBOFault, ReauthRequired, Retryable
 from connector.http import network_error, parse_retry_after, send_with_retries, utcnow
 from connector.qbo import query as q
+from connector.qbo.governor import Governor, hold_slot, shared_governor
 from connector.qbo.schemas import CompanyInfo, Entity, Fault, Preferences, entity_model
 
 # token_provider(force_refresh) -> a valid access token. The Django layer implements it under
@@ -34,11 +34,6 @@ TokenProvider = Callable[[bool], str]
 THROTTLE_WAIT = 60.0  # Intuit: wait 60 s after a 429 when no Retry-After is given (§9)
 MAX_BATCH_ITEMS = 30  # §7: recommended maximum payloads per batch
 MAX_QUERY_PAGES = 10_000
-# Client-side pacing a little under QBO's per-realm limits (§9: 500 requests/min, 40 batch/min,
-# 10 concurrent): a 429 costs a 60 s wait, so staying 4% under the ceiling is the faster path.
-PACED_PER_MINUTE = 480
-PACED_BATCH_PER_MINUTE = 38
-PACED_CONCURRENT = 8
 
 
 class SentCounts:
@@ -60,49 +55,6 @@ class SentCounts:
 
 
 SENT = SentCounts()
-
-
-class RealmPacer:
-    """Sliding one-minute windows of reserved send times, plus a cap on requests in flight.
-
-    A caller reserves the earliest moment its request may leave and sleeps until then, so the
-    windows QBO counts never fill (§9). One pacer per client: a run is the only writer of its
-    realm (one active run per organisation), so per-client pacing is per-realm pacing.
-    """
-
-    def __init__(
-        self,
-        per_minute: int = PACED_PER_MINUTE,
-        batch_per_minute: int = PACED_BATCH_PER_MINUTE,
-        concurrent: int = PACED_CONCURRENT,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.per_minute, self.batch_per_minute, self._clock = per_minute, batch_per_minute, clock
-        self.slots = threading.BoundedSemaphore(concurrent)
-        self._lock = threading.Lock()
-        self._sent: deque[float] = deque()
-        self._batches: deque[float] = deque()
-
-    def reserve(self, *, batch: bool = False) -> float:
-        """Reserve a send time; returns the seconds to wait before sending."""
-        with self._lock:
-            now = self._clock()
-            at = _earliest(self._sent, self.per_minute, now)
-            if batch:
-                at = max(at, _earliest(self._batches, self.batch_per_minute, now))
-                self._batches.append(at)
-            self._sent.append(at)
-            return at - now
-
-
-def _earliest(window: deque[float], limit: int, now: float) -> float:
-    # Kept sorted (reservations only move forward), so the limit-th newest frees the next slot.
-    while window and window[0] <= now - 60.0:
-        window.popleft()
-    at = max(now, window[-1]) if window else now
-    if len(window) >= limit:
-        at = max(at, window[-limit] + 60.0)
-    return at
 
 
 @dataclass(frozen=True)
@@ -128,7 +80,8 @@ class QBOClient:
         clock: Callable[[], datetime] = utcnow,
         throttle_wait: float = THROTTLE_WAIT,
         max_delay: float = 90.0,
-        pacer: RealmPacer | None = None,
+        governor: Governor | None = None,
+        on_metered: Callable[[str], None] | None = None,
     ) -> None:
         if not realm_id or not realm_id.isalnum():
             raise ValueError(f"not a QuickBooks realm id: {realm_id!r}")
@@ -142,10 +95,18 @@ class QBOClient:
         self._clock = clock
         self._throttle_wait = throttle_wait
         self._max_delay = max_delay
-        self.pacer = pacer or RealmPacer()
+        # One budget per company across every process (connector/qbo/governor.py).
+        self.governor = governor or shared_governor()
+        self._paused_by_me = False
+        # Told of each successful call Intuit meters (reads, queries, CDC, batch: docs/qbo-facts.md).
+        self.on_metered = on_metered
 
     def __repr__(self) -> str:
         return f"QBOClient(realm_id={self.realm_id!r})"
+
+    def access_token(self) -> str:
+        """A valid access token, refreshed if it expired (an OAuth call: not metered, no company limit)."""
+        return self._token_provider(False)
 
     # ---- reads ------------------------------------------------------------------------------
 
@@ -321,21 +282,24 @@ class QBOClient:
         }
         if size is not None:
             headers["Content-Length"] = str(len(head) + size + len(tail))
-        wait = self.pacer.reserve()
+        own_pause, self._paused_by_me = self._paused_by_me, False
+        wait = self.governor.reserve(self.realm_id, batch=False, own_pause=own_pause)
         if wait > 0:
             self._sleep(wait)
         SENT.add(self.realm_id, "requests")
         SENT.add(self.realm_id, "uploads")
+        slot = hold_slot(self.governor, self.realm_id)
         try:
-            with self.pacer.slots:
-                response = self._http.post(
-                    self.company_url + "/upload",
-                    params={"minorversion": str(self.minorversion)},
-                    content=itertools.chain((head,), chunks, (tail,)),
-                    headers=headers,
-                )
+            response = self._http.post(
+                self.company_url + "/upload",
+                params={"minorversion": str(self.minorversion)},
+                content=itertools.chain((head,), chunks, (tail,)),
+                headers=headers,
+            )
         except httpx.TransportError as exc:
             raise network_error(exc, "QuickBooks") from exc
+        finally:
+            self.governor.leave(self.realm_id, slot)
         answers = self.classify(response).get("AttachableResponse")
         first = answers[0] if isinstance(answers, list) and answers else None
         if not isinstance(first, dict):
@@ -377,7 +341,19 @@ class QBOClient:
         if response.status_code == 401:
             # Expired/revoked access token: refresh once, retry once with the SAME requestid (§2, §5).
             response = self._send(method, url, params, content, self._token_provider(True))
-        return self.classify(response)
+        try:
+            body = self.classify(response)
+        except Retryable as exc:
+            if exc.code == "qbo_throttled":  # every process stops sending to this company (§9)
+                self.governor.pause(self.realm_id, exc.retry_after or self._throttle_wait)
+                self._paused_by_me = True  # our retry back-off waits the same Retry-After
+            raise
+        kind = metered_kind(method, url)
+        if kind is not None:
+            SENT.add(self.realm_id, "metered")
+            if self.on_metered is not None:
+                self.on_metered(kind)
+        return body
 
     def _send(
         self, method: str, url: str, params: dict[str, str], content: bytes | None, token: str
@@ -386,14 +362,19 @@ class QBOClient:
         if content is not None:
             headers["Content-Type"] = "application/json"
         batch = url.endswith("/batch")
-        wait = self.pacer.reserve(batch=batch)
+        own_pause, self._paused_by_me = self._paused_by_me, False
+        wait = self.governor.reserve(self.realm_id, batch=batch, own_pause=own_pause)
         if wait > 0:
             self._sleep(wait)
         SENT.add(self.realm_id, "requests")
         if batch:
             SENT.add(self.realm_id, "batches")
-        with self.pacer.slots:
-            return self._http.request(method, url, params=params, content=content, headers=headers)
+        slot = hold_slot(self.governor, self.realm_id)
+        try:
+            response = self._http.request(method, url, params=params, content=content, headers=headers)
+        finally:
+            self.governor.leave(self.realm_id, slot)
+        return response
 
     def classify(self, response: httpx.Response) -> dict[str, Any]:
         """THE place that turns a QBO response into a body or one of our errors (§5 retry policy)."""
@@ -440,6 +421,20 @@ class QBOClient:
 
 
 # ---- helpers ------------------------------------------------------------------------------
+
+
+def metered_kind(method: str, url: str) -> str | None:
+    """Which metered kind a successful call is, or None for a write Intuit does not meter."""
+    path = httpx.URL(url).path
+    if path.endswith("/batch"):
+        return "batches"
+    if method != "GET":
+        return None
+    if path.endswith("/query"):
+        return "queries"
+    if path.endswith("/cdc"):
+        return "cdc"
+    return "reads"
 
 
 def _rid(request_id: str | None) -> str:

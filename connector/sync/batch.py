@@ -1,4 +1,6 @@
-"""Bill writes through QBO ``/batch``: up to 30 per request, still exactly once (QBO §2, §7, §13).
+"""Writes through QBO ``/batch``: up to 30 per request, still exactly once (QBO §2, §7, §13).
+
+Bills, purchase orders and new vendors (one batch per step; a chunk holds one entity).
 
 Why batches: QBO allows 500 requests/min per realm but 40 batch requests/min of 30 items each,
 so a batch-writing run can move 1,200 bills/min where one request per bill stops near 400.
@@ -16,7 +18,7 @@ Exactly-once, per chunk:
    as a single write (writers.held_for_fault); 5010 on an update re-reads and retries
    (Writer.retry_stale); an item with no usable answer takes the single-write path.
 
-Only the bills stream batches (engine.sync_bills), and only a full chunk: fewer than
+The vendors, purchase orders and bills steps batch (engine.py), and only a full chunk: fewer than
 ``MIN_BATCH`` waiting writes (a small run, the end of a stream) go one at a time.
 """
 
@@ -46,7 +48,7 @@ MIN_BATCH = BATCH_SIZE  # a module constant so tests can make small batches
 
 @dataclass
 class Pending:
-    """One bill write waiting for its batch."""
+    """One write waiting for its batch."""
 
     object_type: str
     procurify_id: str
@@ -65,7 +67,8 @@ Settle = Callable[[Pending, Callable[[], str]], str]
 
 
 class BillBatch:
-    """Collects bill writes of one run and sends them in chunks; flush() before anything reads them."""
+    """Collects one step's writes (bills, purchase orders or vendors) and sends them in chunks;
+    flush() before anything reads them."""
 
     def __init__(
         self, organisation: Organisation, qbo: QBOClient, writer: Writer, audit: Audit, settle: Settle
@@ -131,7 +134,8 @@ class BillBatch:
             # Ambiguous: some items may have landed. The single path looks each create up first.
             self.audit.record(
                 "error",
-                f"A batch of {len(chunk)} bills failed ({exc.message}); writing them one at a time.",
+                f"A batch of {len(chunk)} {chunk[0].plan.entity} writes failed ({exc.message}); writing "
+                "them one at a time.",
                 data={"request_id": request_id},
             )
             for item in chunk:
@@ -147,8 +151,9 @@ class BillBatch:
         allows duplicate numbers, and a bill renumbered since is found by its vendor and date
         (docs/qbo-facts.md): at most two queries per chunk of up to 30 bills."""
         lost: list[Pending] = []
-        # Bills and vendor credits (negative bills, connector/sync/credits.py) live in separate lists.
-        for entity in sorted({item.plan.entity for item in chunk}):
+        # Bills, vendor credits (negative bills, connector/sync/credits.py) and purchase orders live in
+        # separate lists; a new vendor has no marker to find (its lost link is found by name, singly).
+        for entity in sorted({item.plan.entity for item in chunk} - {"Vendor"}):
             creates = [i for i in chunk if i.create and i.plan.marker and i.plan.entity == entity]
             for where in _lost_link_queries(creates):
                 if not creates:
@@ -160,7 +165,8 @@ class BillBatch:
                 lost += found
                 creates = [item for item in creates if item not in found]
         for item in lost:
-            item.audit("decision", "QuickBooks already holds this bill under our marker; adopting it.")
+            noun = "purchase order" if item.plan.entity == "PurchaseOrder" else "bill"
+            item.audit("decision", f"QuickBooks already holds this {noun} under our marker; adopting it.")
             self._one_at_a_time(item)
         return [item for item in chunk if item not in lost]
 

@@ -14,7 +14,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -26,20 +26,33 @@ from connector.models import ExternalRecord, HeldRecord, SyncCursor, SyncRun
 from connector.procurify.client import ProcurifyClient
 from connector.procurify.schemas import Bill, BillSummary, MalformedRecord, PurchaseOrder
 from connector.qbo.client import QBOClient
-from connector.sync import attachments, credits, cursors, drift, holds, payments, runs, sweep
+from connector.sync import (
+    attachments,
+    credits,
+    cursors,
+    drift,
+    holds,
+    payments,
+    reference_schedule,
+    runs,
+    sweep,
+)
 from connector.sync.audit import Audit
 from connector.sync.batch import BillBatch, Pending
 from connector.sync.records import (
     BILL,
     FAILED,
     PURCHASE_ORDER,
+    QUEUED,
     VENDOR,
     Context,
     bill_batch,
     hold_malformed,
     hold_record,
+    map_created_vendor,
     process_bill,
     process_purchase_order,
+    vendor_batch,
 )
 from connector.sync.reference import load_mappings, refresh_reference
 from connector.sync.transform import (
@@ -83,6 +96,20 @@ THROTTLE_BUDGET_SECONDS = 900.0  # default of settings.SYNC_THROTTLE_BUDGET_SECO
 PAUSE_BEAT_SECONDS = 30.0  # a pause beats the heartbeat this often, so the reaper leaves it alone
 
 
+class ThrottleDeferred(Retryable):
+    """A throttled run hands its worker slot back: the task queues a new run after ``wait`` seconds
+    (a Celery countdown) instead of sleeping; it resumes from the checkpoints like any next run."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__("QuickBooks asked us to slow down.", retry_after=wait, code="qbo_throttled")
+        self.wait = wait
+
+
+class SliceDone(Exception):
+    """The run used its slice: it stopped at a durable checkpoint and its continuation is queued
+    (connector/tasks.py), so one tenant's backfill never holds a worker while others wait."""
+
+
 class CursorConflict(Permanent):
     """Someone else moved the cursor; the one-active-run constraint should make this impossible."""
 
@@ -95,6 +122,8 @@ def run_pipeline(
     clock: Clock = timezone.now,
     steps: Iterable[str] = STEPS,
     sleep: Callable[[float], None] | None = None,
+    defer_throttle: bool = False,
+    slice_seconds: float | None = None,
 ) -> SyncRun:
     """Claim a queued run and run its steps in order; a failing step ends this organisation's run.
 
@@ -104,6 +133,10 @@ def run_pipeline(
         clock: the run's clock; its value at the claim is the signpost no cursor may pass.
         steps: a subset of STEPS, in order (tests and the management command use subsets).
         sleep: how a throttle pause waits (default: the connector.clients seam, else time.sleep).
+        defer_throttle: a throttle ends the run with ``counts["deferred_seconds"]`` instead of
+            sleeping in the worker (the Celery task re-queues it with a countdown).
+        slice_seconds: after this long the bills step stops at its next durable page; the run
+            succeeds with ``counts["continues"]`` and the task queues the rest as a new run.
 
     Returns the SyncRun, finished (succeeded or failed) with counts and a plain error sentence.
     """
@@ -111,11 +144,28 @@ def run_pipeline(
     if run is None:
         return SyncRun.objects.get(pk=run_id)
     ctx = _context(run.organisation, run, procurify, qbo, clock, run.started_at or clock())
-    pauses = ThrottlePauses(ctx, sleep or _seam_sleep(), _throttle_budget())
+    pauses = ThrottlePauses(ctx, sleep or _seam_sleep(), _throttle_budget(), defer=defer_throttle)
+    if slice_seconds:
+        ctx.slice_ends_at = time.monotonic() + slice_seconds
     try:
         for name in steps:
             runs.beat(run, clock(), step=name)
             pauses.run_step(name, STEP_FUNCTIONS[name])
+    except SliceDone:
+        ctx.audit.record("decision", "This sync used its time slice; the rest continues in the next one.")
+        counts = {**pauses.counts(), "continues": True}
+        runs.finish_run(run, SyncRun.Status.SUCCEEDED, counts=counts, error="", now=clock())
+        return run
+    except ThrottleDeferred as exc:
+        resume = clock() + timedelta(seconds=exc.wait)
+        message = (
+            f"QuickBooks asked us to slow down during '{run.step}'. This sync carries on automatically "
+            f"at about {resume:%H:%M} UTC, from where it stopped."
+        )
+        ctx.audit.record("decision", message, data={"deferred_seconds": exc.wait})
+        counts = {**pauses.counts(), "deferred_seconds": exc.wait}
+        runs.finish_run(run, SyncRun.Status.FAILED, counts=counts, error=message, now=clock())
+        return run
     except ConnectorError as exc:
         ctx.audit.record("error", f"Step '{run.step or name}' failed: {exc.message}")
         runs.finish_run(run, SyncRun.Status.FAILED, counts=pauses.counts(), error=exc.message, now=clock())
@@ -146,8 +196,10 @@ class ThrottlePauses:
     from its last checkpoint, and the other steps are re-reads. The pauses are reported on the run.
     """
 
-    def __init__(self, ctx: Context, sleep: Callable[[float], None], budget: float) -> None:
-        self.ctx, self.sleep, self.budget = ctx, sleep, budget
+    def __init__(
+        self, ctx: Context, sleep: Callable[[float], None], budget: float, *, defer: bool = False
+    ) -> None:
+        self.ctx, self.sleep, self.budget, self.defer = ctx, sleep, budget, defer
         self.pauses, self.seconds = 0, 0.0
 
     def run_step(self, name: str, step: Callable[[Context], None]) -> None:
@@ -159,6 +211,8 @@ class ThrottlePauses:
                 if exc.code != "qbo_throttled":
                     raise
                 wait = max(exc.retry_after or 0.0, THROTTLE_PAUSE_SECONDS)
+                if self.defer:
+                    raise ThrottleDeferred(wait) from exc
                 if self.seconds + wait > self.budget:
                     raise self._exhausted() from exc
                 self._pause(name, wait)
@@ -219,19 +273,35 @@ def _context(
 
 
 def check_tokens(ctx: Context) -> None:
-    """Fail fast (ReauthRequired) before touching data if either side refuses us."""
-    info = ctx.company_info = ctx.qbo.company_info()
+    """Fail fast (ReauthRequired) before touching data if either side refuses us.
+
+    QuickBooks' company info is a metered read: it is read only when the reference data is due
+    (reference_schedule.py); otherwise a valid access token (OAuth is not metered) is the check.
+    """
     ping = ctx.procurify.ping()
-    ctx.audit.record(
-        "read",
-        "Both connections answered.",
-        data={"qbo_company": info.CompanyName, "procurify_vendors": ping.vendor_count},
-    )
+    if reference_schedule.due_reason(ctx.organisation, ctx.clock(), _trigger(ctx)):
+        ctx.company_info = ctx.qbo.company_info()
+    else:
+        ctx.qbo.access_token()
+    name = ctx.company_info.CompanyName if ctx.company_info else None
+    data = {"qbo_company": name, "procurify_vendors": ping.vendor_count}
+    ctx.audit.record("read", "Both connections answered.", data=data)
+
+
+def _trigger(ctx: Context) -> str | None:
+    return ctx.run.trigger if ctx.run else None
 
 
 def sync_reference(ctx: Context) -> None:
     counts = refresh_reference(
-        ctx.organisation, ctx.procurify, ctx.qbo, ctx.audit, ctx.clock(), company_info=ctx.company_info
+        ctx.organisation,
+        ctx.procurify,
+        ctx.qbo,
+        ctx.audit,
+        ctx.clock(),
+        company_info=ctx.company_info,
+        trigger=_trigger(ctx),
+        started_at=ctx.signpost,
     )
     ctx.counts.setdefault("reference", Counter()).update(counts)
     ctx.mappings = load_mappings(ctx.organisation)
@@ -250,11 +320,16 @@ def sync_vendors(ctx: Context) -> None:
     pending = VendorMapping.objects.filter(
         organisation=ctx.organisation, qbo_vendor_id="", procurify_active=True, source=Source.NONE
     ).exclude(services.SUGGESTION_PENDING)
-    for mapping in pending:
-        key = str(mapping.procurify_vendor_id)
-        if key in held:
-            continue  # waits for a person (e.g. a name clash); released holds come back here
-        _create_vendor(ctx, mapping, key)
+    batch = ctx.batch = vendor_batch(ctx)  # 30 new vendors per request, like bills (batch.py)
+    try:
+        for mapping in pending:
+            key = str(mapping.procurify_vendor_id)
+            if key in held:
+                continue  # waits for a person (e.g. a name clash); released holds come back here
+            _create_vendor(ctx, mapping, key)
+        batch.flush()
+    finally:
+        ctx.batch = None
     ctx.mappings = load_mappings(ctx.organisation)
 
 
@@ -264,15 +339,14 @@ def _create_vendor(ctx: Context, mapping: VendorMapping, key: str) -> None:
     try:
         currency = new_vendor_currency(mapping.procurify_name, mapping.procurify_currency, ctx.mappings.books)
         plan = Plan("Vendor", vendor_payload(mapping.procurify_name, currency=currency), label, key, "", None)
+        if ctx.batch is not None and ctx.batch.offer(VENDOR, key, label, plan, audit) == QUEUED:
+            return  # mapped when its batch is settled (records.vendor_batch)
         result = ctx.writer.write(VENDOR, key, plan, audit)
     except Held as exc:
         exc.waiting_on_type, exc.waiting_on_key = "vendor_mapping", key
         ctx.count(VENDOR, hold_record(ctx, VENDOR, key, exc, label))
         return
-    services.record_created_vendor(
-        ctx.organisation, mapping.procurify_vendor_id, result.record.qbo_id, plan.payload["DisplayName"]
-    )
-    audit("mapping", f"Vendor '{mapping.procurify_name}' mapped to the QuickBooks vendor we created.")
+    map_created_vendor(ctx, key, result.record.qbo_id, plan, audit)
     ctx.count(VENDOR, result.outcome)
 
 
@@ -285,6 +359,7 @@ def sync_purchase_orders(ctx: Context) -> None:
     retry = _HoldRetries(ctx, PURCHASE_ORDER)
     poll = _po_poll(ctx, first_day, last_day)
     newest: datetime | None = None
+    batch = ctx.batch = bill_batch(ctx)  # purchase orders go 30 to a request, like bills
     try:
         for row in poll:
             if isinstance(row, cursors.Mark):
@@ -297,9 +372,12 @@ def sync_purchase_orders(ctx: Context) -> None:
             _isolated(ctx, PURCHASE_ORDER, row.uuid, process_purchase_order)
             newest = _later(newest, row.last_modified)
             _beat(ctx)
+        batch.flush()  # before the cursor moves: a waiting write is not durable
     except QBOFault as fault:
         ctx.audit.record("error", f"Purchase orders skipped: {fault.message}")
         return
+    finally:
+        ctx.batch = None
     if poll.ceiling is not None:  # a day that kept changing: re-read from it next run
         newest = min(newest, cursors.day_start(poll.ceiling)) if newest else None
     _save_cursor(cursor, cursors.advance(cursor.value, [newest], ctx.signpost))
@@ -330,6 +408,7 @@ def sync_bills(ctx: Context) -> None:
     """Bills modified in the window, by keyset (never by page number), checkpointing the cursor as
     each page is durably handled, so a run that dies restarts near where it died."""
     cursor = _cursor(ctx.organisation, "bills")
+    began_at = cursor.value
     start = cursors.read_start(cursor.value, signpost=ctx.signpost)
     # Memory stays flat with volume: the poll forgets identities below its query start, the hold
     # retries are picked before the stream (bounded by open holds, not by bills), a bounded
@@ -345,6 +424,11 @@ def sync_bills(ctx: Context) -> None:
                 if isinstance(row, cursors.Mark):
                     checkpoints.page_done(row.value)
                     _beat(ctx)
+                    if ctx.slice_ends_at is not None and time.monotonic() >= ctx.slice_ends_at:
+                        batch.flush()  # everything read so far is written, and the cursor says so
+                        checkpoints.flushed()
+                        if _moved(cursor.value, began_at):  # only after progress: the overlap re-reads
+                            raise SliceDone
                     continue
                 if isinstance(row, MalformedRecord):
                     ctx.count(BILL, hold_malformed(ctx, BILL, row))
@@ -359,6 +443,10 @@ def sync_bills(ctx: Context) -> None:
     finally:
         ctx.batch = None
     retry.run(process_bill)
+
+
+def _moved(value: datetime | None, began_at: datetime | None) -> bool:
+    return value is not None and (began_at is None or value > began_at)
 
 
 def _bill_poll(ctx: Context, start: datetime, end: datetime) -> cursors.Keyset[datetime]:

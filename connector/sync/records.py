@@ -16,7 +16,7 @@ from connector.procurify.client import ProcurifyClient
 from connector.procurify.schemas import Bill, MalformedRecord
 from connector.qbo.client import QBOClient
 from connector.qbo.schemas import CompanyInfo
-from connector.sync import credits, holds, sign_flip
+from connector.sync import credits, holds, reference_schedule, sign_flip
 from connector.sync.audit import Audit, RecordAudit
 from connector.sync.batch import QUEUED, BillBatch, Pending
 
@@ -32,7 +32,7 @@ from connector.sync.transform import (
     Plan,
     po_plan,
 )
-from connector.sync.writers import Writer, payload_hash
+from connector.sync.writers import CREATED, UPDATED, Writer, payload_hash
 from tenants.models import Organisation
 
 BILL, PURCHASE_ORDER, VENDOR = "bill", "purchase_order", "vendor"
@@ -63,6 +63,8 @@ class Context:
     # Invoice files of the bills read this run, by attachment key, with their download links
     # (connector/sync/attachments.py).
     files: dict[str, Any] = field(default_factory=dict)
+    # time.monotonic() after which the bills step stops at its next durable page (engine.SliceDone).
+    slice_ends_at: float | None = None
 
     def read_bill(self, uuid: str) -> Bill | MalformedRecord:
         """The bill's detail: a read-ahead's result (or its exception) when one was started."""
@@ -85,6 +87,8 @@ class Context:
 
 def hold_record(ctx: Context, object_type: str, procurify_id: str, exc: RecordHeld, label: str) -> str:
     holds.hold(ctx.organisation, object_type, procurify_id, exc, label=label, run=ctx.run)
+    if exc.reason_code in holds.QBO_SIDE_CAUSES:  # our copies of QuickBooks' lists may be stale
+        reference_schedule.request_refresh(ctx.organisation)
     ctx.audit.record(
         "hold",
         exc.message,
@@ -134,6 +138,39 @@ def bill_batch(ctx: Context) -> BillBatch:
         return outcome
 
     return BillBatch(ctx.organisation, ctx.qbo, ctx.writer, ctx.audit, settle)
+
+
+def vendor_batch(ctx: Context) -> BillBatch:
+    """A batch for new vendors: each one created is mapped, each refusal waits on its mapping, as on
+    the single path (engine._create_vendor)."""
+
+    def settle(item: Pending, write: Callable[[], str]) -> str:
+        def write_and_map() -> str:
+            try:
+                outcome = write()
+            except Held as exc:
+                exc.waiting_on_type, exc.waiting_on_key = "vendor_mapping", item.procurify_id
+                raise
+            if outcome in (CREATED, UPDATED):
+                record = ExternalRecord.objects.get(
+                    organisation=ctx.organisation, object_type=VENDOR, procurify_id=item.procurify_id
+                )
+                map_created_vendor(ctx, item.procurify_id, record.qbo_id, item.plan, item.audit)
+            return outcome
+
+        outcome = settle_write(ctx, VENDOR, item.procurify_id, item.label, item.audit, write_and_map)
+        ctx.count(VENDOR, outcome)
+        return outcome
+
+    return BillBatch(ctx.organisation, ctx.qbo, ctx.writer, ctx.audit, settle)
+
+
+def map_created_vendor(ctx: Context, key: str, qbo_id: str, plan: Plan, audit: RecordAudit) -> None:
+    from mappings import services  # mappings.services imports the sync package
+
+    name = plan.payload["DisplayName"]
+    services.record_created_vendor(ctx.organisation, int(key), qbo_id, name)
+    audit("mapping", f"Vendor '{name}' mapped to the QuickBooks vendor we created.")
 
 
 def _bill(ctx: Context, uuid: str, audit: RecordAudit) -> str:
@@ -225,9 +262,12 @@ def _in_qbo(ctx: Context, object_type: str, procurify_id: str) -> bool:
 
 
 def process_purchase_order(ctx: Context, uuid: str) -> str:
+    if ctx.batch is not None and uuid in ctx.batch:
+        ctx.batch.flush()  # listed twice: decide on what the first write left behind
     audit = ctx.audit.for_record(PURCHASE_ORDER, uuid)
     outcome = _purchase_order(ctx, uuid, audit)
-    ctx.count(PURCHASE_ORDER, outcome)
+    if outcome != QUEUED:
+        ctx.count(PURCHASE_ORDER, outcome)
     return outcome
 
 
@@ -280,7 +320,7 @@ def _write(
             return HELD
         if before is not None:
             before(plan)
-        if ctx.batch is not None and object_type == BILL:
+        if ctx.batch is not None and object_type in (BILL, PURCHASE_ORDER):
             decided = ctx.batch.offer(link, procurify_id, label, plan, audit)
             if decided is not None:
                 return decided

@@ -10,13 +10,13 @@ from typing import Any
 
 from django.db import models
 
-from connector.models import ExternalRecord
+from connector.models import ExternalRecord, SyncRun
 from connector.procurify.client import ProcurifyClient
 from connector.procurify.schemas import AccountCode, Currency, MalformedRecord, Vendor
 from connector.qbo import query as q
 from connector.qbo.client import QBOClient
 from connector.qbo.schemas import CompanyInfo
-from connector.sync import company, dimension_reference
+from connector.sync import company, dimension_reference, reference_schedule
 from connector.sync.audit import Audit
 from connector.sync.books import load_books, refresh_books
 from connector.sync.transform import Mappings, POLink, Ref
@@ -36,25 +36,26 @@ def refresh_reference(
     now: datetime,
     *,
     company_info: CompanyInfo | None = None,
+    trigger: str | None = SyncRun.Trigger.MANUAL,
+    started_at: datetime | None = None,
 ) -> dict[str, int]:
+    """Procurify's lists every run (free for QuickBooks); QuickBooks' only when something needs them
+    (reference_schedule.py), so a poll that finds nothing new makes no metered call."""
     counts: Counter[str] = Counter()
     company.start_fresh_if_switched(organisation, qbo.realm_id, audit)
+    known = _known_procurify_ids(organisation)
     currencies = _procurify_currencies(procurify, audit)
-    profile = refresh_books(organisation, procurify_base(currencies), qbo, info=company_info)
-    audit.record(
-        "read",
-        f"QuickBooks home currency {profile.qbo_home_currency}, multicurrency "
-        f"{'on' if profile.qbo_multicurrency else 'off'}; Procurify base currency "
-        f"{profile.procurify_base_currency or 'unknown'}.",
-        data={"warn_duplicate_bill_number": profile.qbo_warn_duplicate_bill_number},
-    )
-    counts["qbo_vendors"] = _qbo_vendors(organisation, qbo)
-    counts["qbo_accounts"] = _qbo_accounts(organisation, qbo)
-    counts["qbo_terms"] = _qbo_terms(organisation, qbo)
-    counts.update(dimension_reference.refresh(organisation, procurify, qbo, audit, profile))
     names = {c.id: c.name.strip().upper() for c in currencies if c.id is not None}
     counts["procurify_vendors"] = _procurify_vendors(organisation, procurify, audit, now, names)
     counts["procurify_account_codes"] = _procurify_codes(organisation, procurify, audit, now)
+    new = _known_procurify_ids(organisation) - known
+    reason = reference_schedule.due_reason(organisation, now, trigger) or ("new" if new else "")
+    if reason:
+        base = procurify_base(currencies)
+        # Stamped with the run's start, like every cursor: never later than what the run has seen.
+        _refresh_qbo(
+            organisation, procurify, qbo, audit, started_at or now, counts, base, company_info, reason
+        )
     result = services.auto_match_vendors(organisation)
     for mapping in result.matched:
         audit.record(
@@ -91,6 +92,43 @@ def refresh_reference(
         counts["accounts_matched"] += 1
     audit.record("read", "Reference data refreshed.", data=dict(counts))
     return dict(counts)
+
+
+def _refresh_qbo(
+    organisation: Organisation,
+    procurify: ProcurifyClient,
+    qbo: QBOClient,
+    audit: Audit,
+    now: datetime,
+    counts: Counter[str],
+    base: str,
+    company_info: CompanyInfo | None,
+    reason: str,
+) -> None:
+    profile = refresh_books(organisation, base, qbo, info=company_info)
+    audit.record(
+        "read",
+        f"QuickBooks home currency {profile.qbo_home_currency}, multicurrency "
+        f"{'on' if profile.qbo_multicurrency else 'off'}; Procurify base currency "
+        f"{profile.procurify_base_currency or 'unknown'}.",
+        data={"warn_duplicate_bill_number": profile.qbo_warn_duplicate_bill_number, "why": reason},
+    )
+    counts["qbo_vendors"] = _qbo_vendors(organisation, qbo)
+    counts["qbo_accounts"] = _qbo_accounts(organisation, qbo)
+    counts["qbo_terms"] = _qbo_terms(organisation, qbo)
+    # Tax codes, classes and locations (and Procurify's departments they map from), for the companies
+    # that use them: with the other QuickBooks lists, so an unchanged poll stays free of metered reads.
+    counts.update(dimension_reference.refresh(organisation, procurify, qbo, audit, profile))
+    reference_schedule.mark_refreshed(organisation, now)
+
+
+def _known_procurify_ids(organisation: Organisation) -> set[tuple[str, int]]:
+    vendor_rows = VendorMapping.objects.filter(organisation=organisation)
+    vendors = vendor_rows.values_list("procurify_vendor_id", flat=True)
+    codes = AccountMapping.objects.filter(organisation=organisation).values_list(
+        "procurify_account_code_id", flat=True
+    )
+    return {("vendor", v) for v in vendors} | {("account_code", c) for c in codes}
 
 
 def _procurify_currencies(procurify: ProcurifyClient, audit: Audit) -> list[Currency]:

@@ -54,6 +54,8 @@ def test_it_prints_the_table_and_an_unchanged_poll_writes_nothing_new() -> None:
     idle = rows["engine poll unchanged"]
     assert idle["bills"] == "0"
     assert idle["QBO wr"] == idle["hold retries"]
+    assert idle["metered"] == "0"  # an unchanged scheduled poll reads nothing QuickBooks meters
+    assert "whole first sync" in text and "of combined ceiling 1660" in text
     assert int(rows["engine poll 1% changed"]["bills"]) == 1
     assert "engine initial bills vs naive initial bills:" in text
     many = text[text.index("many tenants:") :].splitlines()

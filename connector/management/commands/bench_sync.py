@@ -68,6 +68,8 @@ class Command(BaseCommand):
         self.stdout.write(table.render(phases) if phases else "")
         for engine, naive in _pairs(phases):
             self.stdout.write(table.ratio(engine, naive))
+        if len(phases) >= 2 and phases[0].name.startswith("engine setup"):
+            self.stdout.write(table.combined(phases[0], phases[1]))
         if o["mode"] in ("many", "all"):
             self._many(o)
 
