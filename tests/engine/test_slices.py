@@ -22,7 +22,7 @@ def test_a_run_in_slices_writes_every_bill_once(harness, org_a) -> None:
     connect_procurify(org_a, harness.sb)
     small = _small_page_harness(harness, harness.sb.transport(), page_size=4)
     sliced: list[SyncRun] = []
-    for _ in range(20):
+    for _ in range(100):  # the seed has a few dozen bills, four a page
         queued = runs.enqueue_run(org_a, SyncRun.Trigger.SCHEDULE)
         run = run_pipeline(
             queued.pk,
