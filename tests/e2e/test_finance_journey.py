@@ -87,9 +87,9 @@ def test_it_takes_a_finance_admin_from_nothing_to_a_synced_bill(
     )
     assert sb.qbo.objects(sb.realm_ids[0], "Bill") == []
 
-    # First sync: most bills land, the one on an unmapped account code waits with a plain reason.
-    page.goto(f"{org_url}/")
-    _submit(page, "Sync now")
+    # First sync, started by a person on the preview: most bills land, the one on an unmapped account
+    # code waits with a plain reason.
+    _submit(page, "Start syncing")
     page.goto(f"{org_url}/held/")
     held_row = page.get_by_role("row").filter(has_text="GLF-20931")
     expect(held_row).to_contain_text("Account code '6550' is not mapped")
