@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from connector import activity, clients, oauth
 from connector.errors import ConnectorError
+from connector.sync import first_mapping
 from tenants import limits
 from tenants.access import get_membership, org_view
 from tenants.connection_forms import ProcurifyConnectionForm
@@ -64,6 +65,7 @@ def procurify_settings(request: HttpRequest) -> HttpResponse:
             action="procurify_saved",
         )
         messages.success(request, "Procurify details saved. Use “Test connection” to check them.")
+        _propose_mappings(request, organisation)
         return redirect("tenants-connections-procurify", org_id=organisation.public_id)
     context = {"organisation": organisation, "form": form, "connection": connection}
     return render(request, "tenants/connections_procurify.html", context)
@@ -142,7 +144,19 @@ def qbo_callback(request: HttpRequest) -> HttpResponse:
         action="qbo_connected",
         realm_id=outcome.connection.realm_id,
     )
+    _propose_mappings(request, organisation)
     return _to_overview(organisation)
+
+
+def _propose_mappings(request: HttpRequest, organisation: Organisation) -> None:
+    """Both systems connected: read their vendors and accounts now, so mappings are proposed before
+    any sync (connector/sync/first_mapping.py)."""
+    if first_mapping.queue_when_connected(organisation):
+        messages.info(
+            request,
+            "Reading vendors and account codes from both systems to propose mappings. "
+            "Review them before you start syncing.",
+        )
 
 
 @login_required

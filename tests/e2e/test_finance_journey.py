@@ -98,7 +98,7 @@ def test_it_takes_a_finance_admin_from_nothing_to_a_synced_bill(
     held_group = page.locator("section.card").filter(has=held_row)
     expect(held_group).to_contain_text("1 bill, 395.00 USD, waits on account code 6550 being mapped")
     held_group.get_by_role("link", name="Map the account").click()
-    page.get_by_label("QuickBooks account for 6550").select_option(label="6400 Shop Supplies")
+    page.get_by_label("QuickBooks account for 6550").select_option(label="6400 Shop Supplies · Expense")
     page.get_by_role("button", name="Save mapping").click()
     expect(page.locator("main")).to_contain_text("will sync on the next run")
     page.goto(f"{org_url}/")
