@@ -586,6 +586,7 @@ def sync_progress(request: HttpRequest) -> HttpResponse:
         "org": organisation,
         "active": active_run(organisation),
         "last_run": last_finished(organisation),
+        "held_count": open_holds(organisation).count(),  # the held card's number, from the same query
     }
     response = render(request, "connector/_progress.html", context)
     if is_htmx(request) and context["active"] is None:

@@ -86,7 +86,7 @@ def test_it_forbids_viewers_to_sync_now(org_a, viewer) -> None:
 def test_it_polls_progress_only_while_a_run_is_active(org_a, owner) -> None:
     active = run(org_a, status=SyncRun.Status.RUNNING, step="bills")
     polling = owner.client.get(f"/o/{org_a.public_id}/sync/progress/").content.decode()
-    assert 'hx-trigger="every 2s"' in polling and "bills" in polling and 'aria-live="polite"' in polling
+    assert 'hx-trigger="every 2s"' in polling and "Bills" in polling and 'aria-live="polite"' in polling
     SyncRun.objects.filter(pk=active.pk).update(status=SyncRun.Status.SUCCEEDED, counts={"created": 3})
     done = owner.client.get(f"/o/{org_a.public_id}/sync/progress/").content.decode()
     assert "hx-trigger" not in done and "Created 3" in done
