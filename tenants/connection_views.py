@@ -64,11 +64,27 @@ def procurify_settings(request: HttpRequest) -> HttpResponse:
             f"Saved the Procurify connection to {connection.site_url}",
             action="procurify_saved",
         )
-        messages.success(request, "Procurify details saved. Use “Test connection” to check them.")
-        _propose_mappings(request, organisation)
+        if _saved_and_tested(request, organisation, connection):
+            _propose_mappings(request, organisation)
         return redirect("tenants-connections-procurify", org_id=organisation.public_id)
     context = {"organisation": organisation, "form": form, "connection": connection}
     return render(request, "tenants/connections_procurify.html", context)
+
+
+def _saved_and_tested(request: HttpRequest, organisation: Organisation, connection: Connection) -> bool:
+    """Saving tests the credentials at once and says what happened; a failed test still saves.
+
+    The sentence comes from clients.check_procurify, which never includes the secret.
+    """
+    if refused := limits.allow(organisation, limits.TEST_CONNECTION):
+        messages.warning(request, f"Procurify details saved, but not tested: {refused}")
+        return False
+    error = clients.check_procurify(connection)
+    if error:
+        messages.error(request, f"Procurify details saved, but the test failed: {error}")
+        return False
+    messages.success(request, "Procurify details saved and tested: the site, client ID and secret work.")
+    return True
 
 
 @org_view
