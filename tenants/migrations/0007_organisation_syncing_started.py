@@ -8,11 +8,14 @@ from django.db.models import Min
 
 def count_earlier_syncs_as_started(apps, schema_editor):
     """Organisations that synced before the first sync waited for a person have already started:
-    the gate must not stop their schedule. Started at their first run; by nobody in particular."""
+    the gate must not stop their schedule. Any run that began counts (a failed run may have written
+    bills already); started when their first run began, by nobody in particular."""
     Organisation = apps.get_model("tenants", "Organisation")
     SyncRun = apps.get_model("connector", "SyncRun")
     firsts = (
-        SyncRun.objects.filter(status="succeeded").values("organisation_id").annotate(first=Min("created_at"))
+        SyncRun.objects.filter(started_at__isnull=False)
+        .values("organisation_id")
+        .annotate(first=Min("started_at"))
     )
     for row in firsts:
         Organisation.objects.filter(pk=row["organisation_id"], syncing_started_at__isnull=True).update(

@@ -136,7 +136,10 @@ def test_organisations_that_synced_before_count_as_started(org_a, org_b) -> None
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
-    SyncRun.objects.create(organisation=org_a, status=SyncRun.Status.SUCCEEDED)
+    SyncRun.objects.create(
+        organisation=org_a, status=SyncRun.Status.FAILED, started_at=T0
+    )  # it wrote, then failed
+    SyncRun.objects.create(organisation=org_b, status=SyncRun.Status.QUEUED)  # never began: not started
     executor = MigrationExecutor(connection)
     apps = executor.loader.project_state([("tenants", "0007_organisation_syncing_started")]).apps
     from importlib import import_module
@@ -145,5 +148,5 @@ def test_organisations_that_synced_before_count_as_started(org_a, org_b) -> None
     migration.count_earlier_syncs_as_started(apps, None)
     org_a.refresh_from_db()
     org_b.refresh_from_db()
-    assert org_a.syncing_started_at is not None
+    assert org_a.syncing_started_at == T0 and org_a.syncing_started_by is None
     assert org_b.syncing_started_at is None
