@@ -27,6 +27,7 @@ from connector.sync import preview as previews
 from mappings.views import is_htmx
 from tenants import limits
 from tenants.access import org_view
+from tenants.models import Organisation
 
 # Both pages spend the organisation's API quota on every load, like "Sync now" (tenants/limits.py).
 PREVIEW = limits.Limit("preview", "Preview next sync", 6, 10)
@@ -157,9 +158,22 @@ def preview_page(request: HttpRequest) -> HttpResponse:
             transaction.on_commit(lambda: tasks.preview_sync.delay(org_pk))
         return redirect("connector-preview", org_id=organisation.public_id)
     state, preview = previews.stored(organisation)
-    context = {"org": organisation, "state": state, "preview": preview}
+    context = {"org": organisation, "state": state, "preview": preview} | start_context(organisation, preview)
     template = "connector/_preview_result.html" if is_htmx(request) else "connector/preview.html"
     response = render(request, template, context)
     if is_htmx(request) and not (state and state["state"] == previews.RUNNING):
         response["HX-Refresh"] = "true"  # finished: the whole page, with the list, in one go
     return response
+
+
+def start_context(organisation: Organisation, preview: previews.Preview | None) -> dict[str, Any]:
+    """The preview page's "Start syncing" block: sums per vendor and per hold reason, and the gate."""
+    from connector.sync import preview_summary, start_gate
+
+    return {
+        "by_vendor": preview_summary.by_vendor(preview) if preview else [],
+        "holds_by_reason": preview_summary.holds_by_reason(preview) if preview else [],
+        "syncing_started": start_gate.has_started(organisation),
+        "syncing_started_by": start_gate.started_by_label(organisation),
+        "start_refused": start_gate.why_not_startable(organisation),
+    }

@@ -103,3 +103,13 @@ def preview_sync(organisation_id: int) -> str:
     from tenants.models import Organisation
 
     return preview.run_and_store(Organisation.objects.get(pk=organisation_id))
+
+
+@shared_task(ignore_result=True)
+def read_reference(organisation_id: int) -> str:
+    """On connecting the second system: read both sides' vendors and accounts and propose mappings
+    before any sync (connector/sync/first_mapping.py)."""
+    from connector.sync import first_mapping
+    from tenants.models import Organisation
+
+    return first_mapping.read_reference(Organisation.objects.get(pk=organisation_id))

@@ -42,6 +42,7 @@ urlpatterns = [
     path("o/<uuid:org_id>/activity/", activity_views.activity_list, name="connector-activity"),
     path("o/<uuid:org_id>/runs/<uuid:run_id>/", views.run_detail, name="connector-run"),
     path("o/<uuid:org_id>/sync/now/", views.sync_now, name="connector-sync-now"),
+    path("o/<uuid:org_id>/sync/start/", views.start_syncing, name="connector-start-syncing"),
     path("o/<uuid:org_id>/sync/progress/", views.sync_progress, name="connector-sync-progress"),
     path("o/<uuid:org_id>/sync/settings/", views.sync_settings, name="connector-settings"),
     path("o/<uuid:org_id>/sync/preview/", reconcile_views.preview_page, name="connector-preview"),

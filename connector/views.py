@@ -27,7 +27,7 @@ from connector.errors import ConnectorError
 from connector.finder import FinderForm
 from connector.forms import IgnoreForm, RunFilterForm, SyncSettingsForm
 from connector.models import AuditEvent, ExternalRecord, HeldRecord, QBODrift, SyncRun
-from connector.sync import attachments, credits, holds, preview, removal, runs
+from connector.sync import attachments, credits, holds, preview, removal, runs, start_gate
 from connector.sync.audit import Audit
 from connector.sync.payments import payments_of_bill
 from connector.sync.sweep import PAYMENT, REMOVAL_REASONS
@@ -551,12 +551,31 @@ def _labels(organisation: Organisation, rows: Iterable[dict[str, Any]]) -> dict[
 @require_POST
 def sync_now(request: HttpRequest) -> HttpResponse:
     organisation = request.organisation  # type: ignore[attr-defined]
-    if refused := limits.allow(organisation, limits.SYNC_NOW):
+    if not start_gate.has_started(organisation):  # the first write waits for "Start syncing"
+        messages.warning(request, start_gate.WAITING)
+    elif refused := limits.allow(organisation, limits.SYNC_NOW):
         messages.warning(request, refused)
     elif start_run(organisation, SyncRun.Trigger.MANUAL) is None:
         messages.info(request, "A sync is already queued or running; it will pick up the latest changes.")
     else:
         messages.success(request, "Sync queued. Progress shows below.")
+    return redirect("tenants-dashboard", org_id=organisation.public_id)
+
+
+@org_view
+@require_POST
+def start_syncing(request: HttpRequest) -> HttpResponse:
+    """An owner/admin, having seen the preview, lets the first sync write (connector/sync/start_gate.py)."""
+    organisation = request.organisation  # type: ignore[attr-defined]
+    if refused := start_gate.start(organisation, request.user, timezone.now()):
+        messages.warning(request, refused)
+        return redirect("connector-preview", org_id=organisation.public_id)
+    if start_run(organisation, SyncRun.Trigger.MANUAL) is None:
+        messages.success(
+            request, "Syncing started. A sync is already running; the schedule continues after it."
+        )
+    else:
+        messages.success(request, "Syncing started. The first sync is queued; progress shows below.")
     return redirect("tenants-dashboard", org_id=organisation.public_id)
 
 
@@ -567,6 +586,7 @@ def sync_progress(request: HttpRequest) -> HttpResponse:
         "org": organisation,
         "active": active_run(organisation),
         "last_run": last_finished(organisation),
+        "held_count": open_holds(organisation).count(),  # the held card's number, from the same query
     }
     response = render(request, "connector/_progress.html", context)
     if is_htmx(request) and context["active"] is None:
@@ -649,6 +669,11 @@ def dashboard_context(organisation: Organisation) -> dict[str, Any]:
             first_sync or preview.seen(organisation),
             reverse("connector-preview", args=[org_id]),
         ),
+        (  # nothing is written until a person presses "Start syncing" on the preview
+            "Start syncing after the preview",
+            first_sync or start_gate.has_started(organisation),
+            reverse("connector-preview", args=[org_id]),
+        ),
         ("Run the first sync", first_sync, ""),
     ]
     checklist = [{"label": label, "done": done, "url": url} for label, done, url in steps]
@@ -669,6 +694,10 @@ def dashboard_context(organisation: Organisation) -> dict[str, Any]:
         "first_sync_done": first_sync,
         "chart": chart.weekly_amounts(organisation),
         "sync_blocked": _sync_blocked(connections),
+        "syncing_started": start_gate.has_started(organisation),
+        "sync_waiting": start_gate.WAITING,
+        "can_start_syncing": not start_gate.why_not_startable(organisation),
+        "syncing_started_by": start_gate.started_by_label(organisation),
         "synced_this_month": [
             {"n": row["n"], "label": f"{_TYPE_NAMES.get(row['object_type'], row['object_type']).lower()}s"}
             for row in synced.values("object_type").annotate(n=Count("id")).order_by("object_type")

@@ -7,6 +7,8 @@ from typing import Any
 from django import forms
 from django.db.models import Model
 
+from mappings import bill_accounts
+from mappings.models import QBOAccount
 from tenants.models import Organisation
 
 STATUS_CHOICES = [
@@ -63,5 +65,7 @@ class MappingChoiceForm(forms.Form):
             raise forms.ValidationError(
                 f"QuickBooks {self.noun} '{row}' is inactive. Reactivate it in QuickBooks or choose another."
             )
+        if self.qbo_model is QBOAccount and not bill_accounts.fits_bill_line(row):
+            raise forms.ValidationError(bill_accounts.refusal(row))  # QuickBooks would refuse the bill
         self.qbo_row = row
         return value

@@ -26,7 +26,7 @@ from connector import activity
 from connector.clients import qbo_client_for
 from connector.errors import ConnectorError
 from connector.models import HeldRecord
-from mappings import services
+from mappings import bill_accounts, services
 from mappings.forms import STATUS_CHOICES, MappingChoiceForm, MappingFilterForm
 from mappings.models import AccountMapping, QBOAccount, QBOVendor, Source, VendorMapping
 from tenants.access import org_view
@@ -144,10 +144,7 @@ def qbo_options(kind: Kind, organisation: Organisation) -> list[tuple[str, str]]
     rows = kind.qbo_model._default_manager.filter(organisation=organisation, active=True)
     if kind.slug == "vendors":
         return [(v.qbo_id, v.display_name) for v in rows.order_by("display_name")]
-    return [
-        (a.qbo_id, f"{a.acct_num} {a.fully_qualified_name or a.name}".strip())
-        for a in rows.order_by("acct_num", "name")
-    ]
+    return [(a.qbo_id, bill_accounts.label(a)) for a in bill_accounts.pickable(organisation)]
 
 
 def is_htmx(request: HttpRequest) -> bool:

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from connector import activity, clients, oauth
 from connector.errors import ConnectorError
+from connector.sync import first_mapping
 from tenants import limits
 from tenants.access import get_membership, org_view
 from tenants.connection_forms import ProcurifyConnectionForm
@@ -63,10 +64,27 @@ def procurify_settings(request: HttpRequest) -> HttpResponse:
             f"Saved the Procurify connection to {connection.site_url}",
             action="procurify_saved",
         )
-        messages.success(request, "Procurify details saved. Use “Test connection” to check them.")
+        if _saved_and_tested(request, organisation, connection):
+            _propose_mappings(request, organisation)
         return redirect("tenants-connections-procurify", org_id=organisation.public_id)
     context = {"organisation": organisation, "form": form, "connection": connection}
     return render(request, "tenants/connections_procurify.html", context)
+
+
+def _saved_and_tested(request: HttpRequest, organisation: Organisation, connection: Connection) -> bool:
+    """Saving tests the credentials at once and says what happened; a failed test still saves.
+
+    The sentence comes from clients.check_procurify, which never includes the secret.
+    """
+    if refused := limits.allow(organisation, limits.TEST_CONNECTION):
+        messages.warning(request, f"Procurify details saved, but not tested: {refused}")
+        return False
+    error = clients.check_procurify(connection)
+    if error:
+        messages.error(request, f"Procurify details saved, but the test failed: {error}")
+        return False
+    messages.success(request, "Procurify details saved and tested: the site, client ID and secret work.")
+    return True
 
 
 @org_view
@@ -142,7 +160,19 @@ def qbo_callback(request: HttpRequest) -> HttpResponse:
         action="qbo_connected",
         realm_id=outcome.connection.realm_id,
     )
+    _propose_mappings(request, organisation)
     return _to_overview(organisation)
+
+
+def _propose_mappings(request: HttpRequest, organisation: Organisation) -> None:
+    """Both systems connected: read their vendors and accounts now, so mappings are proposed before
+    any sync (connector/sync/first_mapping.py)."""
+    if first_mapping.queue_when_connected(organisation):
+        messages.info(
+            request,
+            "Reading vendors and account codes from both systems to propose mappings. "
+            "Review them before you start syncing.",
+        )
 
 
 @login_required

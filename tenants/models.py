@@ -39,6 +39,12 @@ class Organisation(models.Model):
         default=False,
         help_text="Every member must sign in with two-factor authentication to open this organisation.",
     )
+    # The first write to QuickBooks waits for a person (connector/sync/start_gate.py): who pressed
+    # "Start syncing" after a preview, and when. Empty: nothing is dispatched or queued by Sync now.
+    syncing_started_at = models.DateTimeField(null=True, blank=True)
+    syncing_started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -33,6 +33,7 @@ from connector.sync import (
     drift,
     holds,
     payments,
+    progress,
     reference_schedule,
     runs,
     sweep,
@@ -370,6 +371,7 @@ def sync_purchase_orders(ctx: Context) -> None:
                 continue
             retry.seen(row.uuid)
             _isolated(ctx, PURCHASE_ORDER, row.uuid, process_purchase_order)
+            progress.handled(ctx, "purchase_orders")
             newest = _later(newest, row.last_modified)
             _beat(ctx)
         batch.flush()  # before the cursor moves: a waiting write is not durable
@@ -387,7 +389,9 @@ def sync_purchase_orders(ctx: Context) -> None:
 
 def _po_poll(ctx: Context, first_day: date, last_day: date) -> cursors.Keyset[date]:
     def fetch(low: date, high: date, number: int, by_id: bool) -> Any:
-        return ctx.procurify.purchase_orders_page(low, high, page=number, by_id=by_id)
+        page = ctx.procurify.purchase_orders_page(low, high, page=number, by_id=by_id)
+        progress.listed(ctx, "purchase_orders", page, number, by_id)
+        return page
 
     def stamp(row: PurchaseOrder | MalformedRecord) -> date | None:
         modified = row.last_modified if isinstance(row, PurchaseOrder) else None
@@ -437,6 +441,7 @@ def sync_bills(ctx: Context) -> None:
                 if detail is not None:
                     ctx.prefetched[row.uuid] = detail
                     _isolated(ctx, BILL, row.uuid, process_bill)
+                progress.handled(ctx, "bills")
                 _beat(ctx)
         batch.flush()  # a failed run drops what waits: nothing of it was committed or sent
         checkpoints.flushed()
@@ -451,7 +456,9 @@ def _moved(value: datetime | None, began_at: datetime | None) -> bool:
 
 def _bill_poll(ctx: Context, start: datetime, end: datetime) -> cursors.Keyset[datetime]:
     def fetch(low: datetime, high: datetime, number: int, by_id: bool) -> Any:
-        return ctx.procurify.bills_page(low, high, page=number, by_id=by_id)
+        page = ctx.procurify.bills_page(low, high, page=number, by_id=by_id)
+        progress.listed(ctx, "bills", page, number, by_id)
+        return page
 
     return cursors.Keyset(
         fetch,
@@ -551,6 +558,7 @@ def _beat(ctx: Context) -> None:
     if ctx.run and now - ctx.last_beat >= BEAT_SECONDS:
         ctx.last_beat = now
         runs.beat(ctx.run, ctx.clock())
+        progress.save(ctx)  # "n of N" on the dashboard, at the beat the run already makes
 
 
 def _later(newest: datetime | None, stamp: datetime | None) -> datetime | None:

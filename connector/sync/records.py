@@ -60,6 +60,8 @@ class Context:
     # QBO's company info as the token check read it: the reference step reuses it (one metered read).
     company_info: CompanyInfo | None = None
     last_beat: float = 0.0  # time.monotonic() of the last run heartbeat (engine._beat)
+    # Per step: rows listed and handled, shown as "n of N" while the run works (sync/progress.py).
+    progress: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Invoice files of the bills read this run, by attachment key, with their download links
     # (connector/sync/attachments.py).
     files: dict[str, Any] = field(default_factory=dict)

@@ -138,6 +138,8 @@ def _due(now: datetime) -> list[SyncSchedule]:
     return list(
         SyncSchedule.objects.select_related("organisation")
         .filter(enabled=True, paused_reason="")
+        # the first sync waits for a person's "Start syncing" (connector/sync/start_gate.py)
+        .filter(organisation__syncing_started_at__isnull=False)
         .filter(Q(next_run_at__isnull=True) | Q(next_run_at__lte=now))
         .order_by("next_run_at")
     )

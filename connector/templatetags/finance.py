@@ -61,3 +61,11 @@ def mapping_reason(mapping: Any) -> str:
 def schedule_text(schedule: Any) -> str:
     """'Tuesdays and Thursdays at 07:00' (connector/schedule_days.py)."""
     return schedule_days.describe(schedule) if schedule is not None else ""
+
+
+@register.filter
+def run_progress(run: Any) -> Any:
+    """A running run's step title and "n of N" (connector/sync/progress.py)."""
+    from connector.sync import progress
+
+    return progress.card(run)

@@ -87,9 +87,9 @@ def test_it_takes_a_finance_admin_from_nothing_to_a_synced_bill(
     )
     assert sb.qbo.objects(sb.realm_ids[0], "Bill") == []
 
-    # First sync: most bills land, the one on an unmapped account code waits with a plain reason.
-    page.goto(f"{org_url}/")
-    _submit(page, "Sync now")
+    # First sync, started by a person on the preview: most bills land, the one on an unmapped account
+    # code waits with a plain reason.
+    _submit(page, "Start syncing")
     page.goto(f"{org_url}/held/")
     held_row = page.get_by_role("row").filter(has_text="GLF-20931")
     expect(held_row).to_contain_text("Account code '6550' is not mapped")
@@ -98,7 +98,7 @@ def test_it_takes_a_finance_admin_from_nothing_to_a_synced_bill(
     held_group = page.locator("section.card").filter(has=held_row)
     expect(held_group).to_contain_text("1 bill, 395.00 USD, waits on account code 6550 being mapped")
     held_group.get_by_role("link", name="Map the account").click()
-    page.get_by_label("QuickBooks account for 6550").select_option(label="6400 Shop Supplies")
+    page.get_by_label("QuickBooks account for 6550").select_option(label="6400 Shop Supplies · Expense")
     page.get_by_role("button", name="Save mapping").click()
     expect(page.locator("main")).to_contain_text("will sync on the next run")
     page.goto(f"{org_url}/")

@@ -21,8 +21,12 @@ def test_it_changes_an_account_mapping_inline(live_server, page: Page) -> None:
     )
     org = Organisation.objects.create(name="Northwind Distribution", slug="northwind")
     Membership.objects.create(organisation=org, user=user, role=Role.OWNER)
-    QBOAccount.objects.create(organisation=org, qbo_id="7", acct_num="6100", name="Office supplies")
-    QBOAccount.objects.create(organisation=org, qbo_id="8", acct_num="6200", name="Freight in")
+    QBOAccount.objects.create(
+        organisation=org, qbo_id="7", acct_num="6100", name="Office supplies", account_type="Expense"
+    )
+    QBOAccount.objects.create(
+        organisation=org, qbo_id="8", acct_num="6200", name="Freight in", account_type="Cost of Goods Sold"
+    )
     mapping = AccountMapping.objects.create(organisation=org, procurify_account_code_id=11, code="6200")
     HeldRecord.objects.create(
         organisation=org, object_type="bill", procurify_id="b1", reason_code="account_unmapped",

@@ -9,6 +9,12 @@ from tenants.models import SyncSchedule
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
+def started(*organisations) -> None:
+    """A person pressed "Start syncing" (connector/sync/start_gate.py): the schedule may dispatch."""
+    for organisation in organisations:
+        type(organisation).objects.filter(pk=organisation.pk).update(syncing_started_at=T0)
+
+
 def test_it_starts_from_the_cursor_minus_overlap_when_there_is_one():
     assert cursors.read_start(T0, signpost=T0 + timedelta(hours=1)) == T0 - cursors.DEFAULT_OVERLAP
 
@@ -36,6 +42,7 @@ def test_it_computes_the_next_daily_run_in_the_organisation_time_zone(org_a):
 
 
 def test_it_dispatches_due_schedules_once_and_sets_the_next_run(org_a, org_b):
+    started(org_a, org_b)
     SyncSchedule.objects.create(organisation=org_a, enabled=True, interval_minutes=60, next_run_at=T0)
     SyncSchedule.objects.create(organisation=org_b, enabled=True, paused_reason="Paused by owner")
     queued: list[int] = []
@@ -49,6 +56,7 @@ def test_it_dispatches_due_schedules_once_and_sets_the_next_run(org_a, org_b):
 
 
 def test_it_pushes_a_failing_tenant_back_instead_of_crashing_the_dispatcher(org_a):
+    started(org_a)
     SyncSchedule.objects.create(organisation=org_a, enabled=True, next_run_at=T0)
 
     def broken(run_id: int) -> None:

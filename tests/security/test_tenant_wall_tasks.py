@@ -282,7 +282,17 @@ def test_it_knows_every_task_that_takes_an_id_when_tasks_are_added() -> None:
         for name, obj in vars(module).items()
         if hasattr(obj, "delay") and obj.__module__ == module.__name__ and _takes_ids(obj)
     }
-    assert id_tasks <= {"sync_organisation", "replay_record", "preview_sync"}, id_tasks
+    assert id_tasks <= {"sync_organisation", "replay_record", "preview_sync", "read_reference"}, id_tasks
+
+
+def test_reading_b_reference_data_touches_only_b_and_writes_nothing_to_quickbooks(synced: TwoTenants) -> None:
+    a, b = synced.a, synced.b
+    before_a, realm_a, realm_b = rows_of(a.organisation), realm_of(a), realm_of(b)
+
+    assert tasks.read_reference(b.organisation.pk) == "read"
+
+    assert rows_of(a.organisation) == before_a and realm_of(a) == realm_a
+    assert realm_of(b)["objects"] == realm_b["objects"] and realm_of(b)["writes"] == realm_b["writes"]
 
 
 def test_a_preview_for_b_reads_only_b_and_writes_nothing_anywhere(synced: TwoTenants) -> None:

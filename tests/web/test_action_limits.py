@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from connector.models import SyncRun
 from tenants import limits
 
 
 def test_sync_now_says_plainly_when_the_limit_is_reached_and_queues_nothing_more(org_a, owner) -> None:
+    type(org_a).objects.filter(pk=org_a.pk).update(
+        syncing_started_at=timezone.now()
+    )  # "Start syncing" pressed
     url = f"/o/{org_a.public_id}/sync/now/"
     for _ in range(limits.SYNC_NOW.times):
         owner.client.post(url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from web_support import held, run, vendor_mapping
 
 from connector.models import SyncRun
@@ -64,6 +65,9 @@ def test_it_counts_held_records_with_a_link(org_a, owner) -> None:
 def test_it_queues_one_run_and_refuses_a_second_while_active(
     org_a, owner, django_capture_on_commit_callbacks
 ) -> None:
+    type(org_a).objects.filter(pk=org_a.pk).update(
+        syncing_started_at=timezone.now()
+    )  # "Start syncing" pressed
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         first = owner.client.post(f"/o/{org_a.public_id}/sync/now/", follow=True)
     assert len(callbacks) == 1  # the task is handed the run once the row is committed
@@ -82,7 +86,7 @@ def test_it_forbids_viewers_to_sync_now(org_a, viewer) -> None:
 def test_it_polls_progress_only_while_a_run_is_active(org_a, owner) -> None:
     active = run(org_a, status=SyncRun.Status.RUNNING, step="bills")
     polling = owner.client.get(f"/o/{org_a.public_id}/sync/progress/").content.decode()
-    assert 'hx-trigger="every 2s"' in polling and "bills" in polling and 'aria-live="polite"' in polling
+    assert 'hx-trigger="every 2s"' in polling and "Bills" in polling and 'aria-live="polite"' in polling
     SyncRun.objects.filter(pk=active.pk).update(status=SyncRun.Status.SUCCEEDED, counts={"created": 3})
     done = owner.client.get(f"/o/{org_a.public_id}/sync/progress/").content.decode()
     assert "hx-trigger" not in done and "Created 3" in done

@@ -32,7 +32,12 @@ def vendor_mapping(organisation: Organisation, procurify_id: int, name: str, **k
 
 
 def qbo_account(
-    organisation: Organisation, qbo_id: str, number: str, name: str, active: bool = True
+    organisation: Organisation,
+    qbo_id: str,
+    number: str,
+    name: str,
+    active: bool = True,
+    account_type: str = "Expense",
 ) -> QBOAccount:
     return QBOAccount.objects.create(
         organisation=organisation,
@@ -41,6 +46,7 @@ def qbo_account(
         name=name,
         fully_qualified_name=name,
         active=active,
+        account_type=account_type,
     )
 
 

@@ -122,4 +122,8 @@ def _first_sync(organisation: Organisation) -> str:
     if SyncRun.objects.filter(organisation=organisation, status=SyncRun.Status.SUCCEEDED).exists():
         return "already done"
     call_command("sync_organisation", organisation.slug)
+    # Running the demo's first sync is the demo user's "Start syncing": the schedule carries on from it.
+    Organisation.objects.filter(pk=organisation.pk, syncing_started_at__isnull=True).update(
+        syncing_started_at=timezone.now(), syncing_started_by=_demo_user()
+    )
     return "done"

@@ -1,0 +1,65 @@
+"""Mapping before writing: the moment both systems are connected, read QuickBooks' vendors, accounts
+and terms and Procurify's vendors and account codes, and auto-match them — the engine's own reference
+step (connector/sync/reference.py), run on its own by a Celery task — so the mapping pages show
+proposed mappings before the first sync, which waits for "Start syncing" (start_gate.py).
+
+Reads only: nothing is written to QuickBooks or Procurify.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from connector.errors import ConnectorError
+from connector.models import SyncRun
+from connector.sync import runs
+from connector.sync.audit import Audit
+from tenants.models import Organisation
+
+log = logging.getLogger(__name__)
+READ, BUSY, FAILED = "read", "busy", "failed"
+
+
+def queue_when_connected(organisation: Organisation) -> bool:
+    """Hand the read to the worker once the connection row is committed; False when a system is missing."""
+    if not runs.can_run(organisation):
+        return False
+    from connector import tasks  # tasks imports the engine; keep this module light
+
+    org_pk = organisation.pk
+    transaction.on_commit(lambda: tasks.read_reference.delay(org_pk))
+    return True
+
+
+def read_reference(organisation: Organisation) -> str:
+    """The task's body. A sync already running reads the same data itself, so it is left to it."""
+    from connector.clients import procurify_client_for, qbo_client_for
+    from connector.sync.reference import refresh_reference
+
+    if SyncRun.objects.filter(organisation=organisation, status__in=SyncRun.ACTIVE).exists():
+        return BUSY
+    audit = Audit(organisation)
+    try:
+        counts = refresh_reference(
+            organisation,
+            procurify_client_for(organisation),
+            qbo_client_for(organisation),
+            audit,
+            timezone.now(),
+        )
+    except ConnectorError as exc:  # the mapping pages say "not read yet"; the first sync reads again
+        log.warning("reference read for organisation %s failed: %s", organisation.pk, exc.code)
+        audit.record("error", f"Reading vendors and accounts to propose mappings failed: {exc.message}")
+        return FAILED
+    audit.record(
+        "read",
+        f"Read {counts.get('procurify_vendors', 0)} Procurify vendors and "
+        f"{counts.get('procurify_account_codes', 0)} account codes, "
+        f"{counts.get('qbo_vendors', 0)} QuickBooks vendors and "
+        f"{counts.get('qbo_accounts', 0)} accounts to propose mappings.",
+        data={k: int(v) for k, v in counts.items()},
+    )
+    return READ
