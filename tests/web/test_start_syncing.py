@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import pytest
-
 from connector.models import AuditEvent, SyncRun
 from connector.sync import preview as previews
 from connector.sync import runs
@@ -14,13 +12,6 @@ from connector.sync.preview import Preview, PreviewItem
 from tenants.models import Connection, Organisation, Provider, SyncSchedule
 
 T0 = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    from django.core.cache import cache
-
-    cache.clear()
 
 
 def connect_both(org: Organisation) -> None:
