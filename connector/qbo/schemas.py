@@ -118,12 +118,12 @@ class ExpenseLine(QBOModel):
     LinkedTxn: list[TxnLink] | None = None
 
 
-class Bill(Entity):
+class PayablesTxn(Entity):
+    """What a Bill and a VendorCredit share: the header and lines that land in accounts payable."""
+
     VendorRef: Ref | None = None
     APAccountRef: Ref | None = None
     TxnDate: date | None = None
-    DueDate: date | None = None
-    SalesTermRef: Ref | None = None
     DocNumber: str | None = None
     PrivateNote: str | None = None
     CurrencyRef: Ref | None = None
@@ -133,6 +133,11 @@ class Bill(Entity):
     TotalAmt: Money | None = None
     Balance: Money | None = None
     status: str | None = None  # "Deleted" on delete responses
+
+
+class Bill(PayablesTxn):
+    DueDate: date | None = None
+    SalesTermRef: Ref | None = None
 
 
 class PurchaseOrder(Entity):
@@ -148,21 +153,8 @@ class PurchaseOrder(Entity):
     TotalAmt: Money | None = None
 
 
-class VendorCredit(Entity):
-    """A credit a vendor owes back: a Bill's header and lines, no due date (docs/qbo-facts.md, "Credits")."""
-
-    VendorRef: Ref | None = None
-    APAccountRef: Ref | None = None
-    TxnDate: date | None = None
-    DocNumber: str | None = None
-    PrivateNote: str | None = None
-    CurrencyRef: Ref | None = None
-    ExchangeRate: Decimal | None = None
-    Line: list[ExpenseLine] | None = None
-    LinkedTxn: list[TxnLink] | None = None
-    TotalAmt: Money | None = None
-    Balance: Money | None = None
-    status: str | None = None  # "Deleted" on delete responses
+class VendorCredit(PayablesTxn):
+    """A credit a vendor owes back: a Bill without due date or terms (docs/qbo-facts.md, "Credits")."""
 
 
 class CompanyInfo(Entity):
