@@ -432,6 +432,7 @@ def stored(organisation: Organisation) -> tuple[dict[str, Any] | None, Preview |
     value = cache.get(_result_key(organisation))
     if not value:
         return None, None
+    value["at_time"] = datetime.fromisoformat(value["at"])  # shown in the one date-time format
     if value["state"] != DONE:
         return value, None
     items = [

@@ -7,6 +7,7 @@ import pytest
 from django.utils.html import escape
 
 from connector.models import AuditEvent, ExternalRecord
+from connector.templatetags.finance import format_when
 from sandbox import Sandbox
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,6 +35,9 @@ def test_an_owner_previews_before_the_first_write(org_a, owner, wired, sb: Sandb
     assert f"{first.amount:,.2f} {first.currency}" in page and "Would create" in page and "Would hold" in page
     held = next(i for i in preview.items if i.action == "hold")
     assert escape(held.reason) in page
+    # When, in the one date-time format with the organisation's zone (not an ISO stamp).
+    at = format_when(response.context["state"]["at_time"], org_a.time_zone)
+    assert f"Previewed {at}." in page and at.endswith(("PST", "PDT"))
     assert not ExternalRecord.objects.filter(organisation=org_a).exists()
     assert (
         not AuditEvent.objects.filter(organisation=org_a).exclude(object_type__in=["", "connection"]).exists()
