@@ -39,38 +39,32 @@ class QBOTaxCode(models.Model):
         return self.name
 
 
-class QBOClass(models.Model):
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="qbo_classes")
+class _QBOName(models.Model):
+    """A QuickBooks name-list entry as last read: a class or a location."""
+
     qbo_id = models.CharField(max_length=40)
     name = models.CharField(max_length=200)
     active = models.BooleanField(default=True)
 
     class Meta:
+        abstract = True
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "qbo_id"], name="mappings_qboclass_unique")
+            models.UniqueConstraint(fields=["organisation", "qbo_id"], name="%(app_label)s_%(class)s_unique")
         ]
 
     def __str__(self) -> str:
         return self.name
 
 
-class QBOLocation(models.Model):
+class QBOClass(_QBOName):
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="qbo_classes")
+
+
+class QBOLocation(_QBOName):
     """A QuickBooks location (the API calls it Department)."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="qbo_locations")
-    qbo_id = models.CharField(max_length=40)
-    name = models.CharField(max_length=200)
-    active = models.BooleanField(default=True)
-
-    class Meta:
-        ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(fields=["organisation", "qbo_id"], name="mappings_qbolocation_unique")
-        ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class _Mapped(models.Model):
