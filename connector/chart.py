@@ -16,6 +16,7 @@ from typing import Any
 from django.utils import timezone
 
 from connector.document_summary import DocumentSummary
+from connector.kinds import RecordKind
 from connector.models import ExternalRecord, HeldRecord
 from connector.money import format_money
 from tenants.models import Organisation
@@ -31,20 +32,20 @@ def weekly_amounts(organisation: Organisation, now: datetime | None = None) -> d
     since = datetime(first.year, first.month, first.day, tzinfo=zone)
     totals = {
         (s.procurify_id): (s.currency, s.total)
-        for s in DocumentSummary.objects.filter(organisation=organisation, object_type="bill").exclude(
-            total=None
-        )
+        for s in DocumentSummary.objects.filter(
+            organisation=organisation, object_type=RecordKind.BILL
+        ).exclude(total=None)
     }
     synced: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     held: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     written = ExternalRecord.objects.filter(
         organisation=organisation,
-        object_type="bill",
+        object_type=RecordKind.BILL,
         state=ExternalRecord.State.SYNCED,
         last_synced_at__gte=since,
     ).values_list("procurify_id", "last_synced_at")
     holds = HeldRecord.objects.filter(
-        organisation=organisation, object_type="bill", first_held_at__gte=since
+        organisation=organisation, object_type=RecordKind.BILL, first_held_at__gte=since
     ).values_list("procurify_id", "first_held_at")
     for series, rows in ((synced, written), (held, holds)):
         for procurify_id, stamp in rows:

@@ -14,17 +14,18 @@ from typing import Any
 from django.db import models
 from django.db.models.signals import post_save
 
+from connector.kinds import DOCUMENTS, RecordKind
 from connector.money import to_decimal
 from tenants.models import Organisation
 
-SUMMARISED = ("bill", "purchase_order")
+SUMMARISED = DOCUMENTS
 
 
 class DocumentSummary(models.Model):
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, related_name="document_summaries"
     )
-    object_type = models.CharField(max_length=20)
+    object_type = models.CharField(max_length=20, choices=RecordKind.choices)
     procurify_id = models.CharField(max_length=64)
     number = models.CharField(max_length=100, blank=True)  # invoice number or PO number
     vendor_id = models.CharField(max_length=32, blank=True)  # Procurify vendor id
@@ -56,7 +57,7 @@ class DocumentSummary(models.Model):
 
 def summary_fields(object_type: str, data: dict[str, Any]) -> dict[str, Any]:
     """The summary of a bill or PO as the audit trail stored it (Procurify's field names)."""
-    if object_type == "bill":
+    if object_type == RecordKind.BILL:
         vendor = data.get("vendor") or {}
         currency = data.get("currency") or {}
         return {

@@ -11,9 +11,10 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from connector import finder
+from connector import finder, kinds
 from connector.finder import FinderForm
-from connector.views import OBJECT_TYPES, open_holds, record_path
+from connector.kinds import RecordKind
+from connector.views import open_holds, record_path
 from tenants.access import org_view
 from tenants.models import Organisation
 
@@ -27,11 +28,11 @@ def document_list(request: HttpRequest) -> HttpResponse:
     rows = form.apply(_source(form, organisation))
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     for row in page.object_list:
-        if row.object_type == "vendor":  # a vendor's page is its mapping
+        if row.object_type == RecordKind.VENDOR:  # a vendor's page is its mapping
             row.url = reverse("mappings-edit", args=[organisation.public_id, "vendors", row.public_id])
         else:
             row.url = record_path(organisation, row.object_type, row.procurify_id)
-        row.type_label = OBJECT_TYPES.get(row.object_type, row.object_type)
+        row.type_label = kinds.PAGE_LABELS.get(row.object_type, row.object_type)
     context = {"org": organisation, "form": form, "query": form.query_string(), "page": page}
     return render(request, "connector/documents.html", context, status=400 if form.errors else 200)
 
@@ -44,7 +45,11 @@ def document_export(request: HttpRequest) -> HttpResponse:
 
 
 def _source(form: FinderForm, organisation: Organisation) -> QuerySet[Any]:
-    return finder.vendors(organisation) if form.kind_value() == "vendor" else finder.documents(organisation)
+    return (
+        finder.vendors(organisation)
+        if form.kind_value() == RecordKind.VENDOR
+        else finder.documents(organisation)
+    )
 
 
 @org_view

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from connector.errors import ConnectorError
+from connector.kinds import DOCUMENTS
 from connector.models import QBODrift
 from connector.sync import drift_actions
 from tenants.access import org_view
@@ -65,7 +66,7 @@ def drift_decide(request: HttpRequest, drift_id: str) -> HttpResponse:
     except ConnectorError as exc:
         messages.error(request, f"{drift.label}: {exc.message}")
     else:
-        if write and drift.object_type in ("bill", "purchase_order"):
+        if write and drift.object_type in DOCUMENTS:
             queue_replay(organisation, drift.object_type, drift.procurify_id)
         messages.success(request, f"{drift.label}: {drift_actions.SENTENCES[action]}.")
     return redirect((request.POST.get("next_record") and _record_url(drift)) or _list_url(drift))

@@ -19,7 +19,7 @@ from django.urls import reverse
 from connector import finance, finder, held_groups
 from connector.models import HeldRecord, MeteredUsage, SyncRun
 from connector.money import format_totals
-from connector.views import REASON_TITLES, fix_links
+from connector.views import fix_links
 from tenants.connection_emails import notifications_context
 from tenants.emails import send_templated
 from tenants.models import NotificationKind, Organisation, subscribed_emails
@@ -53,7 +53,7 @@ def send_held_digest(organisation: Organisation, held_records: Sequence[HeldReco
                 for r in group["rows"]
             ],
         }
-        for group in held_groups.groups(rows, REASON_TITLES)
+        for group in held_groups.groups(rows)
     ]
     context = {
         "organisation": organisation,

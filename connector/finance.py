@@ -15,6 +15,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
 from connector.document_summary import DocumentSummary
+from connector.kinds import RecordKind
 from connector.models import AuditEvent, ExternalRecord, HeldRecord, SyncRun
 from tenants.models import Organisation
 
@@ -37,22 +38,29 @@ def _sum_by_currency(rows: Any) -> list[tuple[str, Decimal]]:
 def synced_this_month(organisation: Organisation, now: datetime | None = None) -> list[tuple[str, Decimal]]:
     written = ExternalRecord.objects.filter(
         organisation=organisation,
-        object_type="bill",
+        object_type=RecordKind.BILL,
         procurify_id=OuterRef("procurify_id"),
         state=ExternalRecord.State.SYNCED,
         last_synced_at__gte=month_start(organisation, now),
     )
     return _sum_by_currency(
-        DocumentSummary.objects.filter(organisation=organisation, object_type="bill").filter(Exists(written))
+        DocumentSummary.objects.filter(organisation=organisation, object_type=RecordKind.BILL).filter(
+            Exists(written)
+        )
     )
 
 
 def on_hold(organisation: Organisation) -> list[tuple[str, Decimal]]:
     held = HeldRecord.objects.filter(
-        organisation=organisation, object_type="bill", procurify_id=OuterRef("procurify_id"), state__in=OPEN
+        organisation=organisation,
+        object_type=RecordKind.BILL,
+        procurify_id=OuterRef("procurify_id"),
+        state__in=OPEN,
     )
     return _sum_by_currency(
-        DocumentSummary.objects.filter(organisation=organisation, object_type="bill").filter(Exists(held))
+        DocumentSummary.objects.filter(organisation=organisation, object_type=RecordKind.BILL).filter(
+            Exists(held)
+        )
     )
 
 
@@ -105,11 +113,13 @@ def attach_amounts(organisation: Organisation, rows: list[dict[str, Any]]) -> No
 def run_totals(organisation: Organisation, run: SyncRun) -> dict[str, list[tuple[str, Decimal]]]:
     """Per outcome (written, held, …), the bills' amounts per currency across the whole run."""
     pairs: dict[str, dict[str, Decimal]] = {}
-    rows = list(run_rows(organisation, run).filter(object_type="bill"))
+    rows = list(run_rows(organisation, run).filter(object_type=RecordKind.BILL))
     summaries = dict(
         (s.procurify_id, s)
         for s in DocumentSummary.objects.filter(
-            organisation=organisation, object_type="bill", procurify_id__in=[r["procurify_id"] for r in rows]
+            organisation=organisation,
+            object_type=RecordKind.BILL,
+            procurify_id__in=[r["procurify_id"] for r in rows],
         )
     )
     for row in rows:

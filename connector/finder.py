@@ -33,6 +33,7 @@ from django.db.models.functions import Cast
 from django.http import StreamingHttpResponse
 
 from connector.document_summary import DocumentSummary
+from connector.kinds import DOCUMENTS, RecordKind, spec
 from connector.models import ExternalRecord, HeldRecord
 from connector.money import quantize, to_decimal
 from mappings.models import VendorMapping
@@ -59,9 +60,7 @@ _AMOUNT = re.compile(r"^\s*(?:[A-Za-z]{3}\s*)?([0-9][0-9,]*(?:\.[0-9]+)?)\s*(?:[
 
 KINDS = [
     ("", "Bills and purchase orders"),
-    ("bill", "Bills"),
-    ("purchase_order", "Purchase orders"),
-    ("vendor", "Vendors"),
+    *((kind.value, spec(kind).plural_label) for kind in (*DOCUMENTS, RecordKind.VENDOR)),
 ]
 
 
@@ -102,7 +101,7 @@ class FinderForm(forms.Form):
             if (amount := parse_amount(text)) is not None:
                 match |= Q(doc_total=amount)
             rows = rows.filter(match)
-        if data.get("kind") in ("bill", "purchase_order"):
+        if data.get("kind") in DOCUMENTS:
             rows = rows.filter(object_type=data["kind"])
         if data.get("state"):
             rows = rows.filter(doc_state=data["state"])
@@ -171,12 +170,12 @@ def vendors(organisation: Any) -> QuerySet[VendorMapping]:
     """Every Procurify vendor the product knows, in the same shape: mapped means it is in QuickBooks."""
     held = HeldRecord.objects.filter(
         organisation=organisation,
-        object_type="vendor",
+        object_type=RecordKind.VENDOR,
         procurify_id=Cast(OuterRef("procurify_vendor_id"), CharField()),
         state__in=(HeldRecord.State.HELD, HeldRecord.State.RELEASED),
     )
     return VendorMapping.objects.filter(organisation=organisation).annotate(
-        object_type=Value("vendor", output_field=CharField()),
+        object_type=Value(RecordKind.VENDOR.value, output_field=CharField()),
         procurify_id=Cast("procurify_vendor_id", CharField()),
         doc_number=Value("", output_field=CharField()),
         doc_vendor=F("procurify_name"),
@@ -202,7 +201,9 @@ def with_documents(rows: QuerySet[HeldRecord]) -> QuerySet[HeldRecord]:
     )
     # A payment flag is keyed by its bill's id: its document is the bill.
     kind = Case(
-        When(object_type="payment", then=Value("bill")), default=F("object_type"), output_field=CharField()
+        When(object_type=RecordKind.PAYMENT, then=Value(RecordKind.BILL.value)),
+        default=F("object_type"),
+        output_field=CharField(),
     )
     return rows.annotate(doc_kind=kind).annotate(
         doc_number=Subquery(summary.values("number")[:1]),

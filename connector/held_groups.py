@@ -12,33 +12,17 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
+from connector import hold_reasons
+from connector.hold_reasons import ReasonCode
+from connector.kinds import KINDS, RecordKind
 from connector.money import format_totals
-
-_TYPE_WORDS = {
-    "bill": ("bill", "bills"),
-    "purchase_order": ("purchase order", "purchase orders"),
-    "vendor": ("vendor", "vendors"),
-    "payment": ("payment", "payments"),
-}
-
-# reason code → (what they wait on, how to fix it); {vendor}/{account}/{currency} from the hold's detail.
-WAITS = {
-    "vendor_unmapped": ("vendor {vendor} being mapped", "map it"),
-    "vendor_inactive": ("vendor {vendor} being active", "reactivate it or map it"),
-    "account_unmapped": ("account code {account} being mapped", "map it"),
-    "account_inactive": ("the QuickBooks account of code {account} being active", "reactivate it or remap"),
-    "vendor_currency_mismatch": ("vendor {vendor} taking {currency}", "create its currency twin or remap"),
-    "duplicate_vendor_name": ("a free vendor name for {vendor}", "map it to the existing vendor"),
-    "multicurrency_off": ("multicurrency being on in QuickBooks", "turn it on in QuickBooks"),
-    "no_payables_account": ("an Accounts Payable account in {currency}", "add one in QuickBooks"),
-}
 
 
 def group_key(row: Any) -> tuple[str, str, str]:
     return (row.reason_code, row.waiting_on_type, row.waiting_on_key if row.waiting_on_type else "")
 
 
-def groups(rows: Iterable[Any], titles: dict[str, str]) -> list[dict[str, Any]]:
+def groups(rows: Iterable[Any]) -> list[dict[str, Any]]:
     """Rows (held records annotated by finder.with_documents) → ordered groups with their sentence."""
     out: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
     for row in rows:
@@ -53,7 +37,7 @@ def groups(rows: Iterable[Any], titles: dict[str, str]) -> list[dict[str, Any]]:
         group["count"] = len(rows_)
         group["totals"] = format_totals((r.doc_currency or "", r.doc_total) for r in rows_)
         group["unpriced"] = sum(1 for r in rows_ if r.doc_total is None)
-        group["title"] = titles.get(group["code"], group["code"].replace("_", " ").capitalize())
+        group["title"] = hold_reasons.title(group["code"])
         group["sentence"] = sentence(group)
         group["anchor"] = "-".join(p for p in group["key"] if p).replace(":", "-")
     return list(out.values())
@@ -62,19 +46,20 @@ def groups(rows: Iterable[Any], titles: dict[str, str]) -> list[dict[str, Any]]:
 def sentence(group: dict[str, Any]) -> str:
     count, first = group["count"], group["first"]
     types = group["types"]
-    singular, plural = (
-        _TYPE_WORDS.get(next(iter(types)), ("record", "records"))
-        if len(types) == 1
-        else ("record", "records")
-    )
+    singular, plural = _type_words(next(iter(types))) if len(types) == 1 else ("record", "records")
     noun = singular if count == 1 else plural
     verb = "waits" if count == 1 else "wait"
     amount = f", {group['totals']}" if group["totals"] != "—" else ""
     detail = {k: v for k, v in (first.detail or {}).items() if isinstance(v, str)}
-    if group["code"] == "vendor_currency_mismatch" and "currency" not in detail:
+    if group["code"] == ReasonCode.VENDOR_CURRENCY_MISMATCH and "currency" not in detail:
         detail["currency"] = first.waiting_on_key.partition(":")[2] or "its currency"
-    if group["code"] in WAITS:
-        what, fix = WAITS[group["code"]]
+    reason = hold_reasons.find(group["code"])
+    if reason is not None and reason.group:
         fields = {"vendor": first.doc_vendor or "?", "account": "?", "currency": "?", **detail}
-        return f"{count} {noun}{amount}, {verb} on {what.format_map(fields)} — {fix}."
+        return f"{count} {noun}{amount}, {verb} on {reason.group.format_map(fields)} — {reason.fix}."
     return f"{count} {noun}{amount}: {group['title'].rstrip('.')}."
+
+
+def _type_words(object_type: str) -> tuple[str, str]:
+    held_noun = KINDS[RecordKind(object_type)].held_noun if object_type in RecordKind.values else ("", "")
+    return held_noun if held_noun[0] else ("record", "records")

@@ -12,6 +12,8 @@ from typing import Any
 from django.db import models
 from django.db.models import Q
 
+from connector.hold_reasons import ReasonCode
+from connector.kinds import RecordKind
 from tenants.models import Organisation
 
 
@@ -99,7 +101,7 @@ class ExternalRecord(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="external_records")
-    object_type = models.CharField(max_length=20)  # bill | purchase_order | vendor
+    object_type = models.CharField(max_length=20, choices=RecordKind.choices)
     procurify_id = models.CharField(max_length=64)
     label = models.CharField(max_length=200, blank=True)
     qbo_entity = models.CharField(max_length=20)
@@ -137,10 +139,10 @@ class HeldRecord(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="held_records")
-    object_type = models.CharField(max_length=20)
+    object_type = models.CharField(max_length=20, choices=RecordKind.choices)
     procurify_id = models.CharField(max_length=64)
     label = models.CharField(max_length=200, blank=True)
-    reason_code = models.CharField(max_length=40)
+    reason_code = models.CharField(max_length=40, choices=ReasonCode.choices)
     message = models.TextField()
     waiting_on_type = models.CharField(max_length=30, blank=True)  # vendor_mapping | account_mapping | ...
     waiting_on_key = models.CharField(max_length=64, blank=True)
@@ -225,7 +227,7 @@ class QBODrift(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="qbo_drifts")
-    object_type = models.CharField(max_length=20)
+    object_type = models.CharField(max_length=20, choices=RecordKind.choices)
     procurify_id = models.CharField(max_length=64)
     label = models.CharField(max_length=200, blank=True)
     qbo_entity = models.CharField(max_length=20)

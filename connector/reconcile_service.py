@@ -19,6 +19,7 @@ from typing import Any
 from django.utils import timezone
 
 from connector import document_summary
+from connector.kinds import RecordKind
 from connector.models import AuditEvent, DocumentSummary, ExternalRecord, HeldRecord
 from connector.procurify.client import ProcurifyClient
 from connector.procurify.schemas import Bill, BillSummary
@@ -32,7 +33,6 @@ from connector.sync.transform import SYNC_STATUSES
 from mappings.models import BooksProfile
 from tenants.models import Organisation
 
-BILL = "bill"
 OPEN = (HeldRecord.State.HELD, HeldRecord.State.RELEASED)
 ID_CHUNK = 100  # Ids per query: a short GET URL, and well under MAXRESULTS 1000
 
@@ -49,7 +49,7 @@ def build(
         procurify, qbo = procurify or procurify_client_for(organisation), qbo or qbo_client_for(organisation)
     links = {
         r.procurify_id: r
-        for r in ExternalRecord.objects.filter(organisation=organisation, object_type=BILL)
+        for r in ExternalRecord.objects.filter(organisation=organisation, object_type=RecordKind.BILL)
         .exclude(qbo_id="")
         .filter(realm_id__in=(qbo.realm_id, ""))
     }
@@ -68,7 +68,9 @@ def build(
     in_qbo, reads = qbo_bills(qbo, [link.qbo_id for link in links.values()], home)
     holds = {
         h.procurify_id: Hold(h.reason_code, h.message)
-        for h in HeldRecord.objects.filter(organisation=organisation, object_type=BILL, state__in=OPEN)
+        for h in HeldRecord.objects.filter(
+            organisation=organisation, object_type=RecordKind.BILL, state__in=OPEN
+        )
     }
     return reconcile(bills, written, in_qbo, holds, qbo_reads=reads)
 
@@ -76,13 +78,13 @@ def build(
 def _summaries(
     organisation: Organisation, procurify: ProcurifyClient, listed: dict[str, BillSummary]
 ) -> dict[str, DocumentSummary]:
-    bills = DocumentSummary.objects.filter(organisation=organisation, object_type=BILL)
+    bills = DocumentSummary.objects.filter(organisation=organisation, object_type=RecordKind.BILL)
     kept = {s.procurify_id: s for s in bills}
     stale = [u for u, row in listed.items() if u not in kept or kept[u].version != row.version]
     for uuid in stale:
         detail = procurify.get_bill(uuid)
         if isinstance(detail, Bill):  # summarised as the engine's read of it would be
-            document_summary.remember(organisation.pk, BILL, uuid, redact(detail))
+            document_summary.remember(organisation.pk, RecordKind.BILL, uuid, redact(detail))
     if stale:
         kept.update({s.procurify_id: s for s in bills.filter(procurify_id__in=stale)})
     return kept
@@ -135,7 +137,10 @@ def _written_before_amounts_were_kept(
     if not missing:
         return {}
     requests = AuditEvent.objects.filter(
-        organisation=organisation, object_type=BILL, procurify_id__in=missing, kind=AuditEvent.Kind.REQUEST
+        organisation=organisation,
+        object_type=RecordKind.BILL,
+        procurify_id__in=missing,
+        kind=AuditEvent.Kind.REQUEST,
     ).order_by("procurify_id", "-id")
     found: dict[str, Written] = {}
     for event in requests.iterator():

@@ -11,6 +11,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from connector import kinds
+from connector.kinds import RecordKind
 from connector.models import AuditEvent
 from connector.money import to_decimal
 from connector.templatetags.finance import format_when
@@ -37,10 +39,10 @@ def build(organisation: Any, object_type: str, events: list[AuditEvent], in_qbo:
     doc = latest_document(events) or {}
     sent = (latest_sent(events) or {}) if in_qbo else {}
     accounts = _accounts(organisation)
-    if object_type == "bill":
+    if object_type == RecordKind.BILL:
         ours = _bill(doc)
         lines = _bill_lines(doc, accounts)
-    elif object_type == "purchase_order":
+    elif object_type == RecordKind.PURCHASE_ORDER:
         ours = _po(doc)
         lines = _po_lines(doc, accounts)
     else:
@@ -80,7 +82,7 @@ def build(organisation: Any, object_type: str, events: list[AuditEvent], in_qbo:
 
 
 def _title(object_type: str, ours: dict[str, Any]) -> str:
-    kind = "Bill" if object_type == "bill" else "Purchase order"
+    kind = kinds.spec(object_type).label
     number = ours["number"] or "without a number"
     return f"{kind} {number}" + (f" from {ours['vendor']}" if ours["vendor"] else "")
 

@@ -21,85 +21,26 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from connector import chart, finance, finder, held_groups, record_document, tasks
+from connector import chart, finance, finder, held_groups, kinds, record_document, tasks
 from connector.drift_views import choices as drift_choices
 from connector.errors import ConnectorError
 from connector.finder import FinderForm
 from connector.forms import IgnoreForm, RunFilterForm, SyncSettingsForm
+from connector.hold_reasons import REMOVALS, ReasonCode
+from connector.kinds import RecordKind
 from connector.models import AuditEvent, ExternalRecord, HeldRecord, QBODrift, SyncRun
 from connector.sync import attachments, credits, holds, preview, removal, runs, start_gate
 from connector.sync.audit import Audit
 from connector.sync.payments import payments_of_bill
-from connector.sync.sweep import PAYMENT, REMOVAL_REASONS
 from mappings.models import AccountMapping, VendorMapping
 from mappings.views import is_htmx
 from tenants import limits
 from tenants.access import org_view
 from tenants.models import Connection, Organisation, Provider, SyncSchedule
 
-OBJECT_TYPES = {
-    "bill": "Bill",
-    "purchase_order": "Purchase order",
-    "vendor": "Vendor",
-    "payment": "Payment",
-    "attachment": "Invoice file",
-}
-# A negative bill is written as a vendor credit (connector/sync/credits.py); its page stays the bill's.
-CREDIT_TYPE = {credits.CREDIT_LINK: "Vendor credit"}
 OPEN_STATES = (HeldRecord.State.HELD, HeldRecord.State.RELEASED)
 PAGE_SIZE = 50
-_TYPE_NAMES = {**OBJECT_TYPES, **CREDIT_TYPE}  # what the dashboard counts ExternalRecords as
 VENDOR_WAITS = ("vendor_mapping", "vendor_currency")
-REASON_TITLES = {
-    "vendor_unmapped": "Vendor not mapped",
-    "vendor_inactive": "Vendor inactive in QuickBooks",
-    "account_unmapped": "Account code not mapped",
-    "account_inactive": "Account inactive in QuickBooks",
-    "qbo_validation": "Rejected by QuickBooks",
-    "period_closed": "Books closed in QuickBooks",
-    "duplicate_vendor_name": "Vendor name already used in QuickBooks",
-    "vendor_currency_mismatch": "Vendor bills in another currency in QuickBooks",
-    "multicurrency_off": "Multicurrency is off in QuickBooks",
-    "no_payables_account": "No Accounts Payable account in this currency",
-    "exchange_rate_base_mismatch": "Procurify and QuickBooks convert to different currencies",
-    "bill_total_missing": "Procurify gave no total",
-    "vendor_currency_unknown": "Vendor's currency unknown",
-    "books_unknown": "QuickBooks settings not read yet",
-    "duplicate_docnumber": "Invoice number already used in QuickBooks",
-    "bill_paid_in_qbo": "Already paid in QuickBooks",
-    "changed_on_both_sides": "Changed on both sides",
-    "deleted_in_qbo": "Deleted in QuickBooks",
-    "books_closed": "Books closed for this date",
-    "bill_voided_in_procurify": "Withdrawn or denied in Procurify",
-    "bill_removed_in_procurify": "Removed in Procurify after it reached QuickBooks",
-    "bill_unapproved_after_sync": "Sent back for approval after it reached QuickBooks",
-    "paid_in_procurify": "Paid in Procurify, payment not recorded in QuickBooks",
-    "payment_account_unmapped": "Paid in Procurify — payment not yet recorded in QuickBooks (no account)",
-    "payment_account_unusable": "Paid in Procurify — payment account unusable in QuickBooks",
-    "payment_waiting_for_bill": "Paid in Procurify — waiting for the bill to reach QuickBooks",
-    "payment_currency_mismatch": "Paid in another currency than the bill",
-    "payment_split_unknown": "One payment for several bills, split unknown",
-    "payment_date_missing": "Payment without a date",
-    "bill_total_mismatch": "Lines do not add up to the bill's total",
-    "malformed_record": "Unreadable data from Procurify",
-    "stale_sync_token_exhausted": "Kept changing in QuickBooks",
-    "sync_failed": "Could not be read or written",
-    "tax_unmapped": "Tax has no QuickBooks tax code",
-    "tax_code_unusable": "Tax code inactive or not for purchases",
-    "tax_total_mismatch": "QuickBooks' tax would differ from Procurify's",
-    "class_unmapped": "Department has no QuickBooks class",
-    "class_inactive": "Class inactive in QuickBooks",
-    "location_unmapped": "Location has no QuickBooks location",
-    "location_inactive": "Location inactive in QuickBooks",
-    "one_location_per_bill": "Bill spans several locations",
-    "one_class_per_bill": "Bill spans several classes",
-    "attachment_type_not_allowed": "Invoice file of a type QuickBooks does not take",
-    "attachment_too_large": "Invoice file too large for QuickBooks",
-    "attachment_refused": "Invoice file refused by QuickBooks",
-    "attachment_unreachable": "Invoice file could not be downloaded",
-    "attachment_address_refused": "Invoice file at an address we do not contact",
-    "credit_sign_flip_locked": "Changed sign, but paid or applied in QuickBooks",
-}
 
 
 # ---- helpers shared with the dashboard and the e-mails ---------------------------------------------
@@ -137,16 +78,19 @@ def fix_links(organisation: Organisation, rows: Iterable[HeldRecord]) -> dict[in
             )
         elif row.waiting_on_type in ("tax_mapping", "class_mapping", "location_mapping"):
             links[row.pk] = ("Map it", reverse("mappings-dimensions", args=[org_id]))
-        elif row.reason_code == "books_closed":
+        elif row.reason_code == ReasonCode.BOOKS_CLOSED:
             settings_url = reverse("connector-settings", args=[org_id])
             links[row.pk] = ("Choose what happens in sync settings", settings_url)
-        elif row.reason_code in ("changed_on_both_sides", "deleted_in_qbo"):
+        elif row.reason_code in (ReasonCode.CHANGED_ON_BOTH_SIDES, ReasonCode.DELETED_IN_QBO):
             record_url = record_path(organisation, row.object_type, row.procurify_id)
             links[row.pk] = ("Compare and choose", record_url)
         else:
-            if row.object_type == PAYMENT:  # a payment is shown on its (first) bill's page
+            if row.object_type == RecordKind.PAYMENT:  # a payment is shown on its (first) bill's page
                 bill = ((row.detail or {}).get("bills") or "").split(",")[0]
-                links[row.pk] = ("See the bill", record_path(organisation, "bill", bill or row.procurify_id))
+                links[row.pk] = (
+                    "See the bill",
+                    record_path(organisation, RecordKind.BILL, bill or row.procurify_id),
+                )
             else:
                 links[row.pk] = (
                     "See the record",
@@ -222,13 +166,13 @@ def held_list(request: HttpRequest) -> HttpResponse:
     rows = form.apply(finder.with_documents(open_holds(organisation)))
     ordered = list(rows.order_by("reason_code", "waiting_on_type", "waiting_on_key", *rows.query.order_by))
     page = Paginator(ordered, PAGE_SIZE).get_page(request.GET.get("page"))
-    all_groups = held_groups.groups(ordered, REASON_TITLES)
+    all_groups = held_groups.groups(ordered)
     links = fix_links(organisation, [group["first"] for group in all_groups])
     on_page = {row.pk for row in page.object_list}
     twins = twin_actions(organisation, page.object_list)
     credit_ids = _credit_ids(organisation, page.object_list)
     for row in page.object_list:
-        row.type_label = CREDIT_TYPE[credits.CREDIT_LINK] if row.procurify_id in credit_ids else ""
+        row.type_label = kinds.spec(RecordKind.VENDOR_CREDIT).label if row.procurify_id in credit_ids else ""
         row.twin_name, row.twin_url = twins.get(row.pk, ("", ""))
     for group in all_groups:
         group["fix_label"], group["fix_url"] = links[group["first"].pk]
@@ -244,17 +188,17 @@ def held_list(request: HttpRequest) -> HttpResponse:
             organisation=organisation, status=SyncRun.Status.SUCCEEDED
         ).exists(),
         "can_write": request.membership.can_write,  # type: ignore[attr-defined]
-        "removal_reasons": REMOVAL_REASONS,
+        "removal_reasons": REMOVALS,
     }
     return render(request, "connector/held_list.html", context)
 
 
 def _credit_ids(organisation: Organisation, rows: Iterable[HeldRecord]) -> set[str]:
     """Held bills that are vendor credits: written as one, or labelled one before any write."""
-    bills = [r for r in rows if r.object_type == credits.BILL_LINK]
+    bills = [r for r in rows if r.object_type == RecordKind.BILL]
     written = ExternalRecord.objects.filter(
         organisation=organisation,
-        object_type=credits.CREDIT_LINK,
+        object_type=RecordKind.VENDOR_CREDIT,
         procurify_id__in=[r.procurify_id for r in bills],
     ).values_list("procurify_id", flat=True)
     return set(written) | {r.procurify_id for r in bills if r.label.startswith(credits.CREDIT_PREFIX)}
@@ -306,9 +250,7 @@ def held_ignore(request: HttpRequest, held_id: str) -> HttpResponse:
 def held_delete_in_qbo(request: HttpRequest, held_id: str) -> HttpResponse:
     """A bill removed in Procurify after it reached QuickBooks: delete it there, on a person's word."""
     organisation = request.organisation  # type: ignore[attr-defined]
-    held = get_object_or_404(
-        open_holds(organisation).filter(reason_code__in=REMOVAL_REASONS), public_id=held_id
-    )
+    held = get_object_or_404(open_holds(organisation).filter(reason_code__in=REMOVALS), public_id=held_id)
     try:
         removal.delete_in_qbo(held, by=request.user.email)  # type: ignore[union-attr]
     except ConnectorError as exc:
@@ -321,7 +263,7 @@ def held_delete_in_qbo(request: HttpRequest, held_id: str) -> HttpResponse:
 def _ignore(request: HttpRequest, held: HeldRecord, comment: str) -> None:
     with transaction.atomic():
         holds.resolve(held.organisation, held.object_type, held.procurify_id)
-        if held.reason_code in REMOVAL_REASONS:
+        if held.reason_code in REMOVALS:
             removal.keep(held)  # the daily sweep must not ask again
         Audit(held.organisation).record(
             AuditEvent.Kind.DECISION,
@@ -343,12 +285,12 @@ def _ignore(request: HttpRequest, held: HeldRecord, comment: str) -> None:
 @org_view
 def record_detail(request: HttpRequest, object_type: str, procurify_id: str) -> HttpResponse:
     organisation = request.organisation  # type: ignore[attr-defined]
-    if object_type not in OBJECT_TYPES:
+    if object_type not in kinds.PAGE_LABELS:
         raise Http404("No such record type.")
     scope = {"organisation": organisation, "object_type": object_type, "procurify_id": procurify_id}
     external = ExternalRecord.objects.filter(**scope).first()
-    if external is None and object_type == credits.BILL_LINK:
-        external = ExternalRecord.objects.filter(**{**scope, "object_type": credits.CREDIT_LINK}).first()
+    if external is None and object_type == RecordKind.BILL:
+        external = ExternalRecord.objects.filter(**{**scope, "object_type": RecordKind.VENDOR_CREDIT}).first()
     held = HeldRecord.objects.filter(**scope).first()
     events = list(AuditEvent.objects.filter(**scope).select_related("run").order_by("-created_at", "-id"))
     if external is None and held is None and not events:
@@ -366,15 +308,19 @@ def record_detail(request: HttpRequest, object_type: str, procurify_id: str) -> 
             organisation, object_type, events, bool(external and external.qbo_id)
         ),
         "can_write": request.membership.can_write,  # type: ignore[attr-defined]
-        "can_replay": object_type in ("bill", "purchase_order"),
-        "files": attachments.files_of_bill(organisation, procurify_id) if object_type == "bill" else [],
+        "can_replay": object_type in kinds.DOCUMENTS,
+        "files": attachments.files_of_bill(organisation, procurify_id)
+        if object_type == RecordKind.BILL
+        else [],
         "qbo_link": qbo_link(external),
         "drift": _drift(organisation, object_type, procurify_id),
         "procurify_site": Connection.objects.filter(organisation=organisation, provider=Provider.PROCURIFY)
         .values_list("site_url", flat=True)
         .first(),
     }
-    if object_type == "bill":  # its payments: recorded as BillPayments, or held (connector/sync/payments.py)
+    if (
+        object_type == RecordKind.BILL
+    ):  # its payments: recorded as BillPayments, or held (connector/sync/payments.py)
         context["bill_payments"] = payments_of_bill(organisation, procurify_id)
     return render(request, "connector/record.html", context)
 
@@ -388,11 +334,11 @@ def _drift(organisation: Organisation, object_type: str, procurify_id: str) -> Q
 
 
 def _type_label(object_type: str, external: ExternalRecord | None, held: HeldRecord | None) -> str:
-    if external is not None and external.object_type in CREDIT_TYPE:
-        return CREDIT_TYPE[external.object_type]
+    if external is not None and external.object_type == RecordKind.VENDOR_CREDIT:
+        return kinds.spec(RecordKind.VENDOR_CREDIT).label
     if external is None and held is not None and held.label.startswith(credits.CREDIT_PREFIX):
-        return CREDIT_TYPE[credits.CREDIT_LINK]  # held before it was ever written
-    return OBJECT_TYPES[object_type]
+        return kinds.spec(RecordKind.VENDOR_CREDIT).label  # held before it was ever written
+    return kinds.PAGE_LABELS[object_type]
 
 
 # QuickBooks' own pages for each entity we write; the id parameter differs for name-list entities.
@@ -454,7 +400,7 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
 @require_POST
 def record_replay(request: HttpRequest, object_type: str, procurify_id: str) -> HttpResponse:
     organisation = request.organisation  # type: ignore[attr-defined]
-    if object_type not in ("bill", "purchase_order"):
+    if object_type not in kinds.DOCUMENTS:
         raise Http404("Only bills and purchase orders can be replayed.")
     if not _is_known(organisation, object_type, procurify_id):
         raise Http404("No such record.")
@@ -527,7 +473,7 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
         "run": run,
         "page": page,
         "errors": errors[:20],
-        "types": OBJECT_TYPES,
+        "types": kinds.PAGE_LABELS,
         "totals": finance.run_totals(organisation, run),
     }
     return render(request, "connector/run_detail.html", context)
@@ -618,7 +564,7 @@ def sync_settings(request: HttpRequest) -> HttpResponse:
         )
         schedule.save()
         organisation.save(update_fields=["create_missing_vendors", "closed_period_policy"])
-        released = holds.release_reason(organisation, "books_closed")  # the choice may free them
+        released = holds.release_reason(organisation, ReasonCode.BOOKS_CLOSED)  # the choice may free them
         messages.success(
             request,
             "Sync settings saved." + (f" {released} held bill(s) retried next run." if released else ""),
@@ -699,7 +645,7 @@ def dashboard_context(organisation: Organisation) -> dict[str, Any]:
         "can_start_syncing": not start_gate.why_not_startable(organisation),
         "syncing_started_by": start_gate.started_by_label(organisation),
         "synced_this_month": [
-            {"n": row["n"], "label": f"{_TYPE_NAMES.get(row['object_type'], row['object_type']).lower()}s"}
+            {"n": row["n"], "label": kinds.plural(row["object_type"])}
             for row in synced.values("object_type").annotate(n=Count("id")).order_by("object_type")
         ],
     }

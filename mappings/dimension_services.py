@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from connector.hold_reasons import ReasonCode
 from connector.models import HeldRecord
 from connector.sync.holds import release_waiting
 from connector.sync.tax import tax_key
@@ -166,7 +167,7 @@ def save_mapping(
     if slug == "tax":
         # A bill whose tax QuickBooks would compute differently may agree under the new code.
         released += HeldRecord.objects.filter(
-            organisation=organisation, state=HeldRecord.State.HELD, reason_code="tax_total_mismatch"
+            organisation=organisation, state=HeldRecord.State.HELD, reason_code=ReasonCode.TAX_TOTAL_MISMATCH
         ).update(state=HeldRecord.State.RELEASED, released_at=timezone.now())
     return released
 

@@ -19,6 +19,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from connector.errors import ConnectorError
+from connector.hold_reasons import ReasonCode
+from connector.kinds import RecordKind
 from connector.models import AuditEvent, HeldRecord, SyncRun
 from connector.sync.audit import Audit
 from connector.sync.books import ensure_books
@@ -285,7 +287,7 @@ def _apply_vendor(mapping: VendorMapping, match: Match, source: str, *, user: An
 def _release_vendor(mapping: VendorMapping) -> None:
     key = str(mapping.procurify_vendor_id)
     release_waiting(mapping.organisation, "vendor_mapping", key)
-    resolve(mapping.organisation, "vendor", key)  # a vendor held for a name clash is settled
+    resolve(mapping.organisation, RecordKind.VENDOR, key)  # a vendor held for a name clash is settled
 
 
 def _apply_account(mapping: AccountMapping, match: Match, source: str, *, user: Any = None) -> None:
@@ -344,7 +346,7 @@ def confirm_vendor_suggestion(
         AuditEvent.Kind.MAPPING,
         f"{by} confirmed that Procurify vendor '{saved.procurify_name}' is QuickBooks vendor "
         f"'{saved.qbo_vendor_name}' ({row.suggestion_reason}); {waiting} held record(s) released.",
-        object_type=VENDOR,
+        object_type=RecordKind.VENDOR,
         procurify_id=key,
         data={"action": "confirm_suggestion", "by": by, "qbo_id": saved.qbo_vendor_id},
     )
@@ -365,7 +367,7 @@ def dismiss_vendor_suggestion(
         AuditEvent.Kind.MAPPING,
         f"{by} dismissed QuickBooks vendor '{row.suggested_qbo_vendor_name}' as a match for Procurify "
         f"vendor '{row.procurify_name}'.",
-        object_type=VENDOR,
+        object_type=RecordKind.VENDOR,
         procurify_id=str(row.procurify_vendor_id),
         data={"action": "dismiss_suggestion", "by": by, "qbo_id": row.suggested_qbo_vendor_id},
     )
@@ -383,7 +385,6 @@ def _pending_row(mapping: VendorMapping, qbo_vendor_id: str | None) -> VendorMap
 
 # ---- "Create this vendor in QuickBooks" ----------------------------------------------------------
 
-VENDOR = "vendor"  # ExternalRecord.object_type the engine uses for vendors it creates
 DUPLICATE_NAME_SENTENCE = (
     "A customer or employee in QuickBooks already uses this name ('{name}'), and QuickBooks needs vendor, "
     "customer and employee names to be unique. Choose that name's vendor below if it is one, or rename "
@@ -434,7 +435,9 @@ def create_qbo_vendor(
         )
         payload = vendor_payload(mapping.procurify_name, currency=currency)
         plan = Plan("Vendor", payload, f"Vendor {mapping.procurify_name}", key, "", None)
-        result = Writer(organisation, qbo).write(VENDOR, key, plan, audit.for_record(VENDOR, key))
+        result = Writer(organisation, qbo).write(
+            RecordKind.VENDOR, key, plan, audit.for_record(RecordKind.VENDOR, key)
+        )
     except Held as exc:
         raise VendorNotCreated(_refusal_sentence(exc, mapping.procurify_name)) from exc
     except ConnectorError as exc:
@@ -451,7 +454,7 @@ def create_qbo_vendor(
         AuditEvent.Kind.MAPPING,
         f"{by} created QuickBooks vendor '{name}' ({result.record.qbo_id}) for Procurify vendor "
         f"'{mapping.procurify_name}'; {waiting} held record(s) released.",
-        object_type=VENDOR,
+        object_type=RecordKind.VENDOR,
         procurify_id=key,
         data={"action": "create_vendor", "by": by, "qbo_id": result.record.qbo_id, "outcome": result.outcome},
     )
@@ -480,7 +483,9 @@ def create_currency_twin(
         new_vendor_currency(base, currency, books)  # holds when multicurrency is off
         payload = vendor_payload(currency_twin_name(base, currency), currency=currency)
         plan = Plan("Vendor", payload, f"Vendor {payload['DisplayName']}", key, "", None)
-        result = Writer(organisation, qbo).write(VENDOR, key, plan, audit.for_record(VENDOR, key))
+        result = Writer(organisation, qbo).write(
+            RecordKind.VENDOR, key, plan, audit.for_record(RecordKind.VENDOR, key)
+        )
     except Held as exc:
         raise VendorNotCreated(_refusal_sentence(exc, currency_twin_name(base, currency))) from exc
     except ConnectorError as exc:
@@ -495,7 +500,7 @@ def create_currency_twin(
         AuditEvent.Kind.MAPPING,
         f"{by} created QuickBooks vendor '{name}' in {currency} ({result.record.qbo_id}) and mapped "
         f"Procurify vendor '{mapping.procurify_name}' to it; {waiting} held record(s) released.",
-        object_type=VENDOR,
+        object_type=RecordKind.VENDOR,
         procurify_id=str(mapping.procurify_vendor_id),
         data={
             "action": "create_currency_twin",
@@ -518,6 +523,6 @@ def _waiting_count(organisation: Organisation, key: str) -> int:
 
 
 def _refusal_sentence(exc: Held, name: str) -> str:
-    if exc.reason_code == "duplicate_vendor_name":
+    if exc.reason_code == ReasonCode.DUPLICATE_VENDOR_NAME:
         return DUPLICATE_NAME_SENTENCE.format(name=name)
     return exc.message

@@ -26,6 +26,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from connector.errors import Permanent, QBOFault, Retryable
+from connector.hold_reasons import Retry, retry_of
+from connector.kinds import RecordKind
 from connector.models import ExternalRecord, HeldRecord
 from connector.netguard import BlockedAddress
 from connector.procurify.schemas import Bill
@@ -33,11 +35,10 @@ from connector.qbo import query as q
 from connector.qbo.schemas import Entity
 from connector.sync import holds, runs
 from connector.sync.audit import RecordAudit
-from connector.sync.records import BILL, Context, hold_record
+from connector.sync.records import Context, hold_record
 from connector.sync.transform import Held
 from tenants.models import Organisation
 
-ATTACHMENT = "attachment"
 # QuickBooks' 17 file types (docs/qbo-facts.md); anything else is refused with 6041.
 ALLOWED_EXTENSIONS = frozenset(
     {"ai", "csv", "doc", "docx", "eps", "gif", "jpeg", "jpg", "ods", "pdf", "png", "rtf", "tif", "txt"}
@@ -46,8 +47,6 @@ ALLOWED_EXTENSIONS = frozenset(
 # QuickBooks takes 100 MB per upload request; the multipart framing and metadata need a little room.
 MAX_BYTES = 100 * 1024 * 1024 - 64 * 1024
 CHUNK_BYTES = 64 * 1024
-RETRY_EACH_RUN = frozenset({"attachment_unreachable"})  # Procurify had a blip: try again next run
-RETRY_AFTER_COOLDOWN = frozenset({"attachment_refused"})  # QuickBooks refused: as for bills (holds.py)
 NOTE_LIMIT = 2000  # Attachable.Note, QBO §14
 BEAT_SECONDS = 5.0
 
@@ -94,7 +93,9 @@ def note_bill(ctx: Context, uuid: str, bill: Bill) -> None:
         files.append(parsed)
     known = dict(
         ExternalRecord.objects.filter(
-            organisation=ctx.organisation, object_type=ATTACHMENT, procurify_id__in=[f.key for f in files]
+            organisation=ctx.organisation,
+            object_type=RecordKind.ATTACHMENT,
+            procurify_id__in=[f.key for f in files],
         ).values_list("procurify_id", "state")
     )
     for found in files:
@@ -107,7 +108,7 @@ def note_bill(ctx: Context, uuid: str, bill: Bill) -> None:
             with transaction.atomic():
                 ExternalRecord.objects.create(
                     organisation=ctx.organisation,
-                    object_type=ATTACHMENT,
+                    object_type=RecordKind.ATTACHMENT,
                     procurify_id=found.key,
                     label=found.name[:200],
                     qbo_entity="Attachable",
@@ -120,7 +121,7 @@ def note_bill(ctx: Context, uuid: str, bill: Bill) -> None:
         ctx.audit.record(
             "read",
             f"Invoice file {found.name} found on the bill in Procurify.",
-            object_type=ATTACHMENT,
+            object_type=RecordKind.ATTACHMENT,
             procurify_id=found.key,
             data={"bill": uuid, "size": found.size, "content_type": found.content_type},
         )
@@ -160,7 +161,7 @@ def _hold_unreadable(ctx: Context, uuid: str, index: int, entry: Any) -> None:
     key = attachment_key(uuid, f"entry{index}")
     error = "an invoice file entry without an id, a name or a download link"
     held = Held("malformed_record", record=f"an invoice file of bill {uuid}", error=error)
-    hold_record(ctx, ATTACHMENT, key, held, f"Invoice file {index + 1} of Procurify bill {uuid}")
+    hold_record(ctx, RecordKind.ATTACHMENT, key, held, f"Invoice file {index + 1} of Procurify bill {uuid}")
 
 
 # ---- the step -------------------------------------------------------------------------------------
@@ -170,7 +171,9 @@ def sync_attachments(ctx: Context) -> None:
     """Upload every noted file whose bill is in QuickBooks and that is not uploaded or held."""
     rows = list(
         ExternalRecord.objects.filter(
-            organisation=ctx.organisation, object_type=ATTACHMENT, state=ExternalRecord.State.CREATING
+            organisation=ctx.organisation,
+            object_type=RecordKind.ATTACHMENT,
+            state=ExternalRecord.State.CREATING,
         ).order_by("id")
     )
     if not rows:
@@ -179,7 +182,7 @@ def sync_attachments(ctx: Context) -> None:
         h.procurify_id: h
         for h in HeldRecord.objects.filter(
             organisation=ctx.organisation,
-            object_type=ATTACHMENT,
+            object_type=RecordKind.ATTACHMENT,
             procurify_id__in=[r.procurify_id for r in rows],
         )
     }
@@ -187,7 +190,7 @@ def sync_attachments(ctx: Context) -> None:
         b.procurify_id: b
         for b in ExternalRecord.objects.filter(
             organisation=ctx.organisation,
-            object_type=BILL,
+            object_type=RecordKind.BILL,
             procurify_id__in={(r.extra or {}).get("bill") for r in rows},
             state=ExternalRecord.State.SYNCED,
         ).exclude(qbo_id="")
@@ -209,9 +212,10 @@ def _due(hold: HeldRecord | None) -> bool:
         return True
     if hold.state == HeldRecord.State.RESOLVED:
         return False  # a person chose to ignore it
-    if hold.reason_code in RETRY_EACH_RUN:
+    retry = retry_of(hold.reason_code)
+    if retry == Retry.EACH_RUN:  # Procurify had a blip: try again next run
         return True
-    if hold.reason_code in RETRY_AFTER_COOLDOWN:
+    if retry == Retry.AFTER_COOLDOWN:  # QuickBooks refused: as for bills (holds.py)
         return hold.last_held_at <= timezone.now() - holds.QBO_SIDE_COOLDOWN
     return False  # the file itself must change (type, size, address): a new file id in Procurify
 
@@ -226,7 +230,7 @@ def attach(ctx: Context, row: ExternalRecord, bill: ExternalRecord) -> str:
     """Upload one file to its bill; returns uploaded, found, not_attached, removed or upload_failed."""
     facts = row.extra or {}
     name = str(facts.get("file_name") or row.label)
-    audit = ctx.audit.for_record(ATTACHMENT, row.procurify_id)
+    audit = ctx.audit.for_record(RecordKind.ATTACHMENT, row.procurify_id)
     label = f"{name} on {bill.label}"
     if not allowed_type(name):
         return _not_attached(ctx, row, label, Held("attachment_type_not_allowed", file=name, bill=bill.label))
@@ -254,7 +258,7 @@ def attach(ctx: Context, row: ExternalRecord, bill: ExternalRecord) -> str:
         link = None  # the bill itself is gone from Procurify (the removals sweep handles the bill)
     if link is None:
         audit("decision", "Removed from the bill in Procurify before it reached QuickBooks; not attached.")
-        holds.resolve(ctx.organisation, ATTACHMENT, row.procurify_id)
+        holds.resolve(ctx.organisation, RecordKind.ATTACHMENT, row.procurify_id)
         row.delete()
         return "removed"
     return _stream(ctx, row, bill, link, label, audit)
@@ -406,11 +410,11 @@ def _linked(ctx: Context, row: ExternalRecord, found: Entity, audit: RecordAudit
     row.state, row.last_synced_at = ExternalRecord.State.SYNCED, timezone.now()
     row.extra = {**(row.extra or {}), "sent": False}
     row.save()
-    holds.resolve(ctx.organisation, ATTACHMENT, row.procurify_id)
+    holds.resolve(ctx.organisation, RecordKind.ATTACHMENT, row.procurify_id)
 
 
 def _not_attached(ctx: Context, row: ExternalRecord, label: str, held: Held) -> str:
-    hold_record(ctx, ATTACHMENT, row.procurify_id, held, label)
+    hold_record(ctx, RecordKind.ATTACHMENT, row.procurify_id, held, label)
     return "not_attached"
 
 
@@ -421,7 +425,11 @@ def files_of_bill(organisation: Organisation, bill_uuid: str) -> list[dict[str, 
     """Each invoice file of one bill with where it stands: attached (with its Attachable Id),
     waiting, or not attached and why."""
     prefix = f"{bill_uuid}:"
-    scope = {"organisation": organisation, "object_type": ATTACHMENT, "procurify_id__startswith": prefix}
+    scope = {
+        "organisation": organisation,
+        "object_type": RecordKind.ATTACHMENT,
+        "procurify_id__startswith": prefix,
+    }
     held = {h.procurify_id: h for h in HeldRecord.objects.filter(**scope)}
     out = []
     for row in ExternalRecord.objects.filter(**scope).order_by("id"):

@@ -32,6 +32,7 @@ from typing import Any
 from django.db import transaction
 
 from connector.errors import ConnectorError, QBOFault, ReauthRequired
+from connector.kinds import BY_QBO_ENTITY, KINDS, RecordKind
 from connector.models import ExternalRecord
 from connector.qbo import query as q
 from connector.qbo.client import MAX_BATCH_ITEMS, BatchItemResult, QBOClient
@@ -165,7 +166,7 @@ class BillBatch:
                 lost += found
                 creates = [item for item in creates if item not in found]
         for item in lost:
-            noun = "purchase order" if item.plan.entity == "PurchaseOrder" else "bill"
+            noun = KINDS[BY_QBO_ENTITY.get(item.plan.entity, RecordKind.BILL)].noun
             item.audit("decision", f"QuickBooks already holds this {noun} under our marker; adopting it.")
             self._one_at_a_time(item)
         return [item for item in chunk if item not in lost]

@@ -16,13 +16,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from connector.kinds import BILL_LINKS, RecordKind
 from connector.procurify.schemas import Bill
 from connector.sync.transform import CENT, Held, Mappings, Plan, bill_label, bill_plan
 
-BILL_LINK = "bill"  # ExternalRecord.object_type of a Procurify bill written as a QBO Bill
-CREDIT_LINK = "vendor_credit"  # ... and of one written as a QBO VendorCredit
-LINK_TYPES = (BILL_LINK, CREDIT_LINK)
-ENTITIES = {BILL_LINK: "Bill", CREDIT_LINK: "VendorCredit"}
 CREDIT_PREFIX = "Vendor credit"
 # A VendorCredit has no due date and no payment terms (docs/qbo-facts.md, "Credits").
 NOT_ON_A_CREDIT = ("DueDate", "SalesTermRef")
@@ -35,12 +32,12 @@ def is_credit(bill: Bill) -> bool:
 
 def link_type(bill: Bill) -> str:
     """The kind of QBO object this version of the bill is written as."""
-    return CREDIT_LINK if is_credit(bill) else BILL_LINK
+    return RecordKind.VENDOR_CREDIT if is_credit(bill) else RecordKind.BILL
 
 
 def record_type(link: str) -> str:
     """Holds, audit and counts stay on the Procurify record, which is a bill whatever its sign."""
-    return BILL_LINK if link in LINK_TYPES else link
+    return RecordKind.BILL if link in BILL_LINKS else link
 
 
 def label(bill: Bill) -> str:

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
+from connector import kinds
 from connector.errors import ConnectorError, Permanent, QBOFault, Retryable
 from connector.models import ExternalRecord, HeldRecord, SyncCursor, SyncRun
 from connector.procurify.client import ProcurifyClient
@@ -28,7 +29,6 @@ from connector.procurify.schemas import Bill, BillSummary, MalformedRecord, Purc
 from connector.qbo.client import QBOClient
 from connector.sync import (
     attachments,
-    credits,
     cursors,
     drift,
     holds,
@@ -537,7 +537,7 @@ def _isolated(
 
 
 def _hold_failed(ctx: Context, object_type: str, procurify_id: str, exc: Exception) -> str:
-    kind = "bill" if object_type == BILL else "purchase order"
+    kind = kinds.spec(object_type).noun
     detail = f"An unexpected error ({type(exc).__name__}) stopped this {kind}; we have been notified."
     label = f"Procurify {kind} {procurify_id}"
     ctx.audit.record(
@@ -608,7 +608,7 @@ def _worth_reading(ctx: Context, uuid: str, status: int) -> bool:
         return True
     return (
         ExternalRecord.objects.filter(
-            organisation=ctx.organisation, object_type__in=credits.LINK_TYPES, procurify_id=uuid
+            organisation=ctx.organisation, object_type__in=kinds.BILL_LINKS, procurify_id=uuid
         )
         .exclude(qbo_id="")
         .exists()

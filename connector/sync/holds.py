@@ -14,22 +14,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from connector.errors import RecordHeld
+from connector.hold_reasons import QBO_SIDE, ReasonCode
 from connector.models import HeldRecord, SyncRun
 from tenants.models import Organisation
 
-# Causes that can be fixed in QuickBooks without us seeing it happen. They are retried on a cooldown,
-# not every run: an unchanged poll must make zero QBO writes, and re-sending a payload QBO refused a
-# minute ago only earns the same refusal. "Retry" in the UI releases a hold at once.
-QBO_SIDE_CAUSES = frozenset(
-    {
-        "qbo_validation",
-        "period_closed",
-        "stale_sync_token_exhausted",
-        "duplicate_docnumber",
-        "sync_failed",
-        "credit_sign_flip_locked",  # payments or applied credits removed in QuickBooks (sign_flip.py)
-    }
-)
+# QuickBooks-side causes (hold_reasons.QBO_SIDE) are retried after this, not every run: an unchanged
+# poll must make zero QBO writes, and re-sending a payload QBO refused a minute ago only earns the same
+# refusal. "Retry" in the UI releases a hold at once.
 QBO_SIDE_COOLDOWN = timedelta(hours=6)
 # Waits the engine checks every run without HTTP: a mapping, or a QuickBooks setting read with the
 # reference data ("books": multicurrency turned on, an A/P account in a currency added).
@@ -45,7 +36,8 @@ def hold(
     label: str = "",
     run: SyncRun | None = None,
 ) -> HeldRecord:
-    """Create or refresh the one hold row of this record with the latest reason."""
+    """Create or refresh the one hold row of this record with the latest reason (a registered one)."""
+    reason_code = ReasonCode(exc.reason_code)  # ValueError: an unregistered code is never stored
     waiting_type = getattr(exc, "waiting_on_type", "") or ""
     waiting_key = getattr(exc, "waiting_on_key", "") or ""
     params = getattr(exc, "params", None) or {}
@@ -55,7 +47,7 @@ def hold(
         procurify_id=str(procurify_id),
         defaults={
             "label": label[:200],
-            "reason_code": exc.reason_code,
+            "reason_code": reason_code,
             "message": exc.message,
             "waiting_on_type": waiting_type,
             "waiting_on_key": waiting_key,
@@ -65,7 +57,7 @@ def hold(
     )
     if not created:
         record.label = label[:200] or record.label
-        record.reason_code, record.message = exc.reason_code, exc.message
+        record.reason_code, record.message = reason_code, exc.message
         record.waiting_on_type, record.waiting_on_key = waiting_type, waiting_key
         record.detail = {k: str(v) for k, v in params.items()}
         record.state, record.run = HeldRecord.State.HELD, run
@@ -127,7 +119,7 @@ def retry_ids(
 def _worth_retrying(row: HeldRecord, resolvable: Callable[[str, str], bool]) -> bool:
     if row.state == HeldRecord.State.RELEASED:
         return True
-    if row.reason_code in QBO_SIDE_CAUSES:
+    if row.reason_code in QBO_SIDE:
         # last_held_at is stamped by the database clock on every attempt, so compare with the same clock.
         return row.last_held_at <= timezone.now() - QBO_SIDE_COOLDOWN
     return row.waiting_on_type in MAPPING_WAITS and resolvable(row.waiting_on_type, row.waiting_on_key)
@@ -140,7 +132,7 @@ def refused_recently(organisation: Organisation, object_type: str, procurify_id:
         object_type=object_type,
         procurify_id=str(procurify_id),
         state=HeldRecord.State.HELD,
-        reason_code__in=QBO_SIDE_CAUSES,
+        reason_code__in=QBO_SIDE,
         detail__payload_hash=digest,
         last_held_at__gt=timezone.now() - QBO_SIDE_COOLDOWN,
     ).exists()

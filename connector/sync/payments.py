@@ -22,18 +22,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from connector.errors import ConnectorError, Permanent, RecordHeld
+from connector.hold_reasons import QBO_SIDE, ReasonCode
+from connector.kinds import RecordKind
 from connector.models import ExternalRecord, HeldRecord
 from connector.money import format_money
 from connector.procurify.schemas import BillSummary, MalformedRecord, Payment
 from connector.sync import cursors, holds
 from connector.sync.audit import RecordAudit
-from connector.sync.records import BILL, FAILED, HELD, SKIPPED, Context, hold_record
+from connector.sync.records import FAILED, HELD, SKIPPED, Context, hold_record
 from connector.sync.transform import Held, Plan
 from mappings import payment_accounts
 from mappings.models import PaymentAccountMapping, QBOAccount
 
 log = logging.getLogger(__name__)
-PAYMENT = "payment"  # ExternalRecord / HeldRecord object_type, keyed on the payment's uuid
 STREAM = "payments"
 PAID = "paid"
 DELETED = "deleted"
@@ -82,16 +83,17 @@ def sync_payments(ctx: Context) -> None:
         if isinstance(row, MalformedRecord):
             key = row.record_id or "malformed"
             ctx.count(
-                PAYMENT, hold_record(ctx, PAYMENT, key, row.held("Procurify payment"), f"Payment {key}")
+                RecordKind.PAYMENT,
+                hold_record(ctx, RecordKind.PAYMENT, key, row.held("Procurify payment"), f"Payment {key}"),
             )
             continue
         waiting.pop(row.uuid, None)
-        ctx.count(PAYMENT, _isolated(ctx, row))
+        ctx.count(RecordKind.PAYMENT, _isolated(ctx, row))
     ids = sorted(int(i) for i in waiting.values() if i.isdigit())
     if ids:
         for row in ctx.procurify.payments_by_id(ids):
             if isinstance(row, Payment):
-                ctx.count(PAYMENT, _isolated(ctx, row))
+                ctx.count(RecordKind.PAYMENT, _isolated(ctx, row))
 
 
 def _identity(row: Payment | MalformedRecord) -> Hashable:
@@ -104,7 +106,7 @@ def _held_payment_ids(ctx: Context) -> dict[str, str]:
     """uuid → Procurify payment id of the open payment holds worth re-reading now, without HTTP: released
     ones (a mapping was saved), those whose bills are now written or whose account is now chosen, and
     QuickBooks-side refusals after their cooldown. The rest change only when the payment does."""
-    rows = HeldRecord.objects.filter(organisation=ctx.organisation, object_type=PAYMENT).exclude(
+    rows = HeldRecord.objects.filter(organisation=ctx.organisation, object_type=RecordKind.PAYMENT).exclude(
         state=HeldRecord.State.RESOLVED
     )
     return {
@@ -115,12 +117,12 @@ def _held_payment_ids(ctx: Context) -> dict[str, str]:
 def _worth_retrying(ctx: Context, row: HeldRecord) -> bool:
     if row.state == HeldRecord.State.RELEASED:
         return True
-    if row.reason_code in holds.QBO_SIDE_CAUSES:
+    if row.reason_code in QBO_SIDE:
         return row.last_held_at <= timezone.now() - holds.QBO_SIDE_COOLDOWN
-    if row.reason_code == "payment_waiting_for_bill":
+    if row.reason_code == ReasonCode.PAYMENT_WAITING_FOR_BILL:
         bills = [u for u in (row.detail or {}).get("bills", "").split(",") if u]
         written = ExternalRecord.objects.filter(
-            organisation=ctx.organisation, object_type=BILL, procurify_id__in=bills
+            organisation=ctx.organisation, object_type=RecordKind.BILL, procurify_id__in=bills
         ).exclude(qbo_id="")
         return not bills or written.count() == len(bills)
     if row.waiting_on_type == payment_accounts.WAITING_ON:
@@ -138,7 +140,7 @@ def _hold(ctx: Context, uuid: str, exc: RecordHeld, label: str) -> str:
     audit event, no new "newly held" alert."""
     same = HeldRecord.objects.filter(
         organisation=ctx.organisation,
-        object_type=PAYMENT,
+        object_type=RecordKind.PAYMENT,
         procurify_id=uuid,
         state=HeldRecord.State.HELD,
         reason_code=exc.reason_code,
@@ -146,7 +148,7 @@ def _hold(ctx: Context, uuid: str, exc: RecordHeld, label: str) -> str:
     )
     if same.exists():
         return HELD
-    return hold_record(ctx, PAYMENT, uuid, exc, label)
+    return hold_record(ctx, RecordKind.PAYMENT, uuid, exc, label)
 
 
 def _isolated(ctx: Context, payment: Payment) -> str:
@@ -158,7 +160,9 @@ def _isolated(ctx: Context, payment: Payment) -> str:
     except Exception as exc:
         log.exception("payment %s failed", payment.uuid)
         detail = f"An unexpected error ({type(exc).__name__}) stopped this payment; we have been notified."
-        hold_record(ctx, PAYMENT, payment.uuid, Held("sync_failed", detail=detail), f"Payment {payment.id}")
+        hold_record(
+            ctx, RecordKind.PAYMENT, payment.uuid, Held("sync_failed", detail=detail), f"Payment {payment.id}"
+        )
         return FAILED
 
 
@@ -176,26 +180,28 @@ class PaidBill:
 
 
 def process_payment(ctx: Context, payment: Payment) -> str:
-    audit = ctx.audit.for_record(PAYMENT, payment.uuid)
+    audit = ctx.audit.for_record(RecordKind.PAYMENT, payment.uuid)
     audit("read", f"Read Procurify payment {payment.id} ({payment.status}, {payment.amount}).", payment)
     record = ExternalRecord.objects.filter(
-        organisation=ctx.organisation, object_type=PAYMENT, procurify_id=payment.uuid
+        organisation=ctx.organisation, object_type=RecordKind.PAYMENT, procurify_id=payment.uuid
     ).first()
     if payment.status != PAID:
         if record is not None:
             return _reverse(ctx, payment, record, audit)
-        holds.resolve(ctx.organisation, PAYMENT, payment.uuid)  # nothing to record (failed, processing, …)
+        holds.resolve(
+            ctx.organisation, RecordKind.PAYMENT, payment.uuid
+        )  # nothing to record (failed, processing, …)
         return SKIPPED
     try:
         plan, bills = _plan(ctx, payment)
-        result = ctx.writer.write(PAYMENT, payment.uuid, plan, audit)
+        result = ctx.writer.write(RecordKind.PAYMENT, payment.uuid, plan, audit)
     except RecordHeld as exc:
         label = getattr(exc, "params", {}).get("bill", f"payment {payment.id}")
         return _hold(ctx, payment.uuid, exc, f"Payment {payment.id} for {label}")
     record = result.record
     record.extra = {**(record.extra or {}), "bills": [b.uuid for b in bills], "payment_id": payment.id}
     record.save(update_fields=["extra", "updated_at"])
-    holds.resolve(ctx.organisation, PAYMENT, payment.uuid)
+    holds.resolve(ctx.organisation, RecordKind.PAYMENT, payment.uuid)
     return result.outcome
 
 
@@ -253,7 +259,7 @@ def _bills(ctx: Context, payment: Payment) -> list[PaidBill]:
     records = {
         r.procurify_id: r
         for r in ExternalRecord.objects.filter(
-            organisation=ctx.organisation, object_type=BILL, procurify_id__in=list(summaries)
+            organisation=ctx.organisation, object_type=RecordKind.BILL, procurify_id__in=list(summaries)
         ).exclude(qbo_id="")
     }
     out = []
@@ -310,7 +316,9 @@ def _amounts(payment: Payment, bills: list[PaidBill], base: dict[str, str]) -> d
 
 
 def _vendor(ctx: Context, bill: PaidBill, base: dict[str, str]) -> str:
-    row = ExternalRecord.objects.get(organisation=ctx.organisation, object_type=BILL, procurify_id=bill.uuid)
+    row = ExternalRecord.objects.get(
+        organisation=ctx.organisation, object_type=RecordKind.BILL, procurify_id=bill.uuid
+    )
     vendor = (row.extra or {}).get("attempt", {}).get("vendor")
     if not vendor:
         raise Held("payment_waiting_for_bill", waiting_on=("bill", bill.uuid), **base)
@@ -335,7 +343,7 @@ def _reverse(ctx: Context, payment: Payment, record: ExternalRecord, audit: Reco
         except Permanent as exc:
             if not _gone(exc):
                 held = Held("qbo_validation", detail=exc.message, payment_id=str(payment.id))
-                return hold_record(ctx, PAYMENT, payment.uuid, held, record.label)
+                return hold_record(ctx, RecordKind.PAYMENT, payment.uuid, held, record.label)
     with transaction.atomic():
         audit(
             "decision",
@@ -344,7 +352,7 @@ def _reverse(ctx: Context, payment: Payment, record: ExternalRecord, audit: Reco
             {"action": "deleted_in_qbo", "qbo_id": record.qbo_id, "status": payment.status},
         )
         record.delete()  # paid again later, it is written afresh
-        holds.resolve(ctx.organisation, PAYMENT, payment.uuid)
+        holds.resolve(ctx.organisation, RecordKind.PAYMENT, payment.uuid)
     return DELETED
 
 
@@ -375,12 +383,12 @@ class BillPaymentState:
 def payments_of_bill(organisation: Any, bill_uuid: str) -> BillPaymentState:
     recorded = [
         r
-        for r in ExternalRecord.objects.filter(organisation=organisation, object_type=PAYMENT)
+        for r in ExternalRecord.objects.filter(organisation=organisation, object_type=RecordKind.PAYMENT)
         if bill_uuid in (r.extra or {}).get("bills", [])
     ]
     waiting = list(
         HeldRecord.objects.filter(
-            organisation=organisation, object_type=PAYMENT, detail__bills__contains=bill_uuid
+            organisation=organisation, object_type=RecordKind.PAYMENT, detail__bills__contains=bill_uuid
         ).exclude(state=HeldRecord.State.RESOLVED)
     )
     return BillPaymentState(recorded, waiting)

@@ -34,6 +34,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 
 from connector.errors import Retryable
+from connector.kinds import BY_QBO_ENTITY, RecordKind
 from connector.models import AuditEvent, DocumentSummary, HeldRecord, SyncRun
 from connector.procurify.auth import AccessToken
 from connector.procurify.client import ProcurifyClient
@@ -51,14 +52,6 @@ SEGMENTS = {
     "vendor": "Vendor",
     "billpayment": "BillPayment",
     "vendorcredit": "VendorCredit",
-}
-KINDS = {
-    "Bill": "bill",
-    "PurchaseOrder": "purchase_order",
-    "Vendor": "vendor",
-    "BillPayment": "payment",
-    "VendorCredit": "vendor_credit",
-    "Attachable": "attachment",
 }
 MARKER = re.compile(r"procurify:(bill|po|payment|attachment):([0-9A-Za-z:-]+)")
 FAKE_ID_BASE = 9_000_000_000  # answered Ids: numeric like QuickBooks', far above any real one in a test
@@ -132,7 +125,7 @@ class WriteRecorder:
         if segment == "batch":
             out = []
             for item in body.get("BatchItemRequest") or []:
-                entity = next(k for k in item if k in KINDS)
+                entity = next(k for k in item if k in BY_QBO_ENTITY)
                 operation = item.get("operation") or CREATE
                 out.append({"bId": item.get("bId"), entity: self._one(entity, operation, item[entity])})
             return {"BatchItemResponse": out}
@@ -340,10 +333,10 @@ def describe_write(write: Write, vendor_names: Mapping[str, str], home_currency:
     if write.entity == "Vendor":
         document = str(body.get("DisplayName") or body.get("Id") or "")
         currency = _currency(body, home_currency)
-        return PreviewItem("vendor", "", document, document, None, currency, write.action)
+        return PreviewItem(RecordKind.VENDOR.value, "", document, document, None, currency, write.action)
     amount = line_total(body) if "Line" in body else None
     return PreviewItem(
-        kind=KINDS.get(write.entity, write.entity),
+        kind=kind.value if (kind := BY_QBO_ENTITY.get(write.entity)) else write.entity,
         procurify_id=marker.group(2) if marker else "",
         document=str(body.get("DocNumber") or body.get("FileName") or body.get("Id") or ""),
         vendor=vendor_names.get(vendor_id, vendor_id),
@@ -363,11 +356,12 @@ def _holds(organisation: Organisation, watermark: int) -> list[PreviewItem]:
     events = list(events.order_by("id"))
     ids = {e.procurify_id for e in events}
     mine = {"organisation": organisation, "procurify_id__in": ids}
-    snapshots = {s.procurify_id: s for s in DocumentSummary.objects.filter(object_type="bill", **mine)}
+    bills = DocumentSummary.objects.filter(object_type=RecordKind.BILL, **mine)
+    snapshots = {s.procurify_id: s for s in bills}
     labels = dict(HeldRecord.objects.filter(**mine).values_list("procurify_id", "label"))
     out = []
     for event in events:
-        snap = snapshots.get(event.procurify_id) if event.object_type == "bill" else None
+        snap = snapshots.get(event.procurify_id) if event.object_type == RecordKind.BILL else None
         out.append(
             PreviewItem(
                 kind=event.object_type,

@@ -10,7 +10,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from connector import kinds
 from connector.errors import Permanent, RecordHeld
+from connector.hold_reasons import QBO_SIDE
+from connector.kinds import RecordKind
 from connector.models import ExternalRecord, SyncRun
 from connector.procurify.client import ProcurifyClient
 from connector.procurify.schemas import Bill, MalformedRecord
@@ -35,7 +38,7 @@ from connector.sync.transform import (
 from connector.sync.writers import CREATED, UPDATED, Writer, payload_hash
 from tenants.models import Organisation
 
-BILL, PURCHASE_ORDER, VENDOR = "bill", "purchase_order", "vendor"
+BILL, PURCHASE_ORDER, VENDOR = RecordKind.BILL, RecordKind.PURCHASE_ORDER, RecordKind.VENDOR
 SKIPPED, HELD, FAILED = "skipped", "held", "failed"
 
 
@@ -89,7 +92,7 @@ class Context:
 
 def hold_record(ctx: Context, object_type: str, procurify_id: str, exc: RecordHeld, label: str) -> str:
     holds.hold(ctx.organisation, object_type, procurify_id, exc, label=label, run=ctx.run)
-    if exc.reason_code in holds.QBO_SIDE_CAUSES:  # our copies of QuickBooks' lists may be stale
+    if exc.reason_code in QBO_SIDE:  # our copies of QuickBooks' lists may be stale
         reference_schedule.request_refresh(ctx.organisation)
     ctx.audit.record(
         "hold",
@@ -111,7 +114,7 @@ def hold_malformed(ctx: Context, object_type: str, record: MalformedRecord) -> s
     canonical = json.dumps(record.raw, sort_keys=True, separators=(",", ":"), default=str)
     digest = hashlib.sha256(canonical.encode()).hexdigest()[:24]
     procurify_id = record.record_id or f"malformed:{digest}"
-    kind = "Procurify bill" if object_type == BILL else "Procurify purchase order"
+    kind = kinds.spec(object_type).procurify_noun
     return hold_record(ctx, object_type, procurify_id, record.held(kind), label=f"{kind} {procurify_id}")
 
 

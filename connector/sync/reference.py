@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import models
 
+from connector.kinds import RecordKind
 from connector.models import ExternalRecord, SyncRun
 from connector.procurify.client import ProcurifyClient
 from connector.procurify.schemas import AccountCode, Currency, MalformedRecord, Vendor
@@ -61,7 +62,7 @@ def refresh_reference(
         audit.record(
             "mapping",
             f"Vendor '{mapping.procurify_name}' mapped automatically: {mapping.reason}",
-            object_type="vendor",
+            object_type=RecordKind.VENDOR,
             procurify_id=str(mapping.procurify_vendor_id),
         )
         counts["vendors_matched"] += 1
@@ -69,7 +70,7 @@ def refresh_reference(
         audit.record(
             "mapping",
             demoted.message,
-            object_type="vendor",
+            object_type=RecordKind.VENDOR,
             procurify_id=str(demoted.mapping.procurify_vendor_id),
         )
         counts["vendors_demoted"] += 1
@@ -78,7 +79,7 @@ def refresh_reference(
             "mapping",
             f"Vendor '{mapping.procurify_name}' may be QuickBooks vendor "
             f"'{mapping.suggested_qbo_vendor_name}' ({mapping.suggestion_reason}); waiting for a person.",
-            object_type="vendor",
+            object_type=RecordKind.VENDOR,
             procurify_id=str(mapping.procurify_vendor_id),
         )
         counts["vendors_suggested"] += 1
@@ -128,7 +129,7 @@ def _known_procurify_ids(organisation: Organisation) -> set[tuple[str, int]]:
     codes = AccountMapping.objects.filter(organisation=organisation).values_list(
         "procurify_account_code_id", flat=True
     )
-    return {("vendor", v) for v in vendors} | {("account_code", c) for c in codes}
+    return {(RecordKind.VENDOR.value, v) for v in vendors} | {("account_code", c) for c in codes}
 
 
 def _procurify_currencies(procurify: ProcurifyClient, audit: Audit) -> list[Currency]:
@@ -213,7 +214,7 @@ def _procurify_vendors(
     currency_names: dict[int, str],
 ) -> int:
     n = 0
-    for vendor in _readable(procurify.iter_vendors(), audit, "vendor", "vendor"):
+    for vendor in _readable(procurify.iter_vendors(), audit, RecordKind.VENDOR, "vendor"):
         if _is_other(vendor):
             continue
         VendorMapping.objects.update_or_create(
@@ -316,7 +317,7 @@ def load_mappings(organisation: Organisation) -> Mappings:
 def _po_links(organisation: Organisation) -> dict[str, POLink]:
     links = {}
     rows = ExternalRecord.objects.filter(
-        organisation=organisation, object_type="purchase_order", state=ExternalRecord.State.SYNCED
+        organisation=organisation, object_type=RecordKind.PURCHASE_ORDER, state=ExternalRecord.State.SYNCED
     )
     for procurify_id, qbo_id, extra in rows.values_list("procurify_id", "qbo_id", "extra"):
         by_item = (extra or {}).get("line_ids_by_order_item") or {}

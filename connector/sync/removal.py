@@ -9,10 +9,10 @@ from __future__ import annotations
 from django.db import transaction
 
 from connector.errors import Permanent
+from connector.kinds import BILL_LINKS, RecordKind
 from connector.models import AuditEvent, ExternalRecord, HeldRecord
 from connector.sync import holds
 from connector.sync.audit import Audit
-from connector.sync.credits import BILL_LINK, LINK_TYPES
 from connector.sync.sweep import KEPT
 from connector.sync.writers import is_locked
 
@@ -58,7 +58,7 @@ def delete_in_qbo(held: HeldRecord, *, by: str) -> None:
 
 
 def _record(held: HeldRecord) -> ExternalRecord | None:
-    types = LINK_TYPES if held.object_type == BILL_LINK else (held.object_type,)  # or its vendor credit
+    types = BILL_LINKS if held.object_type == RecordKind.BILL else (held.object_type,)  # or its vendor credit
     return ExternalRecord.objects.filter(
         organisation=held.organisation, object_type__in=types, procurify_id=held.procurify_id
     ).first()

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 
+from connector import kinds
 from connector.errors import QBOFault
+from connector.kinds import RecordKind
 from connector.models import AuditEvent, ExternalRecord
 from connector.qbo.schemas import Entity
 from connector.sync.audit import RecordAudit
-from connector.sync.credits import BILL_LINK, CREDIT_LINK, ENTITIES
 from connector.sync.transform import Held, Plan
 from connector.sync.writers import is_locked
 
@@ -28,12 +29,11 @@ if TYPE_CHECKING:  # records imports this module
     from connector.sync.records import Context
 
 NOT_FOUND = "610"
-KIND_NAMES = {BILL_LINK: "bill", CREDIT_LINK: "vendor credit"}
 
 
 def retire_other_kind(ctx: Context, procurify_id: str, link: str, plan: Plan, audit: RecordAudit) -> None:
     """Delete, in QuickBooks, what this bill was written as before it changed sign; or raise `Held`."""
-    old_link = CREDIT_LINK if link == BILL_LINK else BILL_LINK
+    old_link = RecordKind.VENDOR_CREDIT if link == RecordKind.BILL else RecordKind.BILL
     record = ExternalRecord.objects.filter(
         organisation=ctx.organisation, object_type=old_link, procurify_id=procurify_id
     ).first()
@@ -41,21 +41,26 @@ def retire_other_kind(ctx: Context, procurify_id: str, link: str, plan: Plan, au
         return
     if record.realm_id and record.realm_id != ctx.qbo.realm_id:
         return  # another company's object: set aside with that company (connector/sync/company.py)
-    entity = record.qbo_entity or ENTITIES[old_link]
+    entity = record.qbo_entity or kinds.spec(old_link).qbo_entity
     current = _current(ctx, record, entity, plan, audit)
     if current is None:
-        audit("decision", f"The {KIND_NAMES[old_link]} written before the sign changed is not in QuickBooks.")
+        audit(
+            "decision",
+            f"The {kinds.spec(old_link).noun} written before the sign changed is not in QuickBooks.",
+        )
         record.delete()
         return
     if is_locked(current):
-        raise Held("credit_sign_flip_locked", bill=plan.label, detail=f"{KIND_NAMES[old_link]} {current.Id}")
+        raise Held(
+            "credit_sign_flip_locked", bill=plan.label, detail=f"{kinds.spec(old_link).noun} {current.Id}"
+        )
     audit("request", f"Delete {entity} {current.Id}", {"Id": current.Id, "SyncToken": current.SyncToken})
     ctx.qbo.delete(entity, str(current.Id), str(current.SyncToken))
     with transaction.atomic():
         audit(
             AuditEvent.Kind.DECISION,
             f"Deleted {entity} {current.Id} in QuickBooks: the bill changed sign in Procurify and is "
-            f"written as a {KIND_NAMES[link]} instead.",
+            f"written as a {kinds.spec(link).noun} instead.",
             # No "by": the Activity page lists what people did; this trail is on the record's timeline.
             {"action": "deleted_in_qbo", "automatic": True, "qbo_id": str(current.Id), "reason": "sign_flip"},
         )

@@ -17,22 +17,17 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from connector.errors import Permanent
+from connector.kinds import BILL_LINKS, RecordKind
 from connector.models import ExternalRecord, SyncCursor
 from connector.procurify.schemas import Bill, BillSummary, MalformedRecord
-from connector.sync.credits import LINK_TYPES
-from connector.sync.records import BILL, Context, hold_record
+from connector.sync.records import Context, hold_record
 from connector.sync.transform import SYNC_STATUSES, VOID_STATUSES, Held
 
 SWEEP_EVERY = timedelta(hours=24)
 STREAM = "removals_sweep"  # a SyncCursor row holding when the sweep last ran
 EVERYTHING_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
 UNKNOWN = object()  # a bill whose detail could not be read: neither listed nor proven gone
-# Holds the sweep makes; a person resolves them with "Delete in QuickBooks" or "Keep".
-REMOVAL_REASONS = frozenset(
-    {"bill_removed_in_procurify", "bill_voided_in_procurify", "bill_unapproved_after_sync"}
-)
 KEPT = "kept_after_removal"  # ExternalRecord.extra flag: a person chose to keep the QuickBooks bill
-PAYMENT = "payment"  # HeldRecord.object_type of payment holds, keyed by the payment's uuid (payments.py)
 
 
 def due(ctx: Context) -> bool:
@@ -64,7 +59,7 @@ def sweep_removals(ctx: Context, *, force: bool = False) -> dict[str, int]:
     counts["listed"] = len(statuses)
     # Vendor credits are bills in Procurify (credits.py): held like bills, under the bill's id.
     written = ExternalRecord.objects.filter(
-        organisation=ctx.organisation, object_type__in=LINK_TYPES
+        organisation=ctx.organisation, object_type__in=BILL_LINKS
     ).exclude(qbo_id="")
     for procurify_id, label, extra in written.values_list("procurify_id", "label", "extra").iterator():
         status = statuses.get(procurify_id)
@@ -81,7 +76,7 @@ def sweep_removals(ctx: Context, *, force: bool = False) -> dict[str, int]:
         finding = _finding(status, label)
         if finding is not None:
             kind, held = finding
-            hold_record(ctx, BILL, procurify_id, held, label)
+            hold_record(ctx, RecordKind.BILL, procurify_id, held, label)
             counts[kind] += 1
     SyncCursor.objects.update_or_create(
         organisation=ctx.organisation, stream=STREAM, defaults={"value": ctx.signpost}

@@ -13,7 +13,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from connector.errors import RecordHeld, reason_sentence
+from connector.errors import RecordHeld
+from connector.hold_reasons import sentence
 from connector.procurify.schemas import MONEY_LIMIT, Bill, BillItem, CostAllocation, PurchaseOrder
 from connector.sync import closed_books
 
@@ -27,41 +28,6 @@ VOID_STATUSES = frozenset({3, 5})
 # PO state (procurify.md §3): 0 Purchased, 1 Cancelled, 3 Closed, 4 Paid, 5 Reopened, 2 legacy.
 PO_OPEN_STATES = frozenset({0, 2, 5})
 PO_CANCELLED = 1
-
-
-# Engine-only reasons, next to the shared ones in connector/errors.py (REASONS).
-EXTRA_REASONS: dict[str, str] = {
-    "sync_failed": "We could not sync this record: {detail} It is retried automatically within six hours.",
-    "bill_removed_in_procurify": (
-        "Removed in Procurify after it reached QuickBooks: {bill} is still an open payable there. Delete "
-        "it in QuickBooks or keep it."
-    ),
-    "bill_unapproved_after_sync": (
-        "Sent back for approval in Procurify after it reached QuickBooks: {bill}. Delete it in QuickBooks "
-        "or keep it; once approved again it is updated there."
-    ),
-    "paid_in_procurify": (
-        "{bill} is paid in Procurify, but QuickBooks still shows it as an open bill: payments are not "
-        "written to QuickBooks yet. Record the payment there (Pay bills), then mark it recorded here, so "
-        "the bill is not paid twice."
-    ),
-    "credit_sign_flip_locked": (
-        "{bill} changed sign in Procurify (a bill became a credit, or a credit a bill), so the {detail} we "
-        "wrote to QuickBooks must be replaced, but it has payments or credits applied there. Nothing was "
-        "changed. Remove what is applied in QuickBooks (it is retried within six hours) or enter the change "
-        "there by hand."
-    ),
-    "books_unknown": (
-        "We have not read QuickBooks' currency settings yet, so nothing was sent. It is retried on the "
-        "next run."
-    ),
-}
-
-
-def sentence(reason_code: str, **params: Any) -> str:
-    if reason_code in EXTRA_REASONS:
-        return EXTRA_REASONS[reason_code].format_map({k: params.get(k, "?") for k in ("detail", "bill")})
-    return reason_sentence(reason_code, **params)
 
 
 class Held(RecordHeld):

@@ -7,13 +7,15 @@ from decimal import Decimal
 
 import pytest
 
+from connector.kinds import RecordKind
 from connector.models import AuditEvent, ExternalRecord, HeldRecord, SyncRun
-from connector.sync.payments import PAYMENT
 from mappings.models import PaymentAccountMapping, QBOAccount
 from mappings.payment_accounts import NotAPayingAccount, save_payment_account
 from sandbox import seed_payments as stories
 from sandbox.procurify_render import bill_totals
 from tests.engine.conftest import Harness
+
+PAYMENT = RecordKind.PAYMENT
 
 
 def _run(harness: Harness, org) -> SyncRun:

@@ -40,7 +40,8 @@ from security_support import (
     to_json_bytes,
 )
 
-from connector.errors import REASONS, ConnectorError
+from connector.errors import ConnectorError
+from connector.hold_reasons import REASONS
 from connector.models import ExternalRecord, HeldRecord, SyncRun
 from connector.procurify.auth import AccessToken, MemoryTokenStore
 from connector.procurify.client import ProcurifyClient
@@ -49,7 +50,6 @@ from connector.procurify.streams import parse_record
 from connector.sync.transform import (
     CENT,
     DOC_NUMBER_MAX,
-    EXTRA_REASONS,
     Books,
     Held,
     Mappings,
@@ -60,7 +60,7 @@ from connector.sync.transform import (
     vendor_payload,
 )
 
-KNOWN_REASONS = set(REASONS) | set(EXTRA_REASONS)
+KNOWN_REASONS = set(REASONS)
 cents = st.integers(min_value=0, max_value=5_000_00).map(lambda c: Decimal(c) / 100)
 # Text Postgres can store (the edge refuses the rest, proven above), so the transform gets exercised.
 STORABLE = [t for t in HOSTILE_TEXT if "\x00" not in t and "\ud800" not in t]

@@ -95,9 +95,7 @@ def test_it_answers_404_for_another_organisations_hold(org_a, org_b, owner) -> N
 
 
 def test_it_has_a_plain_title_for_every_reason_code() -> None:
-    from connector.errors import REASONS
-    from connector.sync.transform import EXTRA_REASONS
-    from connector.views import REASON_TITLES
+    from connector.hold_reasons import REASONS, ReasonCode
 
-    missing = (set(REASONS) | set(EXTRA_REASONS)) - set(REASON_TITLES)
+    missing = {code for code in ReasonCode if not REASONS[code].title or REASONS[code].title == code.value}
     assert not missing, f"held-record groups would show raw codes: {sorted(missing)}"

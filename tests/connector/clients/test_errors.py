@@ -5,7 +5,6 @@ import string
 import pytest
 
 from connector.errors import (
-    REASONS,
     ConnectorError,
     FaultError,
     Permanent,
@@ -13,8 +12,8 @@ from connector.errors import (
     ReauthRequired,
     RecordHeld,
     Retryable,
-    reason_sentence,
 )
+from connector.hold_reasons import REASONS, reason
 
 ENGINE_CODES = {
     "vendor_unmapped",
@@ -50,8 +49,11 @@ def test_it_arranges_errors_by_what_the_caller_should_do():
 
 def test_it_has_a_sentence_for_every_code_the_engine_needs():
     assert REASONS.keys() >= ENGINE_CODES
-    for template in REASONS.values():
-        assert template[0].isupper() and template.rstrip().endswith((".", "}"))
+    for spec in REASONS.values():
+        template = spec.template
+        # A sentence may open with a parameter ("{bill} is paid in Procurify..."): render it with a name.
+        assert spec.render(**dict.fromkeys(spec.params, "Acme"))[0].isupper(), template
+        assert template.rstrip().endswith((".", "}"))
 
 
 def test_it_renders_the_vendor_unmapped_sentence():
@@ -62,11 +64,11 @@ def test_it_renders_the_vendor_unmapped_sentence():
 
 
 def test_it_shows_a_question_mark_for_a_missing_parameter():
-    assert reason_sentence("vendor_unmapped").startswith("Vendor '?'")
+    assert reason("vendor_unmapped").render().startswith("Vendor '?'")
 
 
 def test_it_uses_only_named_placeholders():
-    for template in REASONS.values():
+    for template in (r.template for r in REASONS.values()):
         names = [f[1] for f in string.Formatter().parse(template) if f[1] is not None]
         assert all(names), template
 
