@@ -250,13 +250,13 @@ def _removed(ctx: Context, uuid: str, audit: RecordAudit) -> str:
         holds.resolve(ctx.organisation, BILL, uuid)
         return SKIPPED
     label = ExternalRecord.objects.filter(
-        organisation=ctx.organisation, object_type__in=credits.LINK_TYPES, procurify_id=uuid
+        organisation=ctx.organisation, object_type__in=kinds.BILL_LINKS, procurify_id=uuid
     ).values_list("label", flat=True)[0]
     return hold_record(ctx, BILL, uuid, Held("bill_removed_in_procurify", bill=label), label)
 
 
 def _in_qbo(ctx: Context, object_type: str, procurify_id: str) -> bool:
-    types = credits.LINK_TYPES if object_type == BILL else (object_type,)  # a bill may be a vendor credit
+    types = kinds.BILL_LINKS if object_type == BILL else (object_type,)  # a bill may be a vendor credit
     return (
         ExternalRecord.objects.filter(
             organisation=ctx.organisation, object_type__in=types, procurify_id=procurify_id
