@@ -33,9 +33,8 @@ class Retry(StrEnum):
 
     ON_RELEASE = "on_release"  # when what it waits on is fixed (a saved mapping releases it)
     EACH_RUN = "each_run"  # every run: the cause was a blip on Procurify's side
-    AFTER_COOLDOWN = (
-        "after_cooldown"  # after holds.QBO_SIDE_COOLDOWN: resending at once earns the same refusal
-    )
+    # After holds.QBO_SIDE_COOLDOWN: resending at once only earns the same refusal.
+    AFTER_COOLDOWN = "after_cooldown"
 
 
 class MissingParams(ValueError):

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from connector.errors import RecordHeld
 from connector.hold_reasons import QBO_SIDE, ReasonCode
+from connector.kinds import RecordKind
 from connector.models import HeldRecord, SyncRun
 from tenants.models import Organisation
 
@@ -36,8 +37,9 @@ def hold(
     label: str = "",
     run: SyncRun | None = None,
 ) -> HeldRecord:
-    """Create or refresh the one hold row of this record with the latest reason (a registered one)."""
+    """Create or refresh the one hold row of this record with the latest reason (registered kind and code)."""
     reason_code = ReasonCode(exc.reason_code)  # ValueError: an unregistered code is never stored
+    object_type = RecordKind(object_type)  # ... nor an unregistered kind
     waiting_type = getattr(exc, "waiting_on_type", "") or ""
     waiting_key = getattr(exc, "waiting_on_key", "") or ""
     params = getattr(exc, "params", None) or {}

@@ -110,11 +110,15 @@ def test_it_refuses_an_unknown_code_when_the_hold_is_raised() -> None:
 
 
 @pytest.mark.django_db
-def test_it_refuses_an_unknown_code_when_the_hold_is_stored(org_a) -> None:
+def test_it_refuses_an_unknown_code_or_kind_when_the_hold_is_stored(org_a) -> None:
     exc = Held("vendor_unmapped", vendor="Acme")
     exc.reason_code = "vendor_lost"  # type: ignore[assignment]  # as a caller bypassing the constructor would
     with pytest.raises(ValueError):
         holds.hold(org_a, "bill", "b1", exc)
+    assert not HeldRecord.objects.filter(organisation=org_a).exists()
+
+    with pytest.raises(ValueError):
+        holds.hold(org_a, "invoice", "b1", Held("vendor_unmapped", vendor="Acme"))
     assert not HeldRecord.objects.filter(organisation=org_a).exists()
 
     held = holds.hold(org_a, "bill", "b1", Held("vendor_unmapped", vendor="Acme"))
