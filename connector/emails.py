@@ -17,9 +17,10 @@ from django.conf import settings
 from django.urls import reverse
 
 from connector import finance, finder, held_groups
-from connector.models import HeldRecord, MeteredUsage, SyncRun
+from connector.held_list import fix_links
+from connector.models import HeldRecord, SyncRun
 from connector.money import format_totals
-from connector.views import REASON_TITLES, fix_links
+from connector.views import REASON_TITLES  # moving to connector/hold_reasons.py (issue 13)
 from tenants.connection_emails import notifications_context
 from tenants.emails import send_templated
 from tenants.models import NotificationKind, Organisation, subscribed_emails
@@ -120,27 +121,6 @@ def maybe_send_first_sync(run: SyncRun) -> bool:
         },
     }
     send_templated("first_sync", context, to)
-    return True
-
-
-def send_metered_usage(usage: MeteredUsage, percent: int, budget: int) -> bool:
-    """The organisation used ``percent``% of its monthly metered QuickBooks calls (connector/metering.py).
-
-    Sent to the members who want "Syncs keep failing" mail: an exhausted budget stops syncs.
-    """
-    organisation = usage.organisation
-    to = recipients(organisation, NotificationKind.RUN_FAILED)
-    if not to:
-        return False
-    context = {
-        **notifications_context(organisation),
-        "organisation": organisation,
-        "usage": usage,
-        "percent": percent,
-        "budget": budget,
-        "usage_url": _absolute(reverse("connector-usage", args=[organisation.public_id])),
-    }
-    send_templated("metered_usage", context, to)
     return True
 
 

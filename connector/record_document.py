@@ -13,7 +13,7 @@ from typing import Any
 
 from connector.models import AuditEvent
 from connector.money import to_decimal
-from connector.templatetags.finance import format_when
+from connector.when import format_when
 from mappings.models import AccountMapping, QBOAccount, QBOVendor
 
 

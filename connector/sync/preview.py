@@ -33,7 +33,7 @@ from django.core.cache import cache
 from django.db import connections, transaction
 from django.utils import timezone
 
-from connector.errors import Retryable
+from connector.errors import ConnectorError, Retryable
 from connector.models import AuditEvent, DocumentSummary, HeldRecord, SyncRun
 from connector.procurify.auth import AccessToken
 from connector.procurify.client import ProcurifyClient
@@ -444,8 +444,6 @@ def stored(organisation: Organisation) -> tuple[dict[str, Any] | None, Preview |
 
 def run_and_store(organisation: Organisation) -> str:
     """The Celery task's body: run the preview and keep its result (or why it could not run)."""
-    from connector.errors import ConnectorError
-
     try:
         preview = preview_next_sync(organisation)
     except PreviewBusy as exc:
