@@ -70,7 +70,7 @@ def send_held_digest(organisation: Organisation, held_records: Sequence[HeldReco
 
 def maybe_send_run_failed(run: SyncRun, threshold: int = FAILURES_BEFORE_ALERT) -> bool:
     """Mail once when the last `threshold` finished runs all failed (not on every failure)."""
-    finished = SyncRun.objects.filter(organisation=run.organisation).exclude(status__in=SyncRun.ACTIVE)
+    finished = SyncRun.objects.for_org(run.organisation).finished()
     recent = list(finished.order_by("-created_at", "-pk")[: threshold + 1])
     failed = [r.status in (SyncRun.Status.FAILED, SyncRun.Status.ABANDONED) for r in recent]
     if len(failed) < threshold or not all(failed[:threshold]):

@@ -1,7 +1,7 @@
 """Sync pages: held records, a record's audit timeline, runs, sync now and its progress, sync settings.
 
-Thin: org_view → form / engine service (connector.sync.*) → render. Everything is filtered by
-request.organisation and looked up by public UUID inside it.
+Thin: org_view → form → presenter (held_list, record_page, dashboard) or engine service → render.
+Everything is filtered by request.organisation and looked up by public UUID inside it.
 """
 
 from __future__ import annotations

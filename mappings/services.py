@@ -180,7 +180,7 @@ def create_qbo_vendor(
         raise VendorNotCreated("This vendor belongs to another organisation.")
     if mapping.is_mapped:
         raise VendorNotCreated(f"{mapping.procurify_name} is already mapped to '{mapping.qbo_vendor_name}'.")
-    if SyncRun.objects.filter(organisation=organisation, status__in=SyncRun.ACTIVE).exists():
+    if SyncRun.objects.for_org(organisation).active().exists():
         # The engine's vendor step may be creating this very vendor; let it finish first.
         raise VendorNotCreated("A sync is running. Try again once it has finished.")
     key = str(mapping.procurify_vendor_id)
@@ -229,7 +229,7 @@ def create_currency_twin(
         raise VendorNotCreated("This vendor belongs to another organisation.")
     if not (len(currency) == 3 and currency.isalpha()) or currency == books.home_currency:
         raise VendorNotCreated(f"'{currency}' is not a foreign currency of this QuickBooks company.")
-    if SyncRun.objects.filter(organisation=organisation, status__in=SyncRun.ACTIVE).exists():
+    if SyncRun.objects.for_org(organisation).active().exists():
         raise VendorNotCreated("A sync is running. Try again once it has finished.")
     base = mapping.qbo_vendor_name or mapping.procurify_name
     key = f"{mapping.procurify_vendor_id}:{currency}"  # not the vendor's own key: that one is taken

@@ -26,7 +26,7 @@ def read_reference(organisation: Organisation) -> str:
     """The task's body. A sync already running reads the same data itself, so it is left to it."""
     from connector.clients import procurify_client_for, qbo_client_for
 
-    if SyncRun.objects.filter(organisation=organisation, status__in=SyncRun.ACTIVE).exists():
+    if SyncRun.objects.for_org(organisation).active().exists():
         return BUSY
     audit = Audit(organisation)
     try:

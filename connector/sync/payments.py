@@ -378,8 +378,8 @@ def payments_of_bill(organisation: Any, bill_uuid: str) -> BillPaymentState:
         if bill_uuid in (r.extra or {}).get("bills", [])
     ]
     waiting = list(
-        HeldRecord.objects.filter(
-            organisation=organisation, object_type=PAYMENT, detail__bills__contains=bill_uuid
-        ).exclude(state=HeldRecord.State.RESOLVED)
+        HeldRecord.objects.for_org(organisation)
+        .open()
+        .filter(object_type=PAYMENT, detail__bills__contains=bill_uuid)
     )
     return BillPaymentState(recorded, waiting)

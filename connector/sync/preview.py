@@ -282,7 +282,7 @@ def preview_next_sync(
 
     Raises PreviewBusy when a sync is queued or running (clients.NotConnected when not connected).
     """
-    if SyncRun.objects.filter(organisation=organisation, status__in=SyncRun.ACTIVE).exists():
+    if SyncRun.objects.for_org(organisation).active().exists():
         raise PreviewBusy("A sync is queued or running; preview again when it has finished.")
     if procurify is None or qbo is None:
         from connector.clients import procurify_client_for, qbo_client_for

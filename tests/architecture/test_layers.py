@@ -54,6 +54,7 @@ RULES: tuple[tuple[str, str], ...] = (
     ("connector.bench.*", "entry"),
     ("connector.dispatch", "entry"),
     ("mappings.services", "services"),
+    ("mappings.mapping_table", "services"),
     ("connector.reconcile_service", "services"),
     ("connector.emails", "services"),
     ("connector.dashboard", "services"),
