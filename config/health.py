@@ -14,6 +14,8 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
+from connector.models import WorkerHeartbeat
+
 
 def _database() -> dict[str, Any]:
     try:
@@ -37,8 +39,6 @@ def _redis() -> dict[str, Any]:
 
 
 def _worker() -> dict[str, Any]:
-    from connector.models import WorkerHeartbeat
-
     beat = WorkerHeartbeat.objects.filter(name="worker").first()
     if beat is None:
         return {"ok": False, "last_heartbeat": None, "age_seconds": None}

@@ -129,6 +129,5 @@ def _on_audit_event(sender: Any, instance: Any, created: bool, **kwargs: Any) ->
 
 
 def connect() -> None:
-    from connector.models import AuditEvent
-
-    post_save.connect(_on_audit_event, sender=AuditEvent, dispatch_uid="document_summary")
+    # A lazy "app.Model" sender: connector.models imports this module, so it cannot import them back.
+    post_save.connect(_on_audit_event, sender="connector.AuditEvent", dispatch_uid="document_summary")

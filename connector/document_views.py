@@ -14,7 +14,8 @@ from django.utils import timezone
 from connector import finder, kinds
 from connector.finder import FinderForm
 from connector.kinds import RecordKind
-from connector.views import open_holds, record_path
+from connector.models import HeldRecord
+from connector.record_links import record_path
 from tenants.access import org_view
 from tenants.models import Organisation
 
@@ -56,7 +57,9 @@ def _source(form: FinderForm, organisation: Organisation) -> QuerySet[Any]:
 def held_export(request: HttpRequest) -> HttpResponse:
     organisation = request.organisation  # type: ignore[attr-defined]
     form = FinderForm(request.GET, with_state=False)
-    return finder.stream_csv(form.apply(finder.with_documents(open_holds(organisation))), _filename("held"))
+    return finder.stream_csv(
+        form.apply(finder.with_documents(HeldRecord.objects.for_org(organisation).open())), _filename("held")
+    )
 
 
 def _filename(kind: str) -> str:

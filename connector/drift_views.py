@@ -8,8 +8,11 @@ from django.core.paginator import Paginator
 from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from connector.dispatch import queue_replay
+from connector.drift_choices import choices
 from connector.errors import ConnectorError
 from connector.kinds import DOCUMENTS
 from connector.models import QBODrift
@@ -17,17 +20,6 @@ from connector.sync import drift_actions
 from tenants.access import org_view
 
 PAGE_SIZE = 50
-CHOICE_LABELS = {
-    drift_actions.USE_PROCURIFY: "Use Procurify's version",
-    drift_actions.KEEP_QBO: "Keep QuickBooks' version",
-    drift_actions.RECREATE: "Re-create in QuickBooks",
-    drift_actions.LEAVE_DELETED: "Leave it deleted",
-    drift_actions.SEEN: "Noted",
-}
-
-
-def choices(drift: QBODrift) -> list[tuple[str, str]]:
-    return [(a, CHOICE_LABELS[a]) for a in drift_actions.ALLOWED[QBODrift.Kind(drift.kind)]]
 
 
 @org_view
@@ -56,8 +48,6 @@ def drift_list(request: HttpRequest) -> HttpResponse:
 @org_view
 @require_POST
 def drift_decide(request: HttpRequest, drift_id: str) -> HttpResponse:
-    from connector.views import queue_replay  # views imports this module's helpers for the record page
-
     organisation = request.organisation  # type: ignore[attr-defined]
     drift = get_object_or_404(QBODrift, organisation=organisation, public_id=drift_id)
     action = request.POST.get("action", "")
@@ -73,14 +63,10 @@ def drift_decide(request: HttpRequest, drift_id: str) -> HttpResponse:
 
 
 def _list_url(drift: QBODrift) -> str:
-    from django.urls import reverse
-
     return reverse("connector-drift", args=[drift.organisation.public_id])
 
 
 def _record_url(drift: QBODrift) -> str:
-    from django.urls import reverse
-
     return reverse(
         "connector-record", args=[drift.organisation.public_id, drift.object_type, drift.procurify_id]
     )

@@ -17,9 +17,9 @@ from django.conf import settings
 from django.urls import reverse
 
 from connector import finance, finder, held_groups
-from connector.models import HeldRecord, MeteredUsage, SyncRun
+from connector.held_list import fix_links
+from connector.models import HeldRecord, SyncRun
 from connector.money import format_totals
-from connector.views import fix_links
 from tenants.connection_emails import notifications_context
 from tenants.emails import send_templated
 from tenants.models import NotificationKind, Organisation, subscribed_emails
@@ -69,7 +69,7 @@ def send_held_digest(organisation: Organisation, held_records: Sequence[HeldReco
 
 def maybe_send_run_failed(run: SyncRun, threshold: int = FAILURES_BEFORE_ALERT) -> bool:
     """Mail once when the last `threshold` finished runs all failed (not on every failure)."""
-    finished = SyncRun.objects.filter(organisation=run.organisation).exclude(status__in=SyncRun.ACTIVE)
+    finished = SyncRun.objects.for_org(run.organisation).finished()
     recent = list(finished.order_by("-created_at", "-pk")[: threshold + 1])
     failed = [r.status in (SyncRun.Status.FAILED, SyncRun.Status.ABANDONED) for r in recent]
     if len(failed) < threshold or not all(failed[:threshold]):
@@ -120,27 +120,6 @@ def maybe_send_first_sync(run: SyncRun) -> bool:
         },
     }
     send_templated("first_sync", context, to)
-    return True
-
-
-def send_metered_usage(usage: MeteredUsage, percent: int, budget: int) -> bool:
-    """The organisation used ``percent``% of its monthly metered QuickBooks calls (connector/metering.py).
-
-    Sent to the members who want "Syncs keep failing" mail: an exhausted budget stops syncs.
-    """
-    organisation = usage.organisation
-    to = recipients(organisation, NotificationKind.RUN_FAILED)
-    if not to:
-        return False
-    context = {
-        **notifications_context(organisation),
-        "organisation": organisation,
-        "usage": usage,
-        "percent": percent,
-        "budget": budget,
-        "usage_url": _absolute(reverse("connector-usage", args=[organisation.public_id])),
-    }
-    send_templated("metered_usage", context, to)
     return True
 
 

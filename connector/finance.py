@@ -19,8 +19,6 @@ from connector.kinds import RecordKind
 from connector.models import AuditEvent, ExternalRecord, HeldRecord, SyncRun
 from tenants.models import Organisation
 
-OPEN = (HeldRecord.State.HELD, HeldRecord.State.RELEASED)
-
 
 def month_start(organisation: Organisation, now: datetime | None = None) -> datetime:
     """Midnight on the 1st in the organisation's zone: "this month" is the finance team's month."""
@@ -51,11 +49,10 @@ def synced_this_month(organisation: Organisation, now: datetime | None = None) -
 
 
 def on_hold(organisation: Organisation) -> list[tuple[str, Decimal]]:
-    held = HeldRecord.objects.filter(
-        organisation=organisation,
-        object_type=RecordKind.BILL,
-        procurify_id=OuterRef("procurify_id"),
-        state__in=OPEN,
+    held = (
+        HeldRecord.objects.for_org(organisation)
+        .open()
+        .filter(object_type=RecordKind.BILL, procurify_id=OuterRef("procurify_id"))
     )
     return _sum_by_currency(
         DocumentSummary.objects.filter(organisation=organisation, object_type=RecordKind.BILL).filter(

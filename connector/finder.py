@@ -133,11 +133,10 @@ def parse_amount(text: str) -> Decimal | None:
 
 
 def _state(organisation: Any, type_ref: str, id_ref: str) -> Case:
-    held = HeldRecord.objects.filter(
-        organisation=organisation,
-        object_type=OuterRef(type_ref),
-        procurify_id=OuterRef(id_ref),
-        state__in=(HeldRecord.State.HELD, HeldRecord.State.RELEASED),
+    held = (
+        HeldRecord.objects.for_org(organisation)
+        .open()
+        .filter(object_type=OuterRef(type_ref), procurify_id=OuterRef(id_ref))
     )
     synced = ExternalRecord.objects.filter(
         organisation=organisation,
@@ -168,11 +167,12 @@ def documents(organisation: Any) -> QuerySet[DocumentSummary]:
 
 def vendors(organisation: Any) -> QuerySet[VendorMapping]:
     """Every Procurify vendor the product knows, in the same shape: mapped means it is in QuickBooks."""
-    held = HeldRecord.objects.filter(
-        organisation=organisation,
-        object_type=RecordKind.VENDOR,
-        procurify_id=Cast(OuterRef("procurify_vendor_id"), CharField()),
-        state__in=(HeldRecord.State.HELD, HeldRecord.State.RELEASED),
+    held = (
+        HeldRecord.objects.for_org(organisation)
+        .open()
+        .filter(
+            object_type=RecordKind.VENDOR, procurify_id=Cast(OuterRef("procurify_vendor_id"), CharField())
+        )
     )
     return VendorMapping.objects.filter(organisation=organisation).annotate(
         object_type=Value(RecordKind.VENDOR.value, output_field=CharField()),

@@ -12,14 +12,12 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import httpx
 
 from connector.errors import Retryable
-
-if TYPE_CHECKING:
-    from connector.netguard import Policy
+from connector.netguard import Policy, guarded_transport
 
 logger = logging.getLogger("connector.http")
 
@@ -58,8 +56,6 @@ def build_client(
     only through a pinned transport that connects to the addresses it verified.
     """
     if guard is not None:
-        from connector.netguard import guarded_transport
-
         transport = guarded_transport(transport, guard)
     return httpx.Client(
         base_url=base_url,

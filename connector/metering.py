@@ -19,6 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from connector.models import MeteredUsage
+from connector.usage_emails import send_metered_usage
 
 log = logging.getLogger(__name__)
 KINDS = ("reads", "queries", "batches", "cdc")
@@ -72,8 +73,6 @@ def _maybe_alert(organisation_id: int, month: date) -> None:
         alerted_percent=reached
     )
     if claimed:
-        from connector.emails import send_metered_usage  # emails imports views; keep this module light
-
         usage.refresh_from_db()
         send_metered_usage(usage, reached, limit)
 

@@ -27,6 +27,18 @@ class WorkerHeartbeat(models.Model):
         return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
 
 
+class SyncRunQuerySet(models.QuerySet["SyncRun"]):
+    def for_org(self, organisation: Organisation) -> SyncRunQuerySet:
+        return self.filter(organisation=organisation)
+
+    def active(self) -> SyncRunQuerySet:
+        """Queued or running: at most one per organisation (connector_syncrun_one_active)."""
+        return self.filter(status__in=SyncRun.ACTIVE)
+
+    def finished(self) -> SyncRunQuerySet:
+        return self.exclude(status__in=SyncRun.ACTIVE)
+
+
 class SyncRun(models.Model):
     """One pipeline run of one organisation: queued → running → succeeded | failed | abandoned."""
 
@@ -56,6 +68,8 @@ class SyncRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     counts = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, help_text="A sentence for the UI when the run failed.")
+
+    objects = SyncRunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -129,6 +143,15 @@ class ExternalRecord(models.Model):
         return f"{self.object_type} {self.procurify_id} → {self.qbo_entity} {self.qbo_id or '?'}"
 
 
+class HeldRecordQuerySet(models.QuerySet["HeldRecord"]):
+    def for_org(self, organisation: Organisation) -> HeldRecordQuerySet:
+        return self.filter(organisation=organisation)
+
+    def open(self) -> HeldRecordQuerySet:
+        """Not settled yet: held, or released and waiting for the next run to retry it."""
+        return self.filter(state__in=(HeldRecord.State.HELD, HeldRecord.State.RELEASED))
+
+
 class HeldRecord(models.Model):
     """A record that could not be written, why (code + sentence), and what it waits on."""
 
@@ -154,6 +177,8 @@ class HeldRecord(models.Model):
     last_held_at = models.DateTimeField(auto_now=True)
     released_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = HeldRecordQuerySet.as_manager()
 
     class Meta:
         ordering = ["-last_held_at"]

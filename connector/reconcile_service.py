@@ -33,7 +33,6 @@ from connector.sync.transform import SYNC_STATUSES
 from mappings.models import BooksProfile
 from tenants.models import Organisation
 
-OPEN = (HeldRecord.State.HELD, HeldRecord.State.RELEASED)
 ID_CHUNK = 100  # Ids per query: a short GET URL, and well under MAXRESULTS 1000
 
 
@@ -68,9 +67,7 @@ def build(
     in_qbo, reads = qbo_bills(qbo, [link.qbo_id for link in links.values()], home)
     holds = {
         h.procurify_id: Hold(h.reason_code, h.message)
-        for h in HeldRecord.objects.filter(
-            organisation=organisation, object_type=RecordKind.BILL, state__in=OPEN
-        )
+        for h in HeldRecord.objects.for_org(organisation).open().filter(object_type=RecordKind.BILL)
     }
     return reconcile(bills, written, in_qbo, holds, qbo_reads=reads)
 

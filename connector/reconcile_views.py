@@ -24,6 +24,7 @@ from connector.clients import NotConnected
 from connector.errors import ConnectorError
 from connector.reconcile import CENT, KIND_TITLES, Reconciliation
 from connector.sync import preview as previews
+from connector.sync import preview_summary, start_gate
 from mappings.views import is_htmx
 from tenants import limits
 from tenants.access import org_view
@@ -168,8 +169,6 @@ def preview_page(request: HttpRequest) -> HttpResponse:
 
 def start_context(organisation: Organisation, preview: previews.Preview | None) -> dict[str, Any]:
     """The preview page's "Start syncing" block: sums per vendor and per hold reason, and the gate."""
-    from connector.sync import preview_summary, start_gate
-
     return {
         "by_vendor": preview_summary.by_vendor(preview) if preview else [],
         "holds_by_reason": preview_summary.holds_by_reason(preview) if preview else [],

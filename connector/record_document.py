@@ -15,7 +15,7 @@ from connector import kinds
 from connector.kinds import RecordKind
 from connector.models import AuditEvent
 from connector.money import to_decimal
-from connector.templatetags.finance import format_when
+from connector.when import format_when
 from mappings.models import AccountMapping, QBOAccount, QBOVendor
 
 

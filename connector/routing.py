@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector.models import SyncRun
+
 INTERACTIVE = "interactive"
 DEFAULT = "celery"
 ALWAYS_INTERACTIVE = frozenset({"connector.tasks.replay_record", "connector.tasks.preview_sync"})
@@ -21,8 +23,6 @@ def route_task(name: str, args: Any, kwargs: Any, options: dict[str, Any], task:
     if name in ALWAYS_INTERACTIVE:
         return {"queue": INTERACTIVE}
     if name == "connector.tasks.sync_organisation" and args:
-        from connector.models import SyncRun
-
         trigger = SyncRun.objects.filter(pk=args[0]).values_list("trigger", flat=True).first()
         if trigger in (SyncRun.Trigger.MANUAL, SyncRun.Trigger.REPLAY):
             return {"queue": INTERACTIVE}

@@ -8,10 +8,12 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from connector.emails import notify_after_run
 from connector.errors import ConnectorError
 from connector.models import SyncRun, WorkerHeartbeat
 from connector.routing import DEFAULT as DEFAULT_QUEUE
-from connector.sync import runs
+from connector.sync import engine, first_mapping, preview, runs
+from tenants.models import Organisation
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +34,6 @@ def dispatch_due_syncs() -> list[int]:
 def sync_organisation(run_id: int) -> str:
     """Claim the run and run the pipeline; a failure is recorded on the run, never re-raised."""
     from connector.clients import procurify_client_for, qbo_client_for  # built per run, lazily
-    from connector.emails import notify_after_run
-    from connector.sync.engine import run_pipeline
 
     run = SyncRun.objects.select_related("organisation").get(pk=run_id)
     try:
@@ -46,7 +46,7 @@ def sync_organisation(run_id: int) -> str:
         # (Run inline, as in the demo's eager mode, a countdown is not honoured: pause in place.)
         eager = bool(sync_organisation.app.conf.task_always_eager)
         slice_seconds = None if eager else float(settings.SYNC_SLICE_SECONDS)
-        run = run_pipeline(
+        run = engine.run_pipeline(
             run_id, procurify=procurify, qbo=qbo, defer_throttle=not eager, slice_seconds=slice_seconds
         )
         _continue_later(run)
@@ -74,8 +74,6 @@ def replay_record(organisation_id: int, object_type: str, procurify_id: str) -> 
 
     Named like the engine function it calls; the outcome (or "busy") is in the record's timeline.
     """
-    from connector.sync import engine
-
     try:
         return engine.replay_record(organisation_id, object_type, procurify_id)
     except ConnectorError as exc:  # not connected, or QuickBooks needs reconnecting: no run to record on
@@ -99,9 +97,6 @@ def reap_abandoned_runs() -> int:
 def preview_sync(organisation_id: int) -> str:
     """The dashboard's "Preview next sync": the whole pipeline with nothing written (see
     connector/sync/preview.py); the result waits in the cache for the preview page."""
-    from connector.sync import preview
-    from tenants.models import Organisation
-
     return preview.run_and_store(Organisation.objects.get(pk=organisation_id))
 
 
@@ -109,7 +104,4 @@ def preview_sync(organisation_id: int) -> str:
 def read_reference(organisation_id: int) -> str:
     """On connecting the second system: read both sides' vendors and accounts and propose mappings
     before any sync (connector/sync/first_mapping.py)."""
-    from connector.sync import first_mapping
-    from tenants.models import Organisation
-
     return first_mapping.read_reference(Organisation.objects.get(pk=organisation_id))

@@ -1,159 +1,38 @@
 """Sync pages: held records, a record's audit timeline, runs, sync now and its progress, sync settings.
 
-Thin: org_view → form / engine service (connector.sync.*) → render. Everything is filtered by
-request.organisation and looked up by public UUID inside it.
+Thin: org_view → form → presenter (held_list, record_page, dashboard) or engine service → render.
+Everything is filtered by request.organisation and looked up by public UUID inside it.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
-from typing import Any
-
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from connector import chart, finance, finder, held_groups, kinds, record_document, tasks
-from connector.drift_views import choices as drift_choices
+from connector import dashboard, finance, kinds, record_page
+from connector.dispatch import queue_replay, start_run
 from connector.errors import ConnectorError
 from connector.finder import FinderForm
 from connector.forms import IgnoreForm, RunFilterForm, SyncSettingsForm
+from connector.held_list import page as held_page
+from connector.held_list import release
 from connector.hold_reasons import REMOVALS, ReasonCode
-from connector.kinds import RecordKind
-from connector.models import AuditEvent, ExternalRecord, HeldRecord, QBODrift, SyncRun
-from connector.sync import attachments, credits, holds, preview, removal, runs, start_gate
+from connector.models import AuditEvent, ExternalRecord, HeldRecord, SyncRun
+from connector.record_links import labels, record_path
+from connector.sync import holds, removal, runs, start_gate
 from connector.sync.audit import Audit
-from connector.sync.payments import payments_of_bill
-from mappings.models import AccountMapping, VendorMapping
 from mappings.views import is_htmx
 from tenants import limits
 from tenants.access import org_view
-from tenants.models import Connection, Organisation, Provider, SyncSchedule
+from tenants.models import Organisation, SyncSchedule
 
-OPEN_STATES = (HeldRecord.State.HELD, HeldRecord.State.RELEASED)
 PAGE_SIZE = 50
-VENDOR_WAITS = ("vendor_mapping", "vendor_currency")
-
-
-# ---- helpers shared with the dashboard and the e-mails ---------------------------------------------
-
-
-def fix_links(organisation: Organisation, rows: Iterable[HeldRecord]) -> dict[int, tuple[str, str]]:
-    """For each held record: (label, path) of the page where the cause is fixed."""
-    rows = list(rows)
-    vendor_keys = {_vendor_key(r) for r in rows if r.waiting_on_type in VENDOR_WAITS}
-    account_keys = {r.waiting_on_key for r in rows if r.waiting_on_type == "account_mapping"}
-    vendors = dict(
-        VendorMapping.objects.filter(
-            organisation=organisation, procurify_vendor_id__in=_ints(vendor_keys)
-        ).values_list("procurify_vendor_id", "public_id")
-    )
-    accounts = dict(
-        AccountMapping.objects.filter(
-            organisation=organisation, procurify_account_code_id__in=_ints(account_keys)
-        ).values_list("procurify_account_code_id", "public_id")
-    )
-    org_id = organisation.public_id
-    links = {}
-    for row in rows:
-        raw = _vendor_key(row) if row.waiting_on_type in VENDOR_WAITS else row.waiting_on_key
-        key = int(raw) if raw.isdigit() else None
-        if row.waiting_on_type in VENDOR_WAITS and key in vendors:
-            links[row.pk] = (
-                "Map the vendor",
-                reverse("mappings-edit", args=[org_id, "vendors", vendors[key]]),
-            )
-        elif row.waiting_on_type == "account_mapping" and key in accounts:
-            links[row.pk] = (
-                "Map the account",
-                reverse("mappings-edit", args=[org_id, "accounts", accounts[key]]),
-            )
-        elif row.waiting_on_type in ("tax_mapping", "class_mapping", "location_mapping"):
-            links[row.pk] = ("Map it", reverse("mappings-dimensions", args=[org_id]))
-        elif row.reason_code == ReasonCode.BOOKS_CLOSED:
-            settings_url = reverse("connector-settings", args=[org_id])
-            links[row.pk] = ("Choose what happens in sync settings", settings_url)
-        elif row.reason_code in (ReasonCode.CHANGED_ON_BOTH_SIDES, ReasonCode.DELETED_IN_QBO):
-            record_url = record_path(organisation, row.object_type, row.procurify_id)
-            links[row.pk] = ("Compare and choose", record_url)
-        else:
-            if row.object_type == RecordKind.PAYMENT:  # a payment is shown on its (first) bill's page
-                bill = ((row.detail or {}).get("bills") or "").split(",")[0]
-                links[row.pk] = (
-                    "See the bill",
-                    record_path(organisation, RecordKind.BILL, bill or row.procurify_id),
-                )
-            else:
-                links[row.pk] = (
-                    "See the record",
-                    record_path(organisation, row.object_type, row.procurify_id),
-                )
-    return links
-
-
-def twin_actions(organisation: Organisation, rows: Iterable[HeldRecord]) -> dict[int, tuple[str, str]]:
-    """For bills held on a vendor in another currency: (twin vendor name, URL that creates it)."""
-    wanted = {r.pk: r.waiting_on_key.partition(":") for r in rows if r.waiting_on_type == "vendor_currency"}
-    ids = _ints({vendor for vendor, _, _ in wanted.values()})
-    mappings = dict(
-        VendorMapping.objects.filter(organisation=organisation, procurify_vendor_id__in=ids).values_list(
-            "procurify_vendor_id", "public_id"
-        )
-    )
-    out = {}
-    for row in rows:
-        vendor, _, currency = wanted.get(row.pk, ("", "", ""))
-        if vendor.isdigit() and int(vendor) in mappings and currency:
-            url = reverse(
-                "mappings-currency-twin", args=[organisation.public_id, mappings[int(vendor)], currency]
-            )
-            out[row.pk] = ((row.detail or {}).get("twin", ""), url)
-    return out
-
-
-def _vendor_key(row: HeldRecord) -> str:
-    # vendor_currency waits are keyed "<procurify vendor id>:<currency>".
-    return row.waiting_on_key.partition(":")[0]
-
-
-def _ints(keys: set[str]) -> list[int]:
-    return [int(k) for k in keys if k.isdigit()]
-
-
-def record_path(organisation: Organisation, object_type: str, procurify_id: str) -> str:
-    return reverse("connector-record", args=[organisation.public_id, object_type, procurify_id])
-
-
-def open_holds(organisation: Organisation) -> Any:
-    return HeldRecord.objects.filter(organisation=organisation, state__in=OPEN_STATES)
-
-
-def active_run(organisation: Organisation) -> SyncRun | None:
-    return SyncRun.objects.filter(organisation=organisation, status__in=SyncRun.ACTIVE).first()
-
-
-def start_run(organisation: Organisation, trigger: str) -> SyncRun | None:
-    """Queue a run (None if one is active) and hand it to the worker once the row is committed."""
-    run = runs.enqueue_run(organisation, trigger)
-    if run is not None:
-        run_pk = run.pk
-        transaction.on_commit(lambda: tasks.sync_organisation.delay(run_pk))
-    return run
-
-
-def _release(rows: Any) -> int:
-    # holds.release_waiting releases by what a hold waits on; a person's "retry" releases by row.
-    return rows.filter(state=HeldRecord.State.HELD).update(
-        state=HeldRecord.State.RELEASED, released_at=timezone.now()
-    )
 
 
 # ---- held records ----------------------------------------------------------------------------------
@@ -163,53 +42,24 @@ def _release(rows: Any) -> int:
 def held_list(request: HttpRequest) -> HttpResponse:
     organisation = request.organisation  # type: ignore[attr-defined]
     form = FinderForm(request.GET, with_state=False)
-    rows = form.apply(finder.with_documents(open_holds(organisation)))
-    ordered = list(rows.order_by("reason_code", "waiting_on_type", "waiting_on_key", *rows.query.order_by))
-    page = Paginator(ordered, PAGE_SIZE).get_page(request.GET.get("page"))
-    all_groups = held_groups.groups(ordered)
-    links = fix_links(organisation, [group["first"] for group in all_groups])
-    on_page = {row.pk for row in page.object_list}
-    twins = twin_actions(organisation, page.object_list)
-    credit_ids = _credit_ids(organisation, page.object_list)
-    for row in page.object_list:
-        row.type_label = kinds.spec(RecordKind.VENDOR_CREDIT).label if row.procurify_id in credit_ids else ""
-        row.twin_name, row.twin_url = twins.get(row.pk, ("", ""))
-    for group in all_groups:
-        group["fix_label"], group["fix_url"] = links[group["first"].pk]
-        group["page_rows"] = [row for row in group["rows"] if row.pk in on_page]
     context = {
         "org": organisation,
-        "page": page,
         "form": form,
         "query": form.query_string(),
-        "groups": [g for g in all_groups if g["page_rows"]],
-        "held_total": len(ordered),
-        "has_run": SyncRun.objects.filter(
-            organisation=organisation, status=SyncRun.Status.SUCCEEDED
-        ).exists(),
+        **held_page(organisation, form, request.GET.get("page")),
+        "has_run": SyncRun.objects.for_org(organisation).filter(status=SyncRun.Status.SUCCEEDED).exists(),
         "can_write": request.membership.can_write,  # type: ignore[attr-defined]
         "removal_reasons": REMOVALS,
     }
     return render(request, "connector/held_list.html", context)
 
 
-def _credit_ids(organisation: Organisation, rows: Iterable[HeldRecord]) -> set[str]:
-    """Held bills that are vendor credits: written as one, or labelled one before any write."""
-    bills = [r for r in rows if r.object_type == RecordKind.BILL]
-    written = ExternalRecord.objects.filter(
-        organisation=organisation,
-        object_type=RecordKind.VENDOR_CREDIT,
-        procurify_id__in=[r.procurify_id for r in bills],
-    ).values_list("procurify_id", flat=True)
-    return set(written) | {r.procurify_id for r in bills if r.label.startswith(credits.CREDIT_PREFIX)}
-
-
 @org_view
 @require_POST
 def held_retry(request: HttpRequest, held_id: str) -> HttpResponse:
     organisation = request.organisation  # type: ignore[attr-defined]
-    held = get_object_or_404(open_holds(organisation), public_id=held_id)
-    _release(HeldRecord.objects.filter(pk=held.pk))
+    held = get_object_or_404(HeldRecord.objects.for_org(organisation).open(), public_id=held_id)
+    release(HeldRecord.objects.filter(pk=held.pk))
     messages.success(request, f"{held.label or held.procurify_id} will be retried on the next run.")
     return redirect("connector-held", org_id=organisation.public_id)
 
@@ -218,7 +68,7 @@ def held_retry(request: HttpRequest, held_id: str) -> HttpResponse:
 @require_POST
 def held_retry_all(request: HttpRequest) -> HttpResponse:
     organisation = request.organisation  # type: ignore[attr-defined]
-    count = _release(open_holds(organisation))
+    count = release(HeldRecord.objects.for_org(organisation).open())
     messages.success(
         request, f"{count} held record{'s' if count != 1 else ''} will be retried on the next run."
     )
@@ -228,7 +78,7 @@ def held_retry_all(request: HttpRequest) -> HttpResponse:
 @org_view
 def held_ignore(request: HttpRequest, held_id: str) -> HttpResponse:
     organisation = request.organisation  # type: ignore[attr-defined]
-    held = get_object_or_404(open_holds(organisation), public_id=held_id)
+    held = get_object_or_404(HeldRecord.objects.for_org(organisation).open(), public_id=held_id)
     form = IgnoreForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         _ignore(request, held, form.cleaned_data["comment"])
@@ -250,7 +100,10 @@ def held_ignore(request: HttpRequest, held_id: str) -> HttpResponse:
 def held_delete_in_qbo(request: HttpRequest, held_id: str) -> HttpResponse:
     """A bill removed in Procurify after it reached QuickBooks: delete it there, on a person's word."""
     organisation = request.organisation  # type: ignore[attr-defined]
-    held = get_object_or_404(open_holds(organisation).filter(reason_code__in=REMOVALS), public_id=held_id)
+    held = get_object_or_404(
+        HeldRecord.objects.for_org(organisation).open().filter(reason_code__in=REMOVALS),
+        public_id=held_id,
+    )
     try:
         removal.delete_in_qbo(held, by=request.user.email)  # type: ignore[union-attr]
     except ConnectorError as exc:
@@ -287,113 +140,11 @@ def record_detail(request: HttpRequest, object_type: str, procurify_id: str) -> 
     organisation = request.organisation  # type: ignore[attr-defined]
     if object_type not in kinds.PAGE_LABELS:
         raise Http404("No such record type.")
-    scope = {"organisation": organisation, "object_type": object_type, "procurify_id": procurify_id}
-    external = ExternalRecord.objects.filter(**scope).first()
-    if external is None and object_type == RecordKind.BILL:
-        external = ExternalRecord.objects.filter(**{**scope, "object_type": RecordKind.VENDOR_CREDIT}).first()
-    held = HeldRecord.objects.filter(**scope).first()
-    events = list(AuditEvent.objects.filter(**scope).select_related("run").order_by("-created_at", "-id"))
-    if external is None and held is None and not events:
+    context = record_page.build(organisation, object_type, procurify_id)
+    if context is None:
         raise Http404("No such record.")
-    context = {
-        "org": organisation,
-        "object_type": object_type,
-        "type_label": _type_label(object_type, external, held),
-        "procurify_id": procurify_id,
-        "external": external,
-        "held": held,
-        "label": (external and external.label) or (held and held.label) or procurify_id,
-        "timeline": with_diffs(events),
-        "document": record_document.build(
-            organisation, object_type, events, bool(external and external.qbo_id)
-        ),
-        "can_write": request.membership.can_write,  # type: ignore[attr-defined]
-        "can_replay": object_type in kinds.DOCUMENTS,
-        "files": attachments.files_of_bill(organisation, procurify_id)
-        if object_type == RecordKind.BILL
-        else [],
-        "qbo_link": qbo_link(external),
-        "drift": _drift(organisation, object_type, procurify_id),
-        "procurify_site": Connection.objects.filter(organisation=organisation, provider=Provider.PROCURIFY)
-        .values_list("site_url", flat=True)
-        .first(),
-    }
-    if (
-        object_type == RecordKind.BILL
-    ):  # its payments: recorded as BillPayments, or held (connector/sync/payments.py)
-        context["bill_payments"] = payments_of_bill(organisation, procurify_id)
+    context |= {"org": organisation, "can_write": request.membership.can_write}  # type: ignore[attr-defined]
     return render(request, "connector/record.html", context)
-
-
-def _drift(organisation: Organisation, object_type: str, procurify_id: str) -> QBODrift | None:
-    scope = {"organisation": organisation, "object_type": object_type, "procurify_id": procurify_id}
-    drift = QBODrift.objects.filter(**scope).first()
-    if drift is not None:
-        drift.choices = drift_choices(drift)  # type: ignore[attr-defined]
-    return drift
-
-
-def _type_label(object_type: str, external: ExternalRecord | None, held: HeldRecord | None) -> str:
-    if external is not None and external.object_type == RecordKind.VENDOR_CREDIT:
-        return kinds.spec(RecordKind.VENDOR_CREDIT).label
-    if external is None and held is not None and held.label.startswith(credits.CREDIT_PREFIX):
-        return kinds.spec(RecordKind.VENDOR_CREDIT).label  # held before it was ever written
-    return kinds.PAGE_LABELS[object_type]
-
-
-# QuickBooks' own pages for each entity we write; the id parameter differs for name-list entities.
-_QBO_PAGES = {
-    "Bill": "bill?txnId=",
-    "VendorCredit": "vendorcredit?txnId=",
-    "PurchaseOrder": "purchaseorder?txnId=",
-    "Vendor": "vendordetail?nameId=",
-}
-
-
-def qbo_link(external: ExternalRecord | None) -> str:
-    if not (settings.QBO_APP_URL and external and external.qbo_id and external.qbo_entity in _QBO_PAGES):
-        return ""
-    return f"{settings.QBO_APP_URL}/app/{_QBO_PAGES[external.qbo_entity]}{external.qbo_id}"
-
-
-def with_diffs(events_newest_first: list[AuditEvent]) -> list[dict[str, Any]]:
-    """Each event, and for each request body the field-level changes since the previous body."""
-    out: list[dict[str, Any]] = []
-    previous: dict[str, Any] | None = None
-    for event in reversed(events_newest_first):
-        body = event.data.get("body") if isinstance(event.data, dict) else None
-        changes = None
-        if isinstance(body, dict):
-            current = flatten(body)
-            changes = diff(previous, current) if previous is not None else None
-            previous = current
-        data_json = json.dumps(event.data, indent=2, sort_keys=True, ensure_ascii=False) if event.data else ""
-        out.append({"event": event, "changes": changes, "data_json": data_json})
-    out.reverse()
-    return out
-
-
-def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict):
-        items: dict[str, Any] = {}
-        for key, inner in value.items():
-            items.update(flatten(inner, f"{prefix}.{key}" if prefix else str(key)))
-        return items
-    if isinstance(value, list):
-        items = {}
-        for index, inner in enumerate(value):
-            items.update(flatten(inner, f"{prefix}[{index}]"))
-        return items
-    return {prefix: value}
-
-
-def diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
-    fields = sorted(set(before) | set(after))
-    return [
-        {"field": f, "before": before.get(f, "—"), "after": after.get(f, "—")}
-        for f in fields
-        if before.get(f, "—") != after.get(f, "—")
-    ]
 
 
 @org_view
@@ -407,7 +158,7 @@ def record_replay(request: HttpRequest, object_type: str, procurify_id: str) -> 
     back = redirect(
         "connector-record", org_id=organisation.public_id, object_type=object_type, procurify_id=procurify_id
     )
-    if active_run(organisation) is not None:
+    if SyncRun.objects.for_org(organisation).active().exists():
         messages.warning(request, "A sync is running. Replay this record once it has finished.")
         return back
     if refused := limits.allow(organisation, limits.REPLAY):
@@ -428,12 +179,6 @@ def record_replay(request: HttpRequest, object_type: str, procurify_id: str) -> 
 def _is_known(organisation: Organisation, object_type: str, procurify_id: str) -> bool:
     scope = {"organisation": organisation, "object_type": object_type, "procurify_id": procurify_id}
     return any(model.objects.filter(**scope).exists() for model in (ExternalRecord, HeldRecord, AuditEvent))
-
-
-def queue_replay(organisation: Organisation, object_type: str, procurify_id: str) -> None:
-    """The worker replays the record (QuickBooks calls never run in the request), once this commits."""
-    org_pk = organisation.pk
-    transaction.on_commit(lambda: tasks.replay_record.delay(org_pk, object_type, procurify_id))
 
 
 # ---- runs ------------------------------------------------------------------------------------------
@@ -462,9 +207,9 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
         .order_by("-last_at", "procurify_id")
     )
     page = Paginator(touched, PAGE_SIZE).get_page(request.GET.get("page"))
-    labels = _labels(organisation, page.object_list)
+    found = labels(organisation, page.object_list)
     for row in page.object_list:
-        row["label"] = labels.get((row["object_type"], row["procurify_id"]), row["procurify_id"])
+        row["label"] = found.get((row["object_type"], row["procurify_id"]), row["procurify_id"])
         row["url"] = record_path(organisation, row["object_type"], row["procurify_id"])
     finance.attach_amounts(organisation, list(page.object_list))
     errors = AuditEvent.objects.filter(organisation=organisation, run=run, kind=AuditEvent.Kind.ERROR)
@@ -477,17 +222,6 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
         "totals": finance.run_totals(organisation, run),
     }
     return render(request, "connector/run_detail.html", context)
-
-
-def _labels(organisation: Organisation, rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str], str]:
-    ids = [r["procurify_id"] for r in rows]
-    labels: dict[tuple[str, str], str] = {}
-    for model in (HeldRecord, ExternalRecord):
-        found = model.objects.filter(organisation=organisation, procurify_id__in=ids).exclude(label="")
-        for object_type, procurify_id, label in found.values_list("object_type", "procurify_id", "label"):
-            # A vendor credit's events are filed under its bill.
-            labels[(credits.record_type(object_type), procurify_id)] = label
-    return labels
 
 
 # ---- sync now, progress, settings ----------------------------------------------------------------
@@ -528,26 +262,12 @@ def start_syncing(request: HttpRequest) -> HttpResponse:
 @org_view
 def sync_progress(request: HttpRequest) -> HttpResponse:
     organisation = request.organisation  # type: ignore[attr-defined]
-    context = {
-        "org": organisation,
-        "active": active_run(organisation),
-        "last_run": last_finished(organisation),
-        "held_count": open_holds(organisation).count(),  # the held card's number, from the same query
-    }
+    context = {"org": organisation, **dashboard.sync_card(organisation)}  # the dashboard's own card
     response = render(request, "connector/_progress.html", context)
     if is_htmx(request) and context["active"] is None:
         # Only a running sync polls; once it ends, reload the page so totals and held counts are current.
         response["HX-Refresh"] = "true"
     return response
-
-
-def last_finished(organisation: Organisation) -> SyncRun | None:
-    return (
-        SyncRun.objects.filter(organisation=organisation)
-        .exclude(status__in=SyncRun.ACTIVE)
-        .order_by("-created_at")
-        .first()
-    )
 
 
 @org_view
@@ -577,111 +297,3 @@ def sync_settings(request: HttpRequest) -> HttpResponse:
         "can_write": request.membership.can_write,
     }  # type: ignore[attr-defined]
     return render(request, "connector/settings.html", context, status=400 if form.errors else 200)
-
-
-# ---- the dashboard's context (tenants.views.dashboard calls this) ----------------------------------
-
-
-def dashboard_context(organisation: Organisation) -> dict[str, Any]:
-    connections = {c.provider: c for c in organisation.connections.all()}
-    schedule = SyncSchedule.objects.filter(organisation=organisation).first()
-    mapping_rows = (
-        VendorMapping.objects.filter(organisation=organisation).count()
-        + AccountMapping.objects.filter(organisation=organisation).count()
-    )
-    unmapped = _unmapped(organisation)
-    month_start = finance.month_start(organisation)
-    synced = ExternalRecord.objects.filter(
-        organisation=organisation, state=ExternalRecord.State.SYNCED, last_synced_at__gte=month_start
-    )
-    org_id = organisation.public_id
-    connections_url = reverse("tenants-connections", args=[org_id])
-    first_sync = SyncRun.objects.filter(organisation=organisation, status=SyncRun.Status.SUCCEEDED).exists()
-    steps = [
-        ("Connect Procurify", _is_connected(connections, "procurify"), connections_url),
-        ("Connect QuickBooks Online", _is_connected(connections, "qbo"), connections_url),
-        (
-            "Review vendor and account mappings",
-            mappings_reviewed(organisation, mapping_rows, unmapped, first_sync),
-            reverse("mappings-index", args=[org_id]),
-        ),
-        (
-            "Choose a schedule",
-            bool(schedule and schedule.enabled),
-            reverse("connector-settings", args=[org_id]),
-        ),
-        (  # before the first write, see what it would write (connector/sync/preview.py)
-            "Preview what the first sync will write",
-            first_sync or preview.seen(organisation),
-            reverse("connector-preview", args=[org_id]),
-        ),
-        (  # nothing is written until a person presses "Start syncing" on the preview
-            "Start syncing after the preview",
-            first_sync or start_gate.has_started(organisation),
-            reverse("connector-preview", args=[org_id]),
-        ),
-        ("Run the first sync", first_sync, ""),
-    ]
-    checklist = [{"label": label, "done": done, "url": url} for label, done, url in steps]
-    next_step = next((step for step in checklist if not step["done"]), None)
-    if next_step is not None:
-        next_step["next"] = True
-    return {
-        "connections": connections,
-        "checklist": checklist,
-        "next_step": next_step,
-        "unmapped": unmapped,
-        "schedule": schedule,
-        "last_run": last_finished(organisation),
-        "active": active_run(organisation),
-        "held_count": open_holds(organisation).count(),
-        "held_value": finance.on_hold(organisation),
-        "synced_value": finance.synced_this_month(organisation),
-        "first_sync_done": first_sync,
-        "chart": chart.weekly_amounts(organisation),
-        "sync_blocked": _sync_blocked(connections),
-        "syncing_started": start_gate.has_started(organisation),
-        "sync_waiting": start_gate.WAITING,
-        "can_start_syncing": not start_gate.why_not_startable(organisation),
-        "syncing_started_by": start_gate.started_by_label(organisation),
-        "synced_this_month": [
-            {"n": row["n"], "label": kinds.plural(row["object_type"])}
-            for row in synced.values("object_type").annotate(n=Count("id")).order_by("object_type")
-        ],
-    }
-
-
-MAPPING_WAITS = ("vendor_mapping", "account_mapping", "vendor_currency")
-
-
-def mappings_reviewed(organisation: Organisation, mapping_rows: int, unmapped: int, synced: bool) -> bool:
-    """Done when everything is mapped or, once a sync has run, when no bill waits on a mapping: most
-    Procurify vendors never send a bill, and insisting on mapping them all made the step a dead end."""
-    if mapping_rows == 0:
-        return False
-    if unmapped == 0:
-        return True
-    return synced and not open_holds(organisation).filter(waiting_on_type__in=MAPPING_WAITS).exists()
-
-
-def _sync_blocked(connections: dict[str, Any]) -> str:
-    """Why Sync now cannot run yet ("" when it can): both systems must be connected."""
-    missing = [
-        name
-        for provider, name in (("procurify", "Procurify"), ("qbo", "QuickBooks Online"))
-        if not _is_connected(connections, provider)
-    ]
-    return f"Connect {' and '.join(missing)} first." if missing else ""
-
-
-def _is_connected(connections: dict[str, Any], provider: str) -> bool:
-    connection = connections.get(provider)
-    return bool(connection and connection.is_connected)
-
-
-def _unmapped(organisation: Organisation) -> int:
-    vendors = VendorMapping.objects.filter(organisation=organisation, procurify_active=True, qbo_vendor_id="")
-    accounts = AccountMapping.objects.filter(
-        organisation=organisation, procurify_active=True, qbo_account_id=""
-    )
-    return vendors.count() + accounts.count()

@@ -9,6 +9,7 @@ suggested: a person confirms, because the wrong code files the wrong return.
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -16,6 +17,15 @@ from django.db import models
 from tenants.models import Organisation
 
 SOURCES = [("", "Not mapped"), ("manual", "Chosen by a person"), ("auto_name", "Matched by name")]
+
+
+# Pure; here so the model's label needs nothing from the engine (connector/sync/tax.py uses it too).
+def tax_label(name: str | None, percentage: Decimal | str | int | None) -> str:
+    """ "GST 5%", "GST/PST BC 12%"; "0% (no tax in Procurify: …)" for what Procurify puts no tax on."""
+    pct = Decimal(str(percentage or 0)).normalize()
+    if not (name or "").strip() and not pct:
+        return "0% (no tax in Procurify: shipping, costs, untaxed lines)"
+    return f"{(name or 'Unnamed tax').strip()} {pct:f}%"
 
 
 class QBOTaxCode(models.Model):
@@ -109,8 +119,6 @@ class TaxMapping(_Mapped):
 
     @property
     def label(self) -> str:
-        from connector.sync.tax import tax_label
-
         return tax_label(self.tax_name, self.tax_percentage)
 
 

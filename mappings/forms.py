@@ -8,17 +8,10 @@ from django import forms
 from django.db.models import Model
 
 from mappings import bill_accounts
+from mappings.mapping_table import STATUS_CHOICES
 from mappings.models import QBOAccount
 from tenants.models import Organisation
 
-STATUS_CHOICES = [
-    ("", "All"),
-    ("unmapped", "Unmapped"),
-    ("auto", "Auto-matched"),
-    ("manual", "Chosen by a person"),
-    ("inactive", "QuickBooks side inactive"),
-    ("held", "Has held records"),
-]
 SORT_CHOICES = [
     ("name", "Procurify name A to Z"),
     ("-name", "Procurify name Z to A"),

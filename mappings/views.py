@@ -7,15 +7,11 @@ Thin: org_view → form → mappings.services (which releases the holds a mappin
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import CharField, Count, Exists, IntegerField, Model, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Cast, Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,126 +21,23 @@ from django.views.decorators.http import require_POST
 from connector import activity
 from connector.clients import qbo_client_for
 from connector.errors import ConnectorError
-from connector.models import HeldRecord
-from mappings import bill_accounts, services
-from mappings.forms import STATUS_CHOICES, MappingChoiceForm, MappingFilterForm
-from mappings.models import AccountMapping, QBOAccount, QBOVendor, Source, VendorMapping
+from mappings import services
+from mappings.forms import MappingChoiceForm, MappingFilterForm
+from mappings.mapping_table import (
+    KINDS,
+    Kind,
+    filtered,
+    mapping_rows,
+    qbo_options,
+    released_sentence,
+    status_counts,
+    waiting_by_type,
+)
+from mappings.models import VendorMapping
 from tenants.access import org_view
 from tenants.models import Organisation
 
 PAGE_SIZE = 50
-AUTO_SOURCES = (Source.AUTO_NAME, Source.AUTO_NUMBER, Source.CREATED)
-# Only vendors have suggestions (a likely match a person confirms); accounts match by number.
-VENDOR_STATUS_CHOICES = [*STATUS_CHOICES[:2], ("suggested", "Suggested"), *STATUS_CHOICES[2:]]
-
-
-@dataclass(frozen=True)
-class Kind:
-    """What differs between the vendor and the account table."""
-
-    slug: str
-    noun: str
-    model: type[Model]
-    qbo_model: type[Model]
-    key_field: str
-    qbo_id_field: str
-    qbo_name_field: str
-    name_field: str
-    search_fields: tuple[str, ...]
-    waiting_on_type: str
-    save: Callable[..., Any]
-    statuses: list[tuple[str, str]]
-
-
-KINDS = {
-    "vendors": Kind(
-        "vendors", "vendor", VendorMapping, QBOVendor, "procurify_vendor_id", "qbo_vendor_id",
-        "qbo_vendor_name", "procurify_name", ("procurify_name", "qbo_vendor_name"), "vendor_mapping",
-        services.save_vendor_mapping, VENDOR_STATUS_CHOICES,
-    ),
-    "accounts": Kind(
-        "accounts", "account", AccountMapping, QBOAccount, "procurify_account_code_id", "qbo_account_id",
-        "qbo_account_name", "code", ("code", "description", "qbo_account_name"), "account_mapping",
-        services.save_account_mapping, STATUS_CHOICES,
-    ),
-}  # fmt: skip
-
-
-def mapping_rows(kind: Kind, organisation: Organisation) -> QuerySet[Any]:
-    """This organisation's mappings, each with its waiting held records and whether QBO's side is inactive."""
-    held = (
-        HeldRecord.objects.filter(
-            organisation=organisation,
-            state=HeldRecord.State.HELD,
-            waiting_on_type=kind.waiting_on_type,
-            waiting_on_key=Cast(OuterRef(kind.key_field), CharField()),
-        )
-        .order_by()
-        .values("waiting_on_type")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    inactive = kind.qbo_model._default_manager.filter(
-        organisation=organisation, qbo_id=OuterRef(kind.qbo_id_field), active=False
-    )
-    rows = (
-        kind.model._default_manager.filter(organisation=organisation)
-        .select_related("decided_by")  # "chosen by dana@… on 1 Dec" on each row
-        .annotate(
-            held_count=Coalesce(Subquery(held, output_field=IntegerField()), 0), qbo_inactive=Exists(inactive)
-        )
-    )
-    if kind.slug != "vendors":
-        return rows
-    vendors = QBOVendor.objects.filter(organisation=organisation)
-    return rows.annotate(
-        qbo_currency=Subquery(vendors.filter(qbo_id=OuterRef("qbo_vendor_id")).values("currency")[:1]),
-        suggested_currency=Subquery(
-            vendors.filter(qbo_id=OuterRef("suggested_qbo_vendor_id")).values("currency")[:1]
-        ),
-    )
-
-
-def _status_filter(kind: Kind, status: str) -> Q:
-    if status == "suggested" and kind.slug == "vendors":
-        return services.SUGGESTION_PENDING
-    return {
-        "unmapped": Q(**{kind.qbo_id_field: ""}),
-        "auto": Q(source__in=AUTO_SOURCES) & ~Q(**{kind.qbo_id_field: ""}),
-        "manual": Q(source=Source.MANUAL),
-        "inactive": Q(qbo_inactive=True),
-        "held": Q(held_count__gt=0),
-    }.get(status, Q())
-
-
-def _filtered(kind: Kind, organisation: Organisation, filters: dict[str, str]) -> QuerySet[Any]:
-    rows = mapping_rows(kind, organisation).filter(_status_filter(kind, filters["status"]))
-    if filters["q"]:
-        search = Q()
-        for field in kind.search_fields:
-            search |= Q(**{f"{field}__icontains": filters["q"]})
-        rows = rows.filter(search)
-    order = {
-        "name": (kind.name_field,),
-        "-name": (f"-{kind.name_field}",),
-        "qbo": (kind.qbo_name_field, kind.name_field),
-        "held": ("-held_count", kind.name_field),
-    }[filters["sort"]]
-    return rows.order_by(*order, "pk")
-
-
-def _status_counts(kind: Kind, organisation: Organisation) -> list[tuple[str, str, int]]:
-    rows = mapping_rows(kind, organisation)
-    return [
-        (value, label, rows.filter(_status_filter(kind, value)).count()) for value, label in kind.statuses
-    ]
-
-
-def qbo_options(kind: Kind, organisation: Organisation) -> list[tuple[str, str]]:
-    rows = kind.qbo_model._default_manager.filter(organisation=organisation, active=True)
-    if kind.slug == "vendors":
-        return [(v.qbo_id, v.display_name) for v in rows.order_by("display_name")]
-    return [(a.qbo_id, bill_accounts.label(a)) for a in bill_accounts.pickable(organisation)]
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -189,7 +82,7 @@ def mapping_list(request: HttpRequest, kind: str) -> HttpResponse:
     form = MappingFilterForm(request.GET)
     form.fields["status"].choices = table.statuses  # type: ignore[attr-defined]
     filters = form.values()
-    page = Paginator(_filtered(table, organisation, filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(filtered(table, organisation, filters), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "org": organisation,
         "organisation": organisation,
@@ -198,7 +91,7 @@ def mapping_list(request: HttpRequest, kind: str) -> HttpResponse:
         "filters": filters,
         "page": page,
         "query": urlencode({k: v for k, v in filters.items() if v}),
-        "status_counts": _status_counts(table, organisation),
+        "status_counts": status_counts(table, organisation),
         "can_write": request.membership.can_write,  # type: ignore[attr-defined]
         "next": request.get_full_path(),
     }
@@ -234,20 +127,9 @@ def mapping_edit(request: HttpRequest, kind: str, mapping_id: str) -> HttpRespon
     return render(request, "mappings/edit.html", context, status=status)
 
 
-def _waiting_by_type(organisation: Organisation, kind: Kind, mapping: Any) -> Counter[str]:
-    """Held records waiting on this mapping, by object type: what saving it is about to release."""
-    waiting = HeldRecord.objects.filter(
-        organisation=organisation,
-        state=HeldRecord.State.HELD,
-        waiting_on_type=kind.waiting_on_type,
-        waiting_on_key=str(getattr(mapping, kind.key_field)),
-    )
-    return Counter(waiting.values_list("object_type", flat=True))
-
-
 def _save(request: HttpRequest, kind: Kind, mapping: Any, qbo_id: str) -> str:
     organisation = request.organisation  # type: ignore[attr-defined]
-    by_type = _waiting_by_type(organisation, kind, mapping)
+    by_type = waiting_by_type(organisation, kind, mapping)
     saved = kind.save(organisation, getattr(mapping, kind.key_field), qbo_id, user=request.user)
     name = getattr(saved, kind.name_field)
     sentence = f"{name} now maps to QuickBooks {kind.noun} '{getattr(saved, kind.qbo_name_field)}'."
@@ -260,17 +142,6 @@ def _save(request: HttpRequest, kind: Kind, mapping: Any, qbo_id: str) -> str:
         qbo_id=qbo_id,
     )
     return f"{sentence} {released_sentence(by_type)}"
-
-
-def released_sentence(by_type: Counter[str]) -> str:
-    """'3 held bills and 1 held purchase order will sync on the next run.'"""
-    if not by_type:
-        return "No held records were waiting on it."
-    parts = []
-    for object_type, n in sorted(by_type.items()):
-        noun = object_type.replace("_", " ")
-        parts.append(f"{n} held {noun}{'' if n == 1 else 's'}")
-    return f"{' and '.join(parts)} will sync on the next run."
 
 
 @org_view
@@ -337,7 +208,7 @@ def _settle_suggestion(request: HttpRequest, mapping_id: str, *, confirm: bool) 
     error = ""
     try:
         if confirm:
-            by_type = _waiting_by_type(organisation, table, mapping)
+            by_type = waiting_by_type(organisation, table, mapping)
             saved = services.confirm_vendor_suggestion(mapping, request.user, qbo_vendor_id=seen)
             notice = (
                 f"{saved.procurify_name} now maps to QuickBooks vendor '{saved.qbo_vendor_name}'. "

@@ -13,9 +13,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
-from connector import activity, clients, oauth
+from connector import activity, clients, dispatch, oauth
 from connector.errors import ConnectorError
-from connector.sync import first_mapping
 from tenants import limits
 from tenants.access import get_membership, org_view
 from tenants.connection_forms import ProcurifyConnectionForm
@@ -167,7 +166,7 @@ def qbo_callback(request: HttpRequest) -> HttpResponse:
 def _propose_mappings(request: HttpRequest, organisation: Organisation) -> None:
     """Both systems connected: read their vendors and accounts now, so mappings are proposed before
     any sync (connector/sync/first_mapping.py)."""
-    if first_mapping.queue_when_connected(organisation):
+    if dispatch.queue_reference_read(organisation):
         messages.info(
             request,
             "Reading vendors and account codes from both systems to propose mappings. "

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from connector import activity
+from connector.dashboard import context as dashboard_context
 from tenants.access import org_view
 from tenants.emails import send_invitation
 from tenants.forms import InvitationForm, MembershipRoleForm, NotificationPreferencesForm, OrganisationForm
@@ -46,8 +47,6 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
 
 @org_view
 def dashboard(request: HttpRequest) -> HttpResponse:
-    from connector.views import dashboard_context  # the sync pages own what the dashboard shows
-
     organisation = request.organisation  # type: ignore[attr-defined]
     context = {"organisation": organisation, "org": organisation, **dashboard_context(organisation)}
     return render(request, "tenants/dashboard.html", context)

@@ -106,6 +106,6 @@ def _apply(drift: QBODrift, record: ExternalRecord, action: str) -> bool:
 
 
 def _release(scope: dict[str, object]) -> None:
-    HeldRecord.objects.filter(**scope).exclude(state=HeldRecord.State.RESOLVED).update(
+    HeldRecord.objects.filter(**scope).open().update(
         state=HeldRecord.State.RELEASED, released_at=timezone.now()
     )

@@ -22,7 +22,7 @@ from django.db import connections
 from django.utils import timezone
 
 from connector import kinds
-from connector.errors import ConnectorError, Permanent, QBOFault, Retryable
+from connector.errors import ConnectorError, QBOFault, Retryable
 from connector.models import ExternalRecord, HeldRecord, SyncCursor, SyncRun
 from connector.procurify.client import ProcurifyClient
 from connector.procurify.schemas import Bill, BillSummary, MalformedRecord, PurchaseOrder
@@ -40,6 +40,7 @@ from connector.sync import (
 )
 from connector.sync.audit import Audit
 from connector.sync.batch import BillBatch, Pending
+from connector.sync.cursor_store import load_cursor, save_cursor
 from connector.sync.records import (
     BILL,
     FAILED,
@@ -66,7 +67,7 @@ from connector.sync.transform import (
     vendor_payload,
 )
 from connector.sync.writers import Writer
-from mappings import services
+from mappings import matching
 from mappings.models import Source, VendorMapping
 from tenants.models import Organisation
 
@@ -109,10 +110,6 @@ class ThrottleDeferred(Retryable):
 class SliceDone(Exception):
     """The run used its slice: it stopped at a durable checkpoint and its continuation is queued
     (connector/tasks.py), so one tenant's backfill never holds a worker while others wait."""
-
-
-class CursorConflict(Permanent):
-    """Someone else moved the cursor; the one-active-run constraint should make this impossible."""
 
 
 def run_pipeline(
@@ -320,7 +317,7 @@ def sync_vendors(ctx: Context) -> None:
     # A vendor waiting on a suggested match is never created: a person says whether it is the same company.
     pending = VendorMapping.objects.filter(
         organisation=ctx.organisation, qbo_vendor_id="", procurify_active=True, source=Source.NONE
-    ).exclude(services.SUGGESTION_PENDING)
+    ).exclude(matching.SUGGESTION_PENDING)
     batch = ctx.batch = vendor_batch(ctx)  # 30 new vendors per request, like bills (batch.py)
     try:
         for mapping in pending:
@@ -354,7 +351,7 @@ def _create_vendor(ctx: Context, mapping: VendorMapping, key: str) -> None:
 def sync_purchase_orders(ctx: Context) -> None:
     """POs modified on the days of the window, by keyset (day granularity: each query re-reads the
     last day seen, de-duplicated by uuid and version), so a PO edited mid-run is never skipped."""
-    cursor = _cursor(ctx.organisation, "purchase_orders")
+    cursor = load_cursor(ctx.organisation, "purchase_orders")
     start = cursors.read_start(cursor.value, signpost=ctx.signpost)
     first_day, last_day = cursors.day_window(start, cursors.read_end(ctx.signpost))
     retry = _HoldRetries(ctx, PURCHASE_ORDER)
@@ -382,7 +379,7 @@ def sync_purchase_orders(ctx: Context) -> None:
         ctx.batch = None
     if poll.ceiling is not None:  # a day that kept changing: re-read from it next run
         newest = min(newest, cursors.day_start(poll.ceiling)) if newest else None
-    _save_cursor(cursor, cursors.advance(cursor.value, [newest], ctx.signpost))
+    save_cursor(cursor, cursors.advance(cursor.value, [newest], ctx.signpost))
     retry.run(process_purchase_order)
     ctx.mappings = load_mappings(ctx.organisation)  # bills link to the POs written just now
 
@@ -411,7 +408,7 @@ def _po_identity(row: PurchaseOrder | MalformedRecord) -> Hashable:
 def sync_bills(ctx: Context) -> None:
     """Bills modified in the window, by keyset (never by page number), checkpointing the cursor as
     each page is durably handled, so a run that dies restarts near where it died."""
-    cursor = _cursor(ctx.organisation, "bills")
+    cursor = load_cursor(ctx.organisation, "bills")
     began_at = cursor.value
     start = cursors.read_start(cursor.value, signpost=ctx.signpost)
     # Memory stays flat with volume: the poll forgets identities below its query start, the hold
@@ -510,7 +507,7 @@ class _Checkpoints:
         return self.batch.pending.get(item.procurify_id) is item
 
     def _save(self, mark: datetime) -> None:
-        _save_cursor(self.cursor, cursors.advance(self.cursor.value, [mark], self.signpost))
+        save_cursor(self.cursor, cursors.advance(self.cursor.value, [mark], self.signpost))
 
 
 def _isolated(
@@ -657,23 +654,6 @@ def _resolvable(ctx: Context) -> Callable[[str, str], bool]:
 
 
 # ---- cursors -------------------------------------------------------------------------------------
-
-
-def _cursor(organisation: Organisation, stream: str) -> SyncCursor:
-    cursor, _ = SyncCursor.objects.get_or_create(organisation=organisation, stream=stream)
-    return cursor
-
-
-def _save_cursor(cursor: SyncCursor, value: datetime | None) -> None:
-    """Optimistic write: only if nobody moved the cursor since we read it."""
-    if value == cursor.value:
-        return
-    moved = SyncCursor.objects.filter(pk=cursor.pk, version=cursor.version).update(
-        value=value, version=cursor.version + 1, updated_at=timezone.now()
-    )
-    if not moved:
-        raise CursorConflict(f"The {cursor.stream} cursor was moved by another run.", code="cursor_conflict")
-    cursor.value, cursor.version = value, cursor.version + 1
 
 
 def sweep_removals(ctx: Context) -> None:

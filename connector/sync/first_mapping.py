@@ -3,43 +3,30 @@ and terms and Procurify's vendors and account codes, and auto-match them — the
 step (connector/sync/reference.py), run on its own by a Celery task — so the mapping pages show
 proposed mappings before the first sync, which waits for "Start syncing" (start_gate.py).
 
-Reads only: nothing is written to QuickBooks or Procurify.
+Reads only: nothing is written to QuickBooks or Procurify. Queued by connector/dispatch.py.
 """
 
 from __future__ import annotations
 
 import logging
 
-from django.db import transaction
 from django.utils import timezone
 
 from connector.errors import ConnectorError
 from connector.models import SyncRun
-from connector.sync import runs
 from connector.sync.audit import Audit
+from connector.sync.reference import refresh_reference
 from tenants.models import Organisation
 
 log = logging.getLogger(__name__)
 READ, BUSY, FAILED = "read", "busy", "failed"
 
 
-def queue_when_connected(organisation: Organisation) -> bool:
-    """Hand the read to the worker once the connection row is committed; False when a system is missing."""
-    if not runs.can_run(organisation):
-        return False
-    from connector import tasks  # tasks imports the engine; keep this module light
-
-    org_pk = organisation.pk
-    transaction.on_commit(lambda: tasks.read_reference.delay(org_pk))
-    return True
-
-
 def read_reference(organisation: Organisation) -> str:
     """The task's body. A sync already running reads the same data itself, so it is left to it."""
     from connector.clients import procurify_client_for, qbo_client_for
-    from connector.sync.reference import refresh_reference
 
-    if SyncRun.objects.filter(organisation=organisation, status__in=SyncRun.ACTIVE).exists():
+    if SyncRun.objects.for_org(organisation).active().exists():
         return BUSY
     audit = Audit(organisation)
     try:

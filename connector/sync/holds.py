@@ -141,7 +141,7 @@ def refused_recently(organisation: Organisation, object_type: str, procurify_id:
 
 
 def open_holds(organisation: Organisation, object_types: Iterable[str] | None = None) -> list[HeldRecord]:
-    rows = HeldRecord.objects.filter(organisation=organisation).exclude(state=HeldRecord.State.RESOLVED)
+    rows = HeldRecord.objects.for_org(organisation).open()
     if object_types is not None:
         rows = rows.filter(object_type__in=list(object_types))
     return list(rows)

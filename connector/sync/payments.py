@@ -29,6 +29,7 @@ from connector.money import format_money
 from connector.procurify.schemas import BillSummary, MalformedRecord, Payment
 from connector.sync import cursors, holds
 from connector.sync.audit import RecordAudit
+from connector.sync.cursor_store import load_cursor, save_cursor
 from connector.sync.records import FAILED, HELD, SKIPPED, Context, hold_record
 from connector.sync.transform import Held, Plan
 from mappings import payment_accounts
@@ -62,9 +63,7 @@ def money(amount: Decimal, currency: str) -> str:
 
 def sync_payments(ctx: Context) -> None:
     """Poll payments updated since the cursor; then retry held payments the poll did not list."""
-    from connector.sync.engine import _cursor, _save_cursor  # the engine imports this module
-
-    cursor = _cursor(ctx.organisation, STREAM)
+    cursor = load_cursor(ctx.organisation, STREAM)
     start = cursors.read_start(cursor.value, signpost=ctx.signpost)
     waiting = _held_payment_ids(ctx)
     poll = cursors.Keyset(
@@ -78,7 +77,7 @@ def sync_payments(ctx: Context) -> None:
     for row in poll:
         if isinstance(row, cursors.Mark):
             # Each payment is handled synchronously before the next: everything before the mark is durable.
-            _save_cursor(cursor, cursors.advance(cursor.value, [row.value], ctx.signpost))
+            save_cursor(cursor, cursors.advance(cursor.value, [row.value], ctx.signpost))
             continue
         if isinstance(row, MalformedRecord):
             key = row.record_id or "malformed"
@@ -387,8 +386,8 @@ def payments_of_bill(organisation: Any, bill_uuid: str) -> BillPaymentState:
         if bill_uuid in (r.extra or {}).get("bills", [])
     ]
     waiting = list(
-        HeldRecord.objects.filter(
-            organisation=organisation, object_type=RecordKind.PAYMENT, detail__bills__contains=bill_uuid
-        ).exclude(state=HeldRecord.State.RESOLVED)
+        HeldRecord.objects.for_org(organisation)
+        .open()
+        .filter(object_type=RecordKind.PAYMENT, detail__bills__contains=bill_uuid)
     )
     return BillPaymentState(recorded, waiting)

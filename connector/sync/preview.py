@@ -33,7 +33,7 @@ from django.core.cache import cache
 from django.db import connections, transaction
 from django.utils import timezone
 
-from connector.errors import Retryable
+from connector.errors import ConnectorError, Retryable
 from connector.kinds import BY_QBO_ENTITY, RecordKind
 from connector.models import AuditEvent, DocumentSummary, HeldRecord, SyncRun
 from connector.procurify.auth import AccessToken
@@ -275,7 +275,7 @@ def preview_next_sync(
 
     Raises PreviewBusy when a sync is queued or running (clients.NotConnected when not connected).
     """
-    if SyncRun.objects.filter(organisation=organisation, status__in=SyncRun.ACTIVE).exists():
+    if SyncRun.objects.for_org(organisation).active().exists():
         raise PreviewBusy("A sync is queued or running; preview again when it has finished.")
     if procurify is None or qbo is None:
         from connector.clients import procurify_client_for, qbo_client_for
@@ -438,8 +438,6 @@ def stored(organisation: Organisation) -> tuple[dict[str, Any] | None, Preview |
 
 def run_and_store(organisation: Organisation) -> str:
     """The Celery task's body: run the preview and keep its result (or why it could not run)."""
-    from connector.errors import ConnectorError
-
     try:
         preview = preview_next_sync(organisation)
     except PreviewBusy as exc:

@@ -36,6 +36,7 @@ from connector.sync.transform import (
     po_plan,
 )
 from connector.sync.writers import CREATED, UPDATED, Writer, payload_hash
+from mappings import matching
 from tenants.models import Organisation
 
 BILL, PURCHASE_ORDER, VENDOR = RecordKind.BILL, RecordKind.PURCHASE_ORDER, RecordKind.VENDOR
@@ -171,10 +172,8 @@ def vendor_batch(ctx: Context) -> BillBatch:
 
 
 def map_created_vendor(ctx: Context, key: str, qbo_id: str, plan: Plan, audit: RecordAudit) -> None:
-    from mappings import services  # mappings.services imports the sync package
-
     name = plan.payload["DisplayName"]
-    services.record_created_vendor(ctx.organisation, int(key), qbo_id, name)
+    matching.record_created_vendor(ctx.organisation, int(key), qbo_id, name)
     audit("mapping", f"Vendor '{name}' mapped to the QuickBooks vendor we created.")
 
 

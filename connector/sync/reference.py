@@ -21,7 +21,7 @@ from connector.sync import company, dimension_reference, reference_schedule
 from connector.sync.audit import Audit
 from connector.sync.books import load_books, refresh_books
 from connector.sync.transform import Mappings, POLink, Ref
-from mappings import services
+from mappings import matching
 from mappings.models import AccountMapping, QBOAccount, QBOTerm, QBOVendor, VendorMapping
 from mappings.normalise import normalise_name
 from tenants.models import Organisation
@@ -57,7 +57,7 @@ def refresh_reference(
         _refresh_qbo(
             organisation, procurify, qbo, audit, started_at or now, counts, base, company_info, reason
         )
-    result = services.auto_match_vendors(organisation)
+    result = matching.auto_match_vendors(organisation)
     for mapping in result.matched:
         audit.record(
             "mapping",
@@ -83,7 +83,7 @@ def refresh_reference(
             procurify_id=str(mapping.procurify_vendor_id),
         )
         counts["vendors_suggested"] += 1
-    for account in services.auto_match_accounts(organisation):
+    for account in matching.auto_match_accounts(organisation):
         audit.record(
             "mapping",
             f"Account code {account.code} mapped automatically: {account.reason}",

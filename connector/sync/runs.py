@@ -147,6 +147,6 @@ def _due(now: datetime) -> list[SyncSchedule]:
 
 def fail_before_start(run_id: int, error: str, now: datetime) -> None:
     """The run could not even start (e.g. no connection): record why, and free the organisation."""
-    SyncRun.objects.filter(pk=run_id, status__in=SyncRun.ACTIVE).update(
+    SyncRun.objects.active().filter(pk=run_id).update(
         status=SyncRun.Status.FAILED, error=error[:2000], finished_at=now
     )

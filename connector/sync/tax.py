@@ -16,6 +16,7 @@ from typing import Any
 
 from connector.procurify.schemas import Bill, BillItem, CostAllocation
 from connector.sync.transform import CENT, Books, Held, Mappings, bill_label
+from mappings.dimension_models import tax_label
 
 HUNDRED = Decimal(100)
 UNTAXED: tuple[str | None, Decimal | None] = ("", Decimal(0))  # shipping, costs: Procurify puts no tax on
@@ -42,14 +43,6 @@ def tax_key(name: str | None, percentage: Decimal | str | int | None) -> str:
     pct = Decimal(str(percentage or 0)).normalize()
     text = " ".join((name or "").split()).casefold()[:40]
     return f"{text}|{pct:f}"
-
-
-def tax_label(name: str | None, percentage: Decimal | str | int | None) -> str:
-    """ "GST 5%", "GST/PST BC 12%"; "0% (no tax in Procurify: …)" for what Procurify puts no tax on."""
-    pct = Decimal(str(percentage or 0)).normalize()
-    if not (name or "").strip() and not pct:
-        return "0% (no tax in Procurify: shipping, costs, untaxed lines)"
-    return f"{(name or 'Unnamed tax').strip()} {pct:f}%"
 
 
 def item_tax(item: BillItem) -> tuple[str | None, Decimal | None]:

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import zoneinfo
-from datetime import date, datetime
 from typing import Any
 
 from django import template
-from django.utils import timezone
 
 from connector import schedule_days
 from connector.money import format_money, format_totals
+from connector.sync import progress
+from connector.when import format_when
 
 register = template.Library()
-
-WHEN_FORMAT = "%a %-d %b %Y, %H:%M"
 
 
 @register.filter
@@ -33,17 +29,6 @@ def money_totals(pairs: Any) -> str:
 def when(value: Any, time_zone: str = "") -> str:
     """The one date-time format of the product, with its zone: 'Tue 2 Dec 2026, 07:00 PST'."""
     return format_when(value, time_zone)
-
-
-def format_when(value: Any, time_zone: str = "") -> str:
-    if not isinstance(value, datetime):
-        return value.strftime("%a %-d %b %Y") if isinstance(value, date) else ""
-    zone: Any = timezone.get_current_timezone()  # org_view activates the organisation's zone
-    if time_zone:
-        with contextlib.suppress(zoneinfo.ZoneInfoNotFoundError, ValueError):
-            zone = zoneinfo.ZoneInfo(time_zone)
-    local = value.astimezone(zone) if value.tzinfo else value.replace(tzinfo=zone)
-    return f"{local.strftime(WHEN_FORMAT)} {local.tzname()}"
 
 
 @register.filter
@@ -66,6 +51,4 @@ def schedule_text(schedule: Any) -> str:
 @register.filter
 def run_progress(run: Any) -> Any:
     """A running run's step title and "n of N" (connector/sync/progress.py)."""
-    from connector.sync import progress
-
     return progress.card(run)

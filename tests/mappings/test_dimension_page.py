@@ -122,7 +122,7 @@ def test_a_us_company_sees_no_tax_section(owner, org_a):
 
 
 def test_the_held_list_links_a_tax_hold_to_the_page_that_fixes_it(owner, org_a):
-    from connector.views import fix_links
+    from connector.held_list import fix_links
 
     _canadian(org_a)
     held = _held_on_gst(org_a)

@@ -7,7 +7,7 @@ import pytest
 from django.utils.html import escape
 
 from connector.models import AuditEvent, ExternalRecord
-from connector.templatetags.finance import format_when
+from connector.when import format_when
 from sandbox import Sandbox
 
 pytestmark = pytest.mark.django_db(transaction=True)

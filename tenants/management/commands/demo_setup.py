@@ -14,9 +14,11 @@ import httpx
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from connector.models import SyncRun
 from connector.oauth import complete_qbo_authorization
 from tenants.models import Connection, Membership, Organisation, Provider, Role, SyncSchedule
 
@@ -115,10 +117,6 @@ def _connect_qbo(organisation: Organisation, user: Any, sandbox: httpx.Client, c
 
 
 def _first_sync(organisation: Organisation) -> str:
-    from django.core.management import call_command
-
-    from connector.models import SyncRun
-
     if SyncRun.objects.filter(organisation=organisation, status=SyncRun.Status.SUCCEEDED).exists():
         return "already done"
     call_command("sync_organisation", organisation.slug)
