@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from connector import chart, finance, finder, held_groups, record_document, tasks
+from connector.clients import CLIENTS
 from connector.drift_views import choices as drift_choices
 from connector.errors import ConnectorError
 from connector.finder import FinderForm
@@ -310,7 +311,7 @@ def held_delete_in_qbo(request: HttpRequest, held_id: str) -> HttpResponse:
         open_holds(organisation).filter(reason_code__in=REMOVAL_REASONS), public_id=held_id
     )
     try:
-        removal.delete_in_qbo(held, by=request.user.email)  # type: ignore[union-attr]
+        removal.delete_in_qbo(held, by=request.user.email, clients=CLIENTS)  # type: ignore[union-attr]
     except ConnectorError as exc:
         messages.error(request, f"{held.label} was not deleted in QuickBooks: {exc.message}")
     else:

@@ -1,7 +1,7 @@
 """The pipeline of one organisation: token check → reference/mappings → vendors → purchase orders → bills.
 
-Clients are parameters (the Celery tasks build them with connector.clients), so tests and the
-management command run the same code against the sandbox. Purchase orders run before bills so a
+Clients are parameters (the entry points hand down the factory from connector/clients.py), so tests
+and the management command run the same code against the sandbox. Purchase orders run before bills so a
 bill can link to its PO in the same run (otherwise every PO bill would be updated a run later).
 """
 
@@ -21,6 +21,8 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
+from connector import seam
+from connector.client_factory import ClientFactory
 from connector.errors import ConnectorError, Permanent, QBOFault, Retryable
 from connector.models import ExternalRecord, HeldRecord, SyncCursor, SyncRun
 from connector.procurify.client import ProcurifyClient
@@ -133,7 +135,7 @@ def run_pipeline(
         procurify, qbo: clients for this organisation's Procurify site and QBO realm.
         clock: the run's clock; its value at the claim is the signpost no cursor may pass.
         steps: a subset of STEPS, in order (tests and the management command use subsets).
-        sleep: how a throttle pause waits (default: the connector.clients seam, else time.sleep).
+        sleep: how a throttle pause waits (default: the seam's, connector/seam.py, else time.sleep).
         defer_throttle: a throttle ends the run with ``counts["deferred_seconds"]`` instead of
             sleeping in the worker (the Celery task re-queues it with a countdown).
         slice_seconds: after this long the bills step stops at its next durable page; the run
@@ -145,7 +147,7 @@ def run_pipeline(
     if run is None:
         return SyncRun.objects.get(pk=run_id)
     ctx = _context(run.organisation, run, procurify, qbo, clock, run.started_at or clock())
-    pauses = ThrottlePauses(ctx, sleep or _seam_sleep(), _throttle_budget(), defer=defer_throttle)
+    pauses = ThrottlePauses(ctx, sleep or seam.pause(), _throttle_budget(), defer=defer_throttle)
     if slice_seconds:
         ctx.slice_ends_at = time.monotonic() + slice_seconds
     try:
@@ -178,12 +180,6 @@ def run_pipeline(
         return run
     runs.finish_run(run, SyncRun.Status.SUCCEEDED, counts=pauses.counts(), error="", now=clock())
     return run
-
-
-def _seam_sleep() -> Callable[[float], None]:
-    from connector import clients  # clients imports the API clients; keep the engine importable alone
-
-    return clients._seam.sleep or time.sleep
 
 
 def _throttle_budget() -> float:
@@ -711,8 +707,7 @@ def replay_record(
     object_type: str,
     procurify_id: str,
     *,
-    procurify: ProcurifyClient | None = None,
-    qbo: QBOClient | None = None,
+    clients: ClientFactory,
     clock: Clock = timezone.now,
 ) -> str:
     """Run one record through the pipeline again (under its own SyncRun, so it never overlaps a sync).
@@ -721,10 +716,7 @@ def replay_record(
     organisation has a run queued or running.
     """
     organisation = Organisation.objects.get(pk=organisation_id)
-    if procurify is None or qbo is None:
-        from connector.clients import procurify_client_for, qbo_client_for
-
-        procurify, qbo = procurify or procurify_client_for(organisation), qbo or qbo_client_for(organisation)
+    procurify, qbo = clients.procurify(organisation), clients.qbo(organisation)
     queued = runs.enqueue_run(organisation, SyncRun.Trigger.REPLAY)
     if queued is None:
         return "busy"

@@ -13,6 +13,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from connector.client_factory import ClientFactory
 from connector.errors import ConnectorError
 from connector.models import SyncRun
 from connector.sync import runs
@@ -34,9 +35,8 @@ def queue_when_connected(organisation: Organisation) -> bool:
     return True
 
 
-def read_reference(organisation: Organisation) -> str:
+def read_reference(organisation: Organisation, clients: ClientFactory) -> str:
     """The task's body. A sync already running reads the same data itself, so it is left to it."""
-    from connector.clients import procurify_client_for, qbo_client_for
     from connector.sync.reference import refresh_reference
 
     if SyncRun.objects.filter(organisation=organisation, status__in=SyncRun.ACTIVE).exists():
@@ -45,8 +45,8 @@ def read_reference(organisation: Organisation) -> str:
     try:
         counts = refresh_reference(
             organisation,
-            procurify_client_for(organisation),
-            qbo_client_for(organisation),
+            clients.procurify(organisation),
+            clients.qbo(organisation),
             audit,
             timezone.now(),
         )
