@@ -46,7 +46,6 @@ from connector.sync.records import (
     BILL,
     FAILED,
     PURCHASE_ORDER,
-    QUEUED,
     VENDOR,
     Context,
     bill_batch,
@@ -61,12 +60,10 @@ from connector.sync.reference import load_mappings, refresh_reference
 from connector.sync.transform import (
     SYNC_STATUSES,
     Held,
-    Plan,
     books_allow,
-    new_vendor_currency,
     vendor_in_currency,
-    vendor_payload,
 )
+from connector.sync.vendor_create import create_vendor
 from connector.sync.writers import Writer
 from mappings import services
 from mappings.models import Source, VendorMapping
@@ -334,17 +331,15 @@ def _create_vendor(ctx: Context, mapping: VendorMapping, key: str) -> None:
     audit = ctx.audit.for_record(VENDOR, key)
     label = f"Vendor {mapping.procurify_name}"
     try:
-        currency = new_vendor_currency(mapping.procurify_name, mapping.procurify_currency, ctx.mappings.books)
-        plan = Plan("Vendor", vendor_payload(mapping.procurify_name, currency=currency), label, key, "", None)
-        if ctx.batch is not None and ctx.batch.offer(VENDOR, key, label, plan, audit) == QUEUED:
-            return  # mapped when its batch is settled (records.vendor_batch)
-        result = ctx.writer.write(VENDOR, key, plan, audit)
+        created = create_vendor(mapping, ctx.mappings.books, ctx.writer, audit, batch=ctx.batch)
     except Held as exc:
         exc.waiting_on_type, exc.waiting_on_key = "vendor_mapping", key
         ctx.count(VENDOR, hold_record(ctx, VENDOR, key, exc, label))
         return
-    map_created_vendor(ctx, key, result.record.qbo_id, plan, audit)
-    ctx.count(VENDOR, result.outcome)
+    if created.result is None:
+        return  # mapped when its batch is settled (records.vendor_batch)
+    map_created_vendor(ctx, key, created.result.record.qbo_id, created.plan, audit)
+    ctx.count(VENDOR, created.result.outcome)
 
 
 def sync_purchase_orders(ctx: Context) -> None:

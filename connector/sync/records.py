@@ -32,6 +32,7 @@ from connector.sync.transform import (
     Plan,
     po_plan,
 )
+from connector.sync.vendor_create import created_currency
 from connector.sync.writers import CREATED, UPDATED, Writer, payload_hash
 from tenants.models import Organisation
 
@@ -171,7 +172,7 @@ def map_created_vendor(ctx: Context, key: str, qbo_id: str, plan: Plan, audit: R
     from mappings import services  # mappings.services imports the sync package
 
     name = plan.payload["DisplayName"]
-    services.record_created_vendor(ctx.organisation, int(key), qbo_id, name)
+    services.record_created_vendor(ctx.organisation, int(key), qbo_id, name, created_currency(plan))
     audit("mapping", f"Vendor '{name}' mapped to the QuickBooks vendor we created.")
 
 
