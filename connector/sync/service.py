@@ -48,7 +48,7 @@ def run_sync(
     """Run a queued run and notify. A failure is recorded on the run, never raised: clients that
     cannot be built fail the run before it starts. ``then`` sees the finished run before the
     notifications (the task queues a continuation there)."""
-    # connector.emails still imports connector.views, which imports the tasks (issue 13, B untangles it).
+    # Lazy while connector.emails still imports connector.views, which imports the tasks (issue 13).
     from connector.emails import notify_after_run
 
     run = SyncRun.objects.select_related("organisation").get(pk=run_id)
