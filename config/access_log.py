@@ -14,10 +14,11 @@ from typing import Any
 from gunicorn.glogging import Logger
 
 from config.logging import RedactSecretsFilter, redact, redact_query, redact_target
+from config.secret_names import SECRET_HEADERS
 
 _TARGET_ATOMS = ("r", "f", "U", "{referer}i", "{raw_uri}e", "{request_uri}e", "{http_referer}e")
 _QUERY_ATOMS = ("q", "{query_string}e")
-_SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "set-cookie", "x-csrftoken")
+_SECRET_HEADERS = SECRET_HEADERS
 
 
 class RedactingLogger(Logger):

@@ -17,15 +17,14 @@ import logging
 import re
 from urllib.parse import parse_qsl, urlencode
 
+from config.secret_names import OAUTH_WORD_KEYS, QUERY_SECRET_KEYS, SECRET_KEYS
+
 REDACTED = "[redacted]"
 
 # Keys whose value is a secret wherever they appear (substring match: "qbo_refresh_token=…" too).
-_SECRET_KEYS = (
-    r"access_token|refresh_token|id_token|client_secret|password|passwd|secret|api_key|apikey"
-    r"|token|sessionid|csrftoken|csrfmiddlewaretoken|authorization_code"
-)
+_SECRET_KEYS = "|".join(re.escape(key) for key in sorted(SECRET_KEYS, key=len, reverse=True))
 # Short keys that are secrets only as a whole word ("?code=…&state=…", not "status_code=200").
-_WORD_KEYS = r"code|state"
+_WORD_KEYS = "|".join(sorted(OAUTH_WORD_KEYS))
 
 _PATTERNS = [
     # Authorization / Proxy-Authorization headers, in any quoting.
@@ -45,19 +44,7 @@ _SHAPES = [
     re.compile(r"\bgAAAAA[A-Za-z0-9_-]{20,}={0,2}"),  # Fernet token (an encrypted column value)
 ]
 
-_QUERY_SECRET_KEYS = frozenset(
-    {
-        "code",
-        "state",
-        "access_token",
-        "refresh_token",
-        "id_token",
-        "client_secret",
-        "token",
-        "password",
-        "api_key",
-    }
-)
+_QUERY_SECRET_KEYS = QUERY_SECRET_KEYS
 
 
 def redact(text: str) -> str:

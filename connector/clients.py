@@ -1,109 +1,46 @@
 """Factories that turn an organisation's Connection row into a ready API client.
 
-The sync engine and the connection pages build clients only here, so there is one seam for tests
-and the demo: ``use_transport(sb.transport())`` routes every client these factories build through
-an in-process httpx transport (style.md item 2), and its optional ``clock`` lets token-expiry maths
-follow the sandbox's clock.
+Clients are built only here. The entry points (Celery tasks, management commands, the views that
+start work) hand ``CLIENTS`` to the engine and the services (connector/client_factory.py), so
+there is one seam for tests and the demo: ``use_transport(sb.transport())`` (connector/seam.py)
+routes every client built here through an in-process httpx transport (style.md item 2).
 """
 
 from __future__ import annotations
-
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
 
 import httpx
 from django.conf import settings
 from django.utils import timezone
 
 from connector import netguard
-from connector.errors import ConnectorError, Permanent, ReauthRequired, Retryable
-from connector.http import DEFAULT_TIMEOUT, build_client
+from connector.client_factory import ClientFactory
+from connector.errors import ConnectorError, NotConnected, ReauthRequired, Retryable
 from connector.metering import meter_for
 from connector.procurify.auth import AccessToken, BadCredentials
 from connector.procurify.client import ProcurifyClient
-from connector.qbo.auth import QBOOAuthConfig
 from connector.qbo.client import QBOClient
 from connector.qbo.governor import shared_governor
+from connector.qbo_tokens import qbo_oauth_config, qbo_token_provider
+from connector.seam import INTERACTIVE_TIMEOUT, http_client, now, pause, set_transport, use_transport
 from tenants.models import Connection, Organisation, Provider
 
-# Interactive checks ("Test connection") must answer while the person waits: no retry loop,
-# a short timeout. The sync engine keeps the client defaults.
-INTERACTIVE_TIMEOUT = httpx.Timeout(connect=5.0, read=15.0, write=10.0, pool=5.0)
-
-
-class NotConnected(Permanent):
-    """The organisation has no usable connection for this system; a person has to set it up."""
-
-
-@dataclass
-class _Seam:
-    transport: httpx.BaseTransport | None = None
-    clock: Callable[[], datetime] | None = None
-    sleep: Callable[[float], None] | None = None  # tests skip real back-off waits
-
-
-_seam = _Seam()
-_seam_lock = threading.Lock()
-
-
-def set_transport(
-    transport: httpx.BaseTransport | None,
-    *,
-    clock: Callable[[], datetime] | None = None,
-    sleep: Callable[[float], None] | None = None,
-) -> None:
-    """Route every client built here through ``transport`` (None: the real network)."""
-    with _seam_lock:
-        _seam.transport = transport
-        _seam.clock = clock
-        _seam.sleep = sleep
-
-
-@contextmanager
-def use_transport(
-    transport: httpx.BaseTransport,
-    *,
-    clock: Callable[[], datetime] | None = None,
-    sleep: Callable[[float], None] | None = None,
-) -> Iterator[httpx.BaseTransport]:
-    previous = (_seam.transport, _seam.clock, _seam.sleep)
-    set_transport(transport, clock=clock, sleep=sleep)
-    try:
-        yield transport
-    finally:
-        set_transport(previous[0], clock=previous[1], sleep=previous[2])
-
-
-def now() -> datetime:
-    """The time token expiries are judged by: the seam's clock in tests, else Django's."""
-    return _seam.clock() if _seam.clock is not None else timezone.now()
-
-
-def http_client(*, interactive: bool = False, procurify: bool = False) -> httpx.Client:
-    """An httpx client from the one HTTP seam; callers close it (use it as a context manager).
-
-    ``procurify``: the address is tenant-typed, so the SSRF guard (connector.netguard) applies.
-    """
-    timeout = INTERACTIVE_TIMEOUT if interactive else DEFAULT_TIMEOUT
-    guard = netguard.Policy.from_settings() if procurify else None
-    return build_client(transport=_seam.transport, timeout=timeout, guard=guard)
-
-
-def qbo_oauth_config() -> QBOOAuthConfig:
-    return QBOOAuthConfig(
-        client_id=settings.QBO_CLIENT_ID,
-        client_secret=settings.QBO_CLIENT_SECRET,
-        redirect_uri=settings.QBO_REDIRECT_URI,
-        authorize_url=settings.QBO_AUTHORIZE_URL,
-        token_url=settings.QBO_TOKEN_URL,
-        revoke_url=settings.QBO_REVOKE_URL,
-        api_base=settings.QBO_API_BASE,
-        environment=settings.QBO_ENVIRONMENT,
-    )
+# Callers and tests reach the seam and the OAuth app settings through this module too.
+__all__ = [
+    "CLIENTS",
+    "INTERACTIVE_TIMEOUT",
+    "ConnectionClients",
+    "NotConnected",
+    "check_procurify",
+    "check_qbo",
+    "get_connection",
+    "http_client",
+    "now",
+    "procurify_client_for",
+    "qbo_client_for",
+    "qbo_oauth_config",
+    "set_transport",
+    "use_transport",
+]
 
 
 def get_connection(connection_or_org: Connection | Organisation, provider: str) -> Connection:
@@ -170,7 +107,7 @@ def procurify_client_for(
         token_url=settings.PROCURIFY_TOKEN_URL or None,
         clock=now,
         max_attempts=max_attempts,
-        sleep=_seam.sleep or time.sleep,
+        sleep=pause(),
     )
 
 
@@ -180,8 +117,6 @@ def procurify_client_for(
 def qbo_client_for(
     connection_or_org: Connection | Organisation, *, http: httpx.Client | None = None, max_attempts: int = 4
 ) -> QBOClient:
-    from connector.oauth import qbo_token_provider  # oauth imports this module
-
     connection = get_connection(connection_or_org, Provider.QBO)
     if not (connection.realm_id and connection.refresh_token):
         raise NotConnected(
@@ -198,10 +133,26 @@ def qbo_client_for(
         http=http or http_client(),
         max_attempts=max_attempts,
         clock=now,
-        sleep=_seam.sleep or time.sleep,
+        sleep=pause(),
         governor=shared_governor(),  # one budget per company across every worker process
         on_metered=meter_for(connection.organisation_id),
     )
+
+
+# ---- the factory the entry points hand down -------------------------------------------------
+
+
+class ConnectionClients:
+    """Clients from the organisation's stored connections, through the seam (connector/seam.py)."""
+
+    def procurify(self, organisation: Organisation) -> ProcurifyClient:
+        return procurify_client_for(organisation)
+
+    def qbo(self, organisation: Organisation) -> QBOClient:
+        return qbo_client_for(organisation)
+
+
+CLIENTS: ClientFactory = ConnectionClients()
 
 
 # ---- "Test connection": one call, an answer in plain words ------------------------------

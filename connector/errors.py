@@ -146,3 +146,7 @@ def _fault_message(first: FaultError | None, status: int | None) -> str:
         return f"QuickBooks refused the request (HTTP {status}) without saying why."
     detail = f": {first.detail}" if first.detail and first.detail != first.message else ""
     return f"QuickBooks refused the request ({first.code} {first.message}{detail})."
+
+
+class NotConnected(Permanent):
+    """The organisation has no usable connection for this system; a person has to set it up."""

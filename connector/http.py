@@ -16,6 +16,7 @@ from typing import TypeVar
 
 import httpx
 
+from config.secret_names import QUERY_SECRET_KEYS, SECRET_HEADERS
 from connector.errors import Retryable
 from connector.netguard import Policy, guarded_transport
 
@@ -27,12 +28,8 @@ USER_AGENT = "ml-connector/0.1"
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=30.0, pool=10.0)
 
 REDACTED = "[redacted]"
-_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
-_SECRET_PARAMS = frozenset(
-    {"client_secret", "access_token", "refresh_token", "code", "token", "id_token", "state", "password"}
-    # Pre-signed download links (invoice files): whoever holds the signature can fetch the file.
-    | {"signature", "sig", "x-amz-signature", "x-amz-credential", "x-amz-security-token", "x-goog-signature"}
-)
+_SECRET_HEADERS = SECRET_HEADERS
+_SECRET_PARAMS = QUERY_SECRET_KEYS
 
 T = TypeVar("T")
 

@@ -19,6 +19,7 @@ from typing import Any
 from django.utils import timezone
 
 from connector import document_summary
+from connector.client_factory import ClientFactory
 from connector.kinds import RecordKind
 from connector.models import AuditEvent, DocumentSummary, ExternalRecord, HeldRecord
 from connector.procurify.client import ProcurifyClient
@@ -38,14 +39,9 @@ ID_CHUNK = 100  # Ids per query: a short GET URL, and well under MAXRESULTS 1000
 
 def build(
     organisation: Organisation,
-    *,
-    procurify: ProcurifyClient | None = None,
-    qbo: QBOClient | None = None,
+    clients: ClientFactory,
 ) -> Reconciliation:
-    if procurify is None or qbo is None:
-        from connector.clients import procurify_client_for, qbo_client_for
-
-        procurify, qbo = procurify or procurify_client_for(organisation), qbo or qbo_client_for(organisation)
+    procurify, qbo = clients.procurify(organisation), clients.qbo(organisation)
     links = {
         r.procurify_id: r
         for r in ExternalRecord.objects.filter(organisation=organisation, object_type=RecordKind.BILL)

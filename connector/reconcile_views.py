@@ -20,7 +20,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from connector import reconcile_service, tasks
-from connector.clients import NotConnected
+from connector.clients import CLIENTS, NotConnected
 from connector.errors import ConnectorError
 from connector.reconcile import CENT, KIND_TITLES, Reconciliation
 from connector.sync import preview as previews
@@ -54,7 +54,7 @@ def _build(request: HttpRequest) -> tuple[Reconciliation | None, str]:
     if refused := limits.allow(request.organisation, RECONCILE):  # type: ignore[attr-defined]
         return None, refused
     try:
-        return reconcile_service.build(request.organisation), ""  # type: ignore[attr-defined]
+        return reconcile_service.build(request.organisation, CLIENTS), ""  # type: ignore[attr-defined]
     except NotConnected as exc:
         return None, exc.message
     except ConnectorError as exc:

@@ -8,11 +8,11 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from connector.emails import notify_after_run
+from connector.clients import CLIENTS
 from connector.errors import ConnectorError
 from connector.models import SyncRun, WorkerHeartbeat
 from connector.routing import DEFAULT as DEFAULT_QUEUE
-from connector.sync import engine, first_mapping, preview, runs
+from connector.sync import engine, first_mapping, preview, runs, service
 from tenants.models import Organisation
 
 log = logging.getLogger(__name__)
@@ -33,24 +33,13 @@ def dispatch_due_syncs() -> list[int]:
 @shared_task(ignore_result=True)
 def sync_organisation(run_id: int) -> str:
     """Claim the run and run the pipeline; a failure is recorded on the run, never re-raised."""
-    from connector.clients import procurify_client_for, qbo_client_for  # built per run, lazily
-
-    run = SyncRun.objects.select_related("organisation").get(pk=run_id)
-    try:
-        procurify = procurify_client_for(run.organisation)
-        qbo = qbo_client_for(run.organisation)
-    except ConnectorError as exc:
-        runs.fail_before_start(run_id, exc.message, timezone.now())
-    else:
-        # A throttled run gives its worker back and continues under a new run after the pause.
-        # (Run inline, as in the demo's eager mode, a countdown is not honoured: pause in place.)
-        eager = bool(sync_organisation.app.conf.task_always_eager)
-        slice_seconds = None if eager else float(settings.SYNC_SLICE_SECONDS)
-        run = engine.run_pipeline(
-            run_id, procurify=procurify, qbo=qbo, defer_throttle=not eager, slice_seconds=slice_seconds
-        )
-        _continue_later(run)
-    notify_after_run(run)
+    # A throttled run gives its worker back and continues under a new run after the pause.
+    # (Run inline, as in the demo's eager mode, a countdown is not honoured: pause in place.)
+    eager = bool(sync_organisation.app.conf.task_always_eager)
+    slice_seconds = None if eager else float(settings.SYNC_SLICE_SECONDS)
+    run = service.run_sync(
+        run_id, CLIENTS, defer_throttle=not eager, slice_seconds=slice_seconds, then=_continue_later
+    )
     return run.status
 
 
@@ -75,7 +64,7 @@ def replay_record(organisation_id: int, object_type: str, procurify_id: str) -> 
     Named like the engine function it calls; the outcome (or "busy") is in the record's timeline.
     """
     try:
-        return engine.replay_record(organisation_id, object_type, procurify_id)
+        return engine.replay_record(organisation_id, object_type, procurify_id, clients=CLIENTS)
     except ConnectorError as exc:  # not connected, or QuickBooks needs reconnecting: no run to record on
         log.warning(
             "replay of %s %s for organisation %s refused: %s",
@@ -97,11 +86,11 @@ def reap_abandoned_runs() -> int:
 def preview_sync(organisation_id: int) -> str:
     """The dashboard's "Preview next sync": the whole pipeline with nothing written (see
     connector/sync/preview.py); the result waits in the cache for the preview page."""
-    return preview.run_and_store(Organisation.objects.get(pk=organisation_id))
+    return preview.run_and_store(Organisation.objects.get(pk=organisation_id), CLIENTS)
 
 
 @shared_task(ignore_result=True)
 def read_reference(organisation_id: int) -> str:
     """On connecting the second system: read both sides' vendors and accounts and propose mappings
     before any sync (connector/sync/first_mapping.py)."""
-    return first_mapping.read_reference(Organisation.objects.get(pk=organisation_id))
+    return first_mapping.read_reference(Organisation.objects.get(pk=organisation_id), CLIENTS)

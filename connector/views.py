@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from connector import dashboard, finance, kinds, record_page
+from connector.clients import CLIENTS
 from connector.dispatch import queue_replay, start_run
 from connector.errors import ConnectorError
 from connector.finder import FinderForm
@@ -105,7 +106,7 @@ def held_delete_in_qbo(request: HttpRequest, held_id: str) -> HttpResponse:
         public_id=held_id,
     )
     try:
-        removal.delete_in_qbo(held, by=request.user.email)  # type: ignore[union-attr]
+        removal.delete_in_qbo(held, by=request.user.email, clients=CLIENTS)  # type: ignore[union-attr]
     except ConnectorError as exc:
         messages.error(request, f"{held.label} was not deleted in QuickBooks: {exc.message}")
     else:

@@ -22,6 +22,7 @@ from connector.sync.audit import Audit
 from connector.sync.books import ensure_books
 from connector.sync.holds import release_waiting
 from connector.sync.transform import Held, Plan, currency_twin_name, new_vendor_currency, vendor_payload
+from connector.sync.vendor_create import create_vendor
 from connector.sync.writers import Writer
 from mappings.matching import (
     SUGGESTION_PENDING,
@@ -172,10 +173,9 @@ def create_qbo_vendor(
 ) -> CreatedVendor:
     """Create the Procurify vendor of an unmapped row in QuickBooks and map the row to it.
 
-    The same payload and exactly-once write as the engine's vendor step (transform.vendor_payload
-    through Writer, object_type "vendor", marker = the Procurify id), so a create the engine already
-    made (or half-made) is found and adopted rather than duplicated. Raises VendorNotCreated with a
-    sentence for the form; nothing is changed in that case.
+    The same function as the engine's vendor step (connector/sync/vendor_create.py), so a create the
+    engine already made (or half-made) is found and adopted rather than duplicated. Raises
+    VendorNotCreated with a sentence for the form; nothing is changed in that case.
     """
     if mapping.organisation_id != organisation.pk:
         raise VendorNotCreated("This vendor belongs to another organisation.")
@@ -188,23 +188,19 @@ def create_qbo_vendor(
     audit = Audit(organisation)
     by = getattr(user, "email", "") or "someone"
     try:
-        # In the vendor's own currency: QuickBooks fixes it for good (docs/qbo-facts.md, Currencies).
-        currency = new_vendor_currency(
-            mapping.procurify_name, mapping.procurify_currency, ensure_books(organisation, qbo)
-        )
-        payload = vendor_payload(mapping.procurify_name, currency=currency)
-        plan = Plan("Vendor", payload, f"Vendor {mapping.procurify_name}", key, "", None)
-        result = Writer(organisation, qbo).write(
-            RecordKind.VENDOR, key, plan, audit.for_record(RecordKind.VENDOR, key)
+        books = ensure_books(organisation, qbo)
+        created = create_vendor(
+            mapping, books, Writer(organisation, qbo), audit.for_record(RecordKind.VENDOR, key)
         )
     except Held as exc:
         raise VendorNotCreated(_refusal_sentence(exc, mapping.procurify_name)) from exc
     except ConnectorError as exc:
         raise VendorNotCreated(f"QuickBooks did not create the vendor: {exc.message}") from exc
-    name = plan.payload["DisplayName"]
+    result, name = created.result, created.name
+    assert result is not None  # no batch: written now
     waiting = _waiting_count(organisation, key)
     record_created_vendor(
-        organisation, mapping.procurify_vendor_id, result.record.qbo_id, name, currency or ""
+        organisation, mapping.procurify_vendor_id, result.record.qbo_id, name, created.currency
     )
     VendorMapping.objects.filter(pk=mapping.pk).update(
         decided_by=user, reason=f"Created in QuickBooks by {by}."[:300]

@@ -19,7 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from connector import activity
-from connector.clients import qbo_client_for
+from connector.clients import CLIENTS
 from connector.errors import ConnectorError
 from mappings import services
 from mappings.forms import MappingChoiceForm, MappingFilterForm
@@ -242,7 +242,7 @@ def vendor_create(request: HttpRequest, mapping_id: str) -> HttpResponse:
     mapping = get_object_or_404(mapping_rows(table, organisation), public_id=mapping_id)
     try:
         created = services.create_qbo_vendor(
-            organisation, mapping, qbo=qbo_client_for(organisation), user=request.user
+            organisation, mapping, qbo=CLIENTS.qbo(organisation), user=request.user
         )
     except (services.VendorNotCreated, ConnectorError) as exc:
         return _create_refused(request, table, mapping, exc.message)
@@ -264,7 +264,7 @@ def vendor_currency_twin(request: HttpRequest, mapping_id: str, currency: str) -
     mapping = get_object_or_404(mapping_rows(KINDS["vendors"], organisation), public_id=mapping_id)
     try:
         created = services.create_currency_twin(
-            organisation, mapping, currency, qbo=qbo_client_for(organisation), user=request.user
+            organisation, mapping, currency, qbo=CLIENTS.qbo(organisation), user=request.user
         )
     except (services.VendorNotCreated, ConnectorError) as exc:
         messages.error(request, exc.message)

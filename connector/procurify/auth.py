@@ -14,8 +14,9 @@ from typing import Protocol
 
 import httpx
 
+from connector import retry_rules
 from connector.errors import Permanent, Retryable
-from connector.http import network_error, parse_retry_after, utcnow
+from connector.http import network_error, utcnow
 
 AUDIENCE = "https://api.procurify.com/"  # trailing slash matters (procurify.md §1)
 DEFAULT_EXPIRES_IN = 86400
@@ -116,10 +117,10 @@ def _raise_for_token_status(response: httpx.Response, clock: Callable[[], dateti
             code=_oauth_error(response) or "bad_credentials",
             status=status,
         )
-    if status == 429 or status >= 500:
+    if retry_rules.is_transient(status):
         raise Retryable(
             f"Procurify's sign-in service is unavailable (HTTP {status}). We will try again shortly.",
-            retry_after=parse_retry_after(response.headers.get("Retry-After"), now=clock()),
+            retry_after=retry_rules.retry_after(response, clock),
             code="procurify_unavailable",
             status=status,
         )

@@ -14,8 +14,9 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
+from connector import retry_rules
 from connector.errors import Permanent, ReauthRequired, Retryable
-from connector.http import network_error, parse_retry_after, send_with_retries, utcnow
+from connector.http import network_error, send_with_retries, utcnow
 from connector.procurify.auth import AccessToken, TokenStore, default_token_url, fetch_token
 from connector.procurify.schemas import (
     AccountCode,
@@ -168,7 +169,7 @@ class ProcurifyClient:
             raise network_error(exc, "Procurify") from exc
         try:
             status = response.status_code
-            if status == 429 or status >= 500:
+            if retry_rules.is_transient(status):
                 raise Retryable(
                     f"Procurify could not send the file (HTTP {status}).", code="procurify_unavailable"
                 )
@@ -252,10 +253,10 @@ class ProcurifyClient:
         if status < 400:
             return
         detail = _error_detail(response)
-        if status == 429 or status >= 500:
+        if retry_rules.is_transient(status):
             raise Retryable(
                 f"Procurify is busy or unavailable (HTTP {status}).",
-                retry_after=parse_retry_after(response.headers.get("Retry-After"), now=self._clock()),
+                retry_after=retry_rules.retry_after(response, self._clock),
                 code="procurify_unavailable",
                 status=status,
             )

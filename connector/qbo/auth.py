@@ -15,8 +15,9 @@ from urllib.parse import urlencode
 
 import httpx
 
+from connector import retry_rules
 from connector.errors import Permanent, ReauthRequired, Retryable
-from connector.http import network_error, parse_retry_after, utcnow
+from connector.http import network_error, utcnow
 
 SCOPE = "com.intuit.quickbooks.accounting"
 INTUIT_URLS = {
@@ -134,10 +135,10 @@ def _raise_for_status(response: httpx.Response, clock: Callable[[], datetime]) -
     if status < 400:
         return
     error, description = _oauth_error(response)
-    if status == 429 or status >= 500:
+    if retry_rules.is_transient(status):
         raise Retryable(
             f"QuickBooks sign-in is unavailable (HTTP {status}). We will try again shortly.",
-            retry_after=parse_retry_after(response.headers.get("Retry-After"), now=clock()),
+            retry_after=retry_rules.retry_after(response, clock),
             code="qbo_auth_unavailable",
             status=status,
         )

@@ -21,8 +21,9 @@ from xml.etree import ElementTree
 import httpx
 from pydantic import ValidationError
 
+from connector import retry_rules
 from connector.errors import FaultError, Permanent, QBOFault, ReauthRequired, Retryable
-from connector.http import network_error, parse_retry_after, send_with_retries, utcnow
+from connector.http import network_error, send_with_retries, utcnow
 from connector.qbo import query as q
 from connector.qbo.governor import Governor, hold_slot, shared_governor
 from connector.qbo.schemas import CompanyInfo, Entity, Fault, Preferences, entity_model
@@ -383,18 +384,17 @@ class QBOClient:
         raw_fault = body.get("Fault", body.get("fault")) if isinstance(body, dict) else None
         fault = _fault(raw_fault, status, response.headers.get("intuit_tid")) if raw_fault else None
         codes = fault.codes() if fault else set()
-        if status == 429 or (fault is not None and fault.is_throttled()):
-            wait = parse_retry_after(response.headers.get("Retry-After"), now=self._clock())
+        if retry_rules.is_throttled(status) or (fault is not None and fault.is_throttled()):
             raise Retryable(
                 "QuickBooks asked us to slow down (too many requests).",
-                retry_after=self._throttle_wait if wait is None else wait,
+                retry_after=retry_rules.throttle_wait(response, self._clock, self._throttle_wait),
                 code="qbo_throttled",
                 status=status,
             )
-        if status >= 500 or "10000" in codes:
+        if retry_rules.is_transient(status) or "10000" in codes:  # 429 was answered just above
             raise Retryable(
                 f"QuickBooks had an internal problem (HTTP {status}).",
-                retry_after=parse_retry_after(response.headers.get("Retry-After"), now=self._clock()),
+                retry_after=retry_rules.retry_after(response, self._clock),
                 code="qbo_unavailable",
                 detail=fault.errors if fault else None,
                 status=status,

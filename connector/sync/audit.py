@@ -10,17 +10,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from config.secret_names import CREDENTIAL_MIN_LENGTH, OAUTH_WORD_KEYS, SECRET_KEYS
 from connector.models import AuditEvent, SyncRun
 from tenants.models import Organisation
 
-SECRET_KEYS = frozenset(
-    {"access_token", "refresh_token", "client_secret", "authorization", "password", "token", "secret"}
-)
 # "code" is an OAuth authorization code only in the OAuth callback; in the documents we audit it is a
 # Procurify account code ("6550") or a QuickBooks error code ("6140"), which a finance user must see.
-# It is masked only when its value is shaped like a credential: long and opaque.
-CREDENTIAL_SHAPED_KEYS = frozenset({"code"})
-CREDENTIAL_MIN_LENGTH = 20
+# It is masked only when its value is shaped like a credential: long and opaque (config/secret_names.py).
+CREDENTIAL_SHAPED_KEYS = OAUTH_WORD_KEYS
 REDACTED = "[redacted]"
 MAX_STRING = 4000
 

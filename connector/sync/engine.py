@@ -1,7 +1,7 @@
 """The pipeline of one organisation: token check → reference/mappings → vendors → purchase orders → bills.
 
-Clients are parameters (the Celery tasks build them with connector.clients), so tests and the
-management command run the same code against the sandbox. Purchase orders run before bills so a
+Clients are parameters (the entry points hand down the factory from connector/clients.py), so tests
+and the management command run the same code against the sandbox. Purchase orders run before bills so a
 bill can link to its PO in the same run (otherwise every PO bill would be updated a run later).
 """
 
@@ -21,7 +21,8 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
-from connector import kinds
+from connector import kinds, seam
+from connector.client_factory import ClientFactory
 from connector.errors import ConnectorError, QBOFault, Retryable
 from connector.models import ExternalRecord, HeldRecord, SyncCursor, SyncRun
 from connector.procurify.client import ProcurifyClient
@@ -45,7 +46,6 @@ from connector.sync.records import (
     BILL,
     FAILED,
     PURCHASE_ORDER,
-    QUEUED,
     VENDOR,
     Context,
     bill_batch,
@@ -60,12 +60,10 @@ from connector.sync.reference import load_mappings, refresh_reference
 from connector.sync.transform import (
     SYNC_STATUSES,
     Held,
-    Plan,
     books_allow,
-    new_vendor_currency,
     vendor_in_currency,
-    vendor_payload,
 )
+from connector.sync.vendor_create import create_vendor
 from connector.sync.writers import Writer
 from mappings import matching
 from mappings.models import Source, VendorMapping
@@ -130,7 +128,7 @@ def run_pipeline(
         procurify, qbo: clients for this organisation's Procurify site and QBO realm.
         clock: the run's clock; its value at the claim is the signpost no cursor may pass.
         steps: a subset of STEPS, in order (tests and the management command use subsets).
-        sleep: how a throttle pause waits (default: the connector.clients seam, else time.sleep).
+        sleep: how a throttle pause waits (default: the seam's, connector/seam.py, else time.sleep).
         defer_throttle: a throttle ends the run with ``counts["deferred_seconds"]`` instead of
             sleeping in the worker (the Celery task re-queues it with a countdown).
         slice_seconds: after this long the bills step stops at its next durable page; the run
@@ -142,7 +140,7 @@ def run_pipeline(
     if run is None:
         return SyncRun.objects.get(pk=run_id)
     ctx = _context(run.organisation, run, procurify, qbo, clock, run.started_at or clock())
-    pauses = ThrottlePauses(ctx, sleep or _seam_sleep(), _throttle_budget(), defer=defer_throttle)
+    pauses = ThrottlePauses(ctx, sleep or seam.pause(), _throttle_budget(), defer=defer_throttle)
     if slice_seconds:
         ctx.slice_ends_at = time.monotonic() + slice_seconds
     try:
@@ -175,12 +173,6 @@ def run_pipeline(
         return run
     runs.finish_run(run, SyncRun.Status.SUCCEEDED, counts=pauses.counts(), error="", now=clock())
     return run
-
-
-def _seam_sleep() -> Callable[[float], None]:
-    from connector import clients  # clients imports the API clients; keep the engine importable alone
-
-    return clients._seam.sleep or time.sleep
 
 
 def _throttle_budget() -> float:
@@ -335,17 +327,15 @@ def _create_vendor(ctx: Context, mapping: VendorMapping, key: str) -> None:
     audit = ctx.audit.for_record(VENDOR, key)
     label = f"Vendor {mapping.procurify_name}"
     try:
-        currency = new_vendor_currency(mapping.procurify_name, mapping.procurify_currency, ctx.mappings.books)
-        plan = Plan("Vendor", vendor_payload(mapping.procurify_name, currency=currency), label, key, "", None)
-        if ctx.batch is not None and ctx.batch.offer(VENDOR, key, label, plan, audit) == QUEUED:
-            return  # mapped when its batch is settled (records.vendor_batch)
-        result = ctx.writer.write(VENDOR, key, plan, audit)
+        created = create_vendor(mapping, ctx.mappings.books, ctx.writer, audit, batch=ctx.batch)
     except Held as exc:
         exc.waiting_on_type, exc.waiting_on_key = "vendor_mapping", key
         ctx.count(VENDOR, hold_record(ctx, VENDOR, key, exc, label))
         return
-    map_created_vendor(ctx, key, result.record.qbo_id, plan, audit)
-    ctx.count(VENDOR, result.outcome)
+    if created.result is None:
+        return  # mapped when its batch is settled (records.vendor_batch)
+    map_created_vendor(ctx, key, created.result.record.qbo_id, created.plan, audit)
+    ctx.count(VENDOR, created.result.outcome)
 
 
 def sync_purchase_orders(ctx: Context) -> None:
@@ -691,8 +681,7 @@ def replay_record(
     object_type: str,
     procurify_id: str,
     *,
-    procurify: ProcurifyClient | None = None,
-    qbo: QBOClient | None = None,
+    clients: ClientFactory,
     clock: Clock = timezone.now,
 ) -> str:
     """Run one record through the pipeline again (under its own SyncRun, so it never overlaps a sync).
@@ -701,10 +690,7 @@ def replay_record(
     organisation has a run queued or running.
     """
     organisation = Organisation.objects.get(pk=organisation_id)
-    if procurify is None or qbo is None:
-        from connector.clients import procurify_client_for, qbo_client_for
-
-        procurify, qbo = procurify or procurify_client_for(organisation), qbo or qbo_client_for(organisation)
+    procurify, qbo = clients.procurify(organisation), clients.qbo(organisation)
     queued = runs.enqueue_run(organisation, SyncRun.Trigger.REPLAY)
     if queued is None:
         return "busy"

@@ -12,6 +12,7 @@ import logging
 
 from django.utils import timezone
 
+from connector.client_factory import ClientFactory
 from connector.errors import ConnectorError
 from connector.models import SyncRun
 from connector.sync.audit import Audit
@@ -22,9 +23,8 @@ log = logging.getLogger(__name__)
 READ, BUSY, FAILED = "read", "busy", "failed"
 
 
-def read_reference(organisation: Organisation) -> str:
+def read_reference(organisation: Organisation, clients: ClientFactory) -> str:
     """The task's body. A sync already running reads the same data itself, so it is left to it."""
-    from connector.clients import procurify_client_for, qbo_client_for
 
     if SyncRun.objects.for_org(organisation).active().exists():
         return BUSY
@@ -32,8 +32,8 @@ def read_reference(organisation: Organisation) -> str:
     try:
         counts = refresh_reference(
             organisation,
-            procurify_client_for(organisation),
-            qbo_client_for(organisation),
+            clients.procurify(organisation),
+            clients.qbo(organisation),
             audit,
             timezone.now(),
         )

@@ -33,11 +33,11 @@ from django.core.cache import cache
 from django.db import connections, transaction
 from django.utils import timezone
 
+from connector.client_factory import ClientFactory
 from connector.errors import ConnectorError, Retryable
 from connector.kinds import BY_QBO_ENTITY, RecordKind
 from connector.models import AuditEvent, DocumentSummary, HeldRecord, SyncRun
 from connector.procurify.auth import AccessToken
-from connector.procurify.client import ProcurifyClient
 from connector.qbo.client import QBOClient
 from connector.qbo.schemas import Entity, entity_model
 from connector.sync import engine, runs
@@ -266,9 +266,8 @@ class PreviewTokenStore:
 
 def preview_next_sync(
     organisation: Organisation,
+    clients: ClientFactory,
     *,
-    procurify: ProcurifyClient | None = None,
-    qbo: QBOClient | None = None,
     clock: Callable[[], datetime] = timezone.now,
 ) -> Preview:
     """Run every step of the next sync against both systems with nothing written anywhere.
@@ -277,10 +276,7 @@ def preview_next_sync(
     """
     if SyncRun.objects.for_org(organisation).active().exists():
         raise PreviewBusy("A sync is queued or running; preview again when it has finished.")
-    if procurify is None or qbo is None:
-        from connector.clients import procurify_client_for, qbo_client_for
-
-        procurify, qbo = procurify or procurify_client_for(organisation), qbo or qbo_client_for(organisation)
+    procurify, qbo = clients.procurify(organisation), clients.qbo(organisation)
     # Tokens are made fresh here, before the transaction opens (and kept in memory): a token written
     # inside it would be rolled back, and on SQLite (the demo) another connection would wait on its lock.
     procurify._valid_token()  # type: ignore[attr-defined]
@@ -436,10 +432,10 @@ def stored(organisation: Organisation) -> tuple[dict[str, Any] | None, Preview |
     return value, Preview(items=items, error=value.get("run_error", ""), qbo_reads=value.get("qbo_reads", 0))
 
 
-def run_and_store(organisation: Organisation) -> str:
+def run_and_store(organisation: Organisation, clients: ClientFactory) -> str:
     """The Celery task's body: run the preview and keep its result (or why it could not run)."""
     try:
-        preview = preview_next_sync(organisation)
+        preview = preview_next_sync(organisation, clients)
     except PreviewBusy as exc:
         store(organisation, FAILED, error=str(exc))
         return FAILED

@@ -35,6 +35,7 @@ from connector.sync.transform import (
     Plan,
     po_plan,
 )
+from connector.sync.vendor_create import created_currency
 from connector.sync.writers import CREATED, UPDATED, Writer, payload_hash
 from mappings import matching
 from tenants.models import Organisation
@@ -173,7 +174,7 @@ def vendor_batch(ctx: Context) -> BillBatch:
 
 def map_created_vendor(ctx: Context, key: str, qbo_id: str, plan: Plan, audit: RecordAudit) -> None:
     name = plan.payload["DisplayName"]
-    matching.record_created_vendor(ctx.organisation, int(key), qbo_id, name)
+    matching.record_created_vendor(ctx.organisation, int(key), qbo_id, name, created_currency(plan))
     audit("mapping", f"Vendor '{name}' mapped to the QuickBooks vendor we created.")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from connector.client_factory import ClientFactory
 from connector.errors import Permanent
 from connector.kinds import BILL_LINKS, RecordKind
 from connector.models import AuditEvent, ExternalRecord, HeldRecord
@@ -25,13 +26,11 @@ def keep(held: HeldRecord) -> None:
         record.save(update_fields=["extra", "updated_at"])
 
 
-def delete_in_qbo(held: HeldRecord, *, by: str) -> None:
-    from connector.clients import qbo_client_for  # per organisation, built when a person acts
-
+def delete_in_qbo(held: HeldRecord, *, by: str, clients: ClientFactory) -> None:
     record = _record(held)
     if record is None or not record.qbo_id:
         raise Permanent("We have no QuickBooks bill for this record.", code="no_qbo_object")
-    qbo = qbo_client_for(held.organisation)
+    qbo = clients.qbo(held.organisation)  # per organisation, built when a person acts
     if record.realm_id and record.realm_id != qbo.realm_id:
         raise Permanent("This bill lives in another QuickBooks company.", code="other_company")
     entity = record.qbo_entity or "Bill"  # a negative bill is a VendorCredit (connector/sync/credits.py)

@@ -3,6 +3,7 @@ diff and never overwritten silently; the daily sweep is one metered CDC read."""
 
 from __future__ import annotations
 
+from connector.client_factory import FixedClients
 from connector.models import HeldRecord, QBODrift, SyncRun
 from connector.sync import drift_actions
 from connector.sync.engine import replay_record
@@ -25,7 +26,11 @@ def _reads(harness) -> int:
 
 def _replay(harness, org_a, uuid: str) -> str:
     return replay_record(
-        org_a.pk, "bill", uuid, procurify=harness.procurify, qbo=harness.qbo, clock=harness.sb.clock.now
+        org_a.pk,
+        "bill",
+        uuid,
+        clients=FixedClients(harness.procurify, harness.qbo),
+        clock=harness.sb.clock.now,
     )
 
 

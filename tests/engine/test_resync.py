@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from connector.client_factory import FixedClients
 from connector.models import AuditEvent, ExternalRecord, HeldRecord, SyncRun
 from mappings.models import AccountMapping, QBOAccount
 from mappings.services import save_account_mapping
@@ -153,7 +154,11 @@ def test_it_replays_one_record_through_the_pipeline(harness, org_a):
     uuid = harness.procurify_bill("OB-7781")["uuid"]
 
     outcome = replay_record(
-        org_a.pk, "bill", uuid, procurify=harness.procurify, qbo=harness.qbo, clock=harness.sb.clock.now
+        org_a.pk,
+        "bill",
+        uuid,
+        clients=FixedClients(harness.procurify, harness.qbo),
+        clock=harness.sb.clock.now,
     )
 
     assert outcome == "unchanged"

@@ -21,6 +21,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from sandbox_wiring import DOMAIN
 
+from connector.clients import procurify_client_for, qbo_client_for
 from connector.models import ExternalRecord, HeldRecord, SyncCursor, SyncRun
 from connector.sync.transform import SYNC_STATUSES, VOID_STATUSES
 from sandbox import Sandbox
@@ -280,7 +281,6 @@ def dies_after_qbo_commits(at: int) -> Iterator[CommitThenDie]:
 
 def sync_manual(organisation: Organisation) -> str:
     """A person pressed "Sync now" (trigger MANUAL, so the removals sweep runs); returns how it ended."""
-    from connector.clients import procurify_client_for, qbo_client_for
     from connector.sync import runs
     from connector.sync.engine import run_pipeline
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from recon_support import DOMAIN, RequestLog, procurify_bill, sync
 
+from connector.clients import CLIENTS
 from connector.models import AuditEvent, DocumentSummary, ExternalRecord, HeldRecord, SyncCursor, SyncRun
 from connector.sync.preview import CREATE, HOLD, UPDATE, PreviewBusy, describe_write, preview_next_sync
 from mappings.models import BooksProfile, QBOVendor, VendorMapping
@@ -90,7 +91,7 @@ def test_the_preview_lists_what_the_next_run_then_does_item_by_item(
     assert sync(org_a, sb).status == SyncRun.Status.SUCCEEDED
     _some_changes(sb)
 
-    preview = preview_next_sync(org_a, clock=sb.clock.now)
+    preview = preview_next_sync(org_a, CLIENTS, clock=sb.clock.now)
     assert preview.error == ""
 
     before = len(log.requests)
@@ -128,7 +129,7 @@ def test_a_first_preview_makes_no_write_anywhere(org_a, wired, sb: Sandbox, log:
     stats_before = sb.qbo.stats(wired)
     qbo_before = {e: sb.qbo.objects(wired, e) for e in ("Bill", "PurchaseOrder", "Vendor")}
 
-    preview = preview_next_sync(org_a, clock=sb.clock.now)
+    preview = preview_next_sync(org_a, CLIENTS, clock=sb.clock.now)
 
     creates = [i for i in preview.items if i.action == CREATE]
     assert len([i for i in creates if i.kind == "bill"]) >= 20, "the whole first sync was previewed"
@@ -174,14 +175,14 @@ def test_no_preview_while_a_sync_is_running(org_a, wired, sb: Sandbox) -> None:
 
     runs.enqueue_run(org_a, SyncRun.Trigger.MANUAL)
     with pytest.raises(PreviewBusy):
-        preview_next_sync(org_a, clock=sb.clock.now)
+        preview_next_sync(org_a, CLIENTS, clock=sb.clock.now)
 
 
 def test_a_token_refreshed_during_the_preview_survives_its_rollback(org_a, wired, sb: Sandbox) -> None:
     before = Connection.objects.get(organisation=org_a, provider="qbo").refresh_token
     sb.qbo.expire_tokens(wired)  # QuickBooks answers our stored access token with 401
 
-    preview = preview_next_sync(org_a, clock=sb.clock.now)
+    preview = preview_next_sync(org_a, CLIENTS, clock=sb.clock.now)
 
     assert preview.error == "" and preview.items
     after = Connection.objects.get(organisation=org_a, provider="qbo")

@@ -21,6 +21,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from security_support import Wired, basic_auth_forms, find_leaks, run_sync, secret_forms
 
+from connector.clients import use_transport
 from connector.emails import maybe_send_first_sync, send_held_digest, send_run_failed
 from connector.models import AuditEvent, ExternalRecord, HeldRecord, SyncRun
 from connector.oauth import ensure_fresh_qbo_token
@@ -216,8 +217,6 @@ class _Explodes(httpx.BaseTransport):
 def test_it_keeps_secrets_out_of_the_debug_500_page_when_a_token_request_crashes(
     world: World, owner: Any, settings: Any, provider: str
 ) -> None:
-    from connector.clients import use_transport
-
     organisation = world.wired.organisation
     Connection.objects.filter(organisation=organisation).update(access_expires_at=None)  # force a token call
     settings.DEBUG = True
@@ -285,7 +284,6 @@ def test_it_keeps_the_qbo_callback_code_and_state_out_of_every_log_line(
 
     from security_support import NOW, REDIRECT_URI, point_settings_at
 
-    from connector.clients import use_transport
     from sandbox import Sandbox
 
     for name in LOGGERS:

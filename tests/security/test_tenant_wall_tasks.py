@@ -14,6 +14,7 @@ from django.db.models import Model
 from security_support import TwoTenants, Wired, run_sync
 
 from connector import tasks
+from connector.clients import CLIENTS
 from connector.models import AuditEvent, ExternalRecord, HeldRecord, SyncCursor, SyncRun
 from connector.sync import holds
 from connector.sync.engine import replay_record
@@ -104,7 +105,7 @@ def test_it_replays_only_within_b_when_b_names_a_record_of_a(synced: TwoTenants)
     before, realm_before = rows_of(a.organisation), realm_of(a)
     b_writes = b.sb.qbo.stats(b.realm_id)["writes"]
 
-    outcome = replay_record(b.organisation.pk, "bill", a_bill.procurify_id)
+    outcome = replay_record(b.organisation.pk, "bill", a_bill.procurify_id, clients=CLIENTS)
 
     # B's Procurify site has no such bill, so nothing happens anywhere.
     assert outcome == "skipped"

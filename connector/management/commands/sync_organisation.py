@@ -8,11 +8,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from connector.emails import notify_after_run
+from connector.clients import CLIENTS
 from connector.errors import ConnectorError
 from connector.models import SyncRun
-from connector.sync import runs
-from connector.sync.engine import STEPS, run_pipeline
+from connector.sync import service
+from connector.sync.engine import STEPS
 from tenants.models import Organisation
 
 
@@ -24,22 +24,16 @@ class Command(BaseCommand):
         parser.add_argument("--steps", default=",".join(STEPS), help=f"Comma-separated subset of {STEPS}.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from connector.clients import procurify_client_for, qbo_client_for
-
         organisation = _find(options["organisation"])
         steps = [s for s in options["steps"].split(",") if s]
         if unknown := set(steps) - set(STEPS):
             raise CommandError(f"Unknown steps: {', '.join(sorted(unknown))}")
         try:
-            # Clients first: a missing connection must not leave a queued run blocking "Sync now".
-            procurify, qbo = procurify_client_for(organisation), qbo_client_for(organisation)
+            run = service.run_now(organisation, SyncRun.Trigger.COMMAND, CLIENTS, steps=steps)
         except ConnectorError as exc:
             raise CommandError(exc.message) from exc
-        run = runs.enqueue_run(organisation, SyncRun.Trigger.COMMAND)
-        if run is None:
-            raise CommandError(f"{organisation} already has a sync queued or running.")
-        run = run_pipeline(run.pk, procurify=procurify, qbo=qbo, steps=steps)
-        notify_after_run(run)
+        except service.AlreadyRunning as exc:
+            raise CommandError(f"{organisation} already has a sync queued or running.") from exc
         self.stdout.write(f"{organisation}: {run.status}")
         self.stdout.write(json.dumps(run.counts, indent=2, sort_keys=True))
         if run.status != SyncRun.Status.SUCCEEDED:
