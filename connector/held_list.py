@@ -16,6 +16,7 @@ from connector.hold_reasons import ReasonCode
 from connector.kinds import RecordKind
 from connector.models import ExternalRecord, HeldRecord
 from connector.record_links import record_path
+from connector.sync import credits
 from mappings.models import AccountMapping, VendorMapping
 from tenants.models import Organisation
 
