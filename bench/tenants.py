@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.test import override_settings
 from django.utils import timezone
 
-from connector.bench.sandbox_proc import SandboxProcess
+from bench.sandbox_proc import SandboxProcess
 from connector.clients import procurify_client_for, qbo_client_for
 from connector.models import SyncRun
 from connector.oauth import complete_qbo_authorization
@@ -27,6 +27,7 @@ from connector.sync import runs
 from connector.sync.engine import STEPS, run_pipeline
 from tenants.models import Connection, Membership, Organisation, Provider, Role
 
+SETUP_STEPS = ("token_check", "reference", "vendors", "purchase_orders")
 REDIRECT_URI = "http://bench.invalid/connections/qbo/callback/"
 BENCH_USER = "bench@example.com"
 
