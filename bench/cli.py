@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from bench import memory, scenarios, table
+from bench import fleet, memory, scenarios, table
 from bench.baseline import naive_sync
 from bench.many import run_many
 from bench.metrics import Phase, measure
@@ -30,7 +30,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--latency-ms", type=float, default=100.0)
     p.add_argument("--no-throttle", action="store_true", help="do not enforce QBO's limits")
     p.add_argument("--changed", type=float, default=0.01, help="fraction changed in steady mode")
-    p.add_argument("--mode", choices=["initial", "steady", "many", "all", "memory"], default="all")
+    p.add_argument("--mode", choices=["initial", "steady", "many", "all", "memory", "fleet"], default="all")
     p.add_argument(
         "--memory-bills", default="10000,100000", help="memory mode: bill volumes, comma-separated"
     )
@@ -42,6 +42,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--many-interval", type=float, default=15.0)
     p.add_argument("--many-threads", type=int, default=2)
     p.add_argument("--slow-ms", type=float, default=300.0, help="extra per request, tenant 1")
+    fleet = p.add_argument_group("fleet mode: many tenants on real Celery workers (docs/benchmarks.md)")
+    fleet.add_argument("--fleet-small", type=int, default=200, help="small organisations")
+    fleet.add_argument("--fleet-small-bills", type=int, default=50)
+    fleet.add_argument("--fleet-big-bills", type=int, default=10_000, help="the one big organisation")
+    fleet.add_argument("--fleet-workers", type=int, default=4, help="celery worker processes")
+    fleet.add_argument("--fleet-concurrency", type=int, default=1, help="pool slots per worker (-c)")
+    fleet.add_argument("--fleet-interval", type=float, default=60.0, help="schedule and dispatch, seconds")
+    fleet.add_argument("--fleet-approvals-per-minute", type=float, default=30.0)
+    fleet.add_argument(
+        "--fleet-steady-seconds", type=float, default=300.0, help="approving after the backfill"
+    )
+    fleet.add_argument("--fleet-max-seconds", type=float, default=900.0, help="the run stops here")
     return p
 
 
@@ -64,6 +76,9 @@ class Bench:
                 result = memory.memory_pass(bills, o["vendors"], o["pos"], o["memory_read_every"])
                 self.write(memory.line(result) + "\n")
                 self.stdout.flush()
+            return
+        if o["mode"] == "fleet":
+            self.write(fleet.report(fleet.run_fleet(_fleet_options(o))))
             return
         phases: list[Phase] = []
         if o["mode"] in ("initial", "steady", "all"):
@@ -158,6 +173,21 @@ def _naive(sandbox: SandboxProcess, tenant: Tenant, since: Any, name: str) -> Ph
     phase.bills = counts["written"]
     phase.extra.update(counts)
     return phase
+
+
+def _fleet_options(o: dict[str, Any]) -> fleet.FleetOptions:
+    return fleet.FleetOptions(
+        small=o["fleet_small"],
+        small_bills=o["fleet_small_bills"],
+        big_bills=o["fleet_big_bills"],
+        workers=o["fleet_workers"],
+        concurrency=o["fleet_concurrency"],
+        interval_s=o["fleet_interval"],
+        latency_ms=o["latency_ms"],
+        approvals_per_minute=o["fleet_approvals_per_minute"],
+        steady_s=o["fleet_steady_seconds"],
+        max_s=o["fleet_max_seconds"],
+    )
 
 
 def _pairs(phases: list[Phase]) -> list[tuple[Phase, Phase]]:
