@@ -179,7 +179,6 @@ def _drive(
 
     rng = random.Random(16)
     approvals: list[Approval] = []
-    by_uuid: dict[str, Approval] = {}
     big_done: float | None = None
     next_dispatch = next_approval = started
     grace = o.interval_s + 60  # the last approvals get one schedule interval + 60 s to land
@@ -198,7 +197,6 @@ def _drive(
             approval = _approve(sandbox, small, drafts, rng, big_done is None)
             if approval is not None:
                 approvals.append(approval)
-                by_uuid[approval.uuid] = approval
             next_approval += 60.0 / o.approvals_per_minute
         if now >= stop_approving and (_all_landed(approvals) or now >= stop_approving + grace):
             return approvals, big_done

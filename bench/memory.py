@@ -113,8 +113,8 @@ HEADER = (
 
 def title(read_every: int) -> str:
     return (
-        "memory of one bills pass (real pipeline and clients over HTTP; every "
-        f"{read_every}th approved bill listed as approved, read and written; latency 0, throttle off)"
+        "memory of one bills pass (real pipeline and clients over HTTP; one in "
+        f"{read_every} approved bills listed as approved, read and written; latency 0, throttle off)"
     )
 
 
