@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -35,27 +34,6 @@ TokenProvider = Callable[[bool], str]
 THROTTLE_WAIT = 60.0  # Intuit: wait 60 s after a 429 when no Retry-After is given (§9)
 MAX_BATCH_ITEMS = 30  # §7: recommended maximum payloads per batch
 MAX_QUERY_PAGES = 10_000
-
-
-class SentCounts:
-    """Process-wide tallies of what this process sent QBO, per realm: HTTP requests (a batch is one),
-    batch requests and batch items answered. Read by the benchmark (connector/bench/metrics.py);
-    cheap enough to keep always on."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts: dict[tuple[str, str], int] = {}
-
-    def add(self, realm_id: str, key: str, n: int = 1) -> None:
-        with self._lock:
-            self._counts[(realm_id, key)] = self._counts.get((realm_id, key), 0) + n
-
-    def get(self, realm_id: str, key: str) -> int:
-        with self._lock:
-            return self._counts.get((realm_id, key), 0)
-
-
-SENT = SentCounts()
 
 
 @dataclass(frozen=True)
@@ -233,7 +211,6 @@ class QBOClient:
                 "QuickBooks answered a batch without BatchItemResponse.", code="malformed_response"
             )
         by_bid = {r.get("bId"): r for r in responses if isinstance(r, dict)}
-        SENT.add(self.realm_id, "batch_items", len(request_items))
         return [_batch_result(item["bId"], by_bid.get(item["bId"])) for item in request_items]
 
     # ---- file upload (docs/qbo-facts.md "Invoice files") --------------------------------------
@@ -287,8 +264,6 @@ class QBOClient:
         wait = self.governor.reserve(self.realm_id, batch=False, own_pause=own_pause)
         if wait > 0:
             self._sleep(wait)
-        SENT.add(self.realm_id, "requests")
-        SENT.add(self.realm_id, "uploads")
         slot = hold_slot(self.governor, self.realm_id)
         try:
             response = self._http.post(
@@ -350,10 +325,8 @@ class QBOClient:
                 self._paused_by_me = True  # our retry back-off waits the same Retry-After
             raise
         kind = metered_kind(method, url)
-        if kind is not None:
-            SENT.add(self.realm_id, "metered")
-            if self.on_metered is not None:
-                self.on_metered(kind)
+        if kind is not None and self.on_metered is not None:
+            self.on_metered(kind)
         return body
 
     def _send(
@@ -367,9 +340,6 @@ class QBOClient:
         wait = self.governor.reserve(self.realm_id, batch=batch, own_pause=own_pause)
         if wait > 0:
             self._sleep(wait)
-        SENT.add(self.realm_id, "requests")
-        if batch:
-            SENT.add(self.realm_id, "batches")
         slot = hold_slot(self.governor, self.realm_id)
         try:
             response = self._http.request(method, url, params=params, content=content, headers=headers)

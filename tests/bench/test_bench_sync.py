@@ -1,4 +1,4 @@
-"""Smoke test of `manage.py bench_sync` on a tiny workload: the table's shape and its invariants.
+"""Smoke test of `python -m bench` on a tiny workload: the table's shape and its invariants.
 
 No timing assertions: this runs on shared CI machines. transaction=True because the many-tenant
 mode runs pipelines on worker threads, which only see committed rows.
@@ -9,9 +9,9 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
 
-from connector.bench.table import COLUMNS
+from bench.cli import main
+from bench.table import COLUMNS
 
 
 def _rows(output: str) -> dict[str, dict[str, str]]:
@@ -32,10 +32,12 @@ def _rows(output: str) -> dict[str, dict[str, str]]:
 @pytest.mark.django_db(transaction=True)
 def test_it_prints_the_table_and_an_unchanged_poll_writes_nothing_new() -> None:
     out = StringIO()
-    call_command(
-        "bench_sync",
-        bills=20, vendors=5, pos=3, latency_ms=0, mode="all", tenants=2,
-        many_seconds=3, many_interval=5, slow_ms=20, stdout=out,
+    main(
+        [
+            "--bills", "20", "--vendors", "5", "--pos", "3", "--latency-ms", "0", "--mode", "all",
+            "--tenants", "2", "--many-seconds", "3", "--many-interval", "5", "--slow-ms", "20",
+        ],
+        stdout=out,
     )  # fmt: skip
     text = out.getvalue()
     rows = _rows(text)

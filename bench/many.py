@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import httpx
 from django.db import connections
 
-from connector.bench.tenants import Tenant
+from bench.tenants import Tenant
 from connector.clients import procurify_client_for, qbo_client_for
 from connector.http import build_client
 from connector.models import SyncRun

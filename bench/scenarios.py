@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-from connector.bench.metrics import Phase, measure
-from connector.bench.sandbox_proc import SandboxProcess
-from connector.bench.tenants import Tenant, clients_for, sync_once
+from bench.metrics import Phase, measure
+from bench.sandbox_proc import SandboxProcess
+from bench.tenants import Tenant, clients_for, sync_once
 from connector.models import AuditEvent, ExternalRecord, SyncRun
 from connector.procurify.schemas import BillSummary
 from connector.sync.records import BILL

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connector.bench.metrics import Phase
+from bench.metrics import Phase
 
 QBO_PER_MINUTE = 500  # §9: per realm; a batch request counts once here and once toward 40/min
 QBO_BATCH_ITEMS_PER_MINUTE = 40 * 30  # §7, §9: 40 batch requests/min per realm+app, 30 items each

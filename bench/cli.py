@@ -1,75 +1,93 @@
-"""Benchmark the sync engine against the standalone sandbox with QBO's limits enforced (issue 7).
-
-python manage.py bench_sync --bills 10000 --vendors 500 --pos 1000 --latency-ms 100 --mode all
+"""The benchmark's command line: python -m bench --bills 10000 --vendors 500 --pos 1000 --mode all.
 
 Uses the configured DATABASE_URL; results are meant for docs/benchmarks.md, not for assertions.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
+import sys
 import time
-from typing import Any
+from typing import Any, TextIO
 
-from django.core.management.base import BaseCommand, CommandParser
-
-from connector.bench import memory, scenarios, table
-from connector.bench.baseline import naive_sync
-from connector.bench.many import run_many
-from connector.bench.metrics import Phase, measure
-from connector.bench.sandbox_proc import SandboxProcess
-from connector.bench.tenants import Tenant, clients_for, connect_tenants, pointed_at, sync_once
-from connector.models import SyncRun
-
-SETUP_STEPS = ("token_check", "reference", "vendors", "purchase_orders")
+from bench import fleet, memory, scenarios, table
+from bench.baseline import naive_sync
+from bench.many import run_many
+from bench.metrics import Phase, measure
+from bench.sandbox_proc import SandboxProcess
+from bench.tenants import SETUP_STEPS, Tenant, clients_for, connect_tenants, pointed_at, sync_once
 
 
-class Command(BaseCommand):
-    help = "Benchmark the sync engine against the sandbox and print a table (see docs/benchmarks.md)."
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Benchmark the sync engine against the sandbox (docs/benchmarks.md).",
+    )
+    p.add_argument("--bills", type=int, default=10_000)
+    p.add_argument("--vendors", type=int, default=500)
+    p.add_argument("--pos", type=int, default=1_000)
+    p.add_argument("--latency-ms", type=float, default=100.0)
+    p.add_argument("--no-throttle", action="store_true", help="do not enforce QBO's limits")
+    p.add_argument("--changed", type=float, default=0.01, help="fraction changed in steady mode")
+    p.add_argument("--mode", choices=["initial", "steady", "many", "all", "memory", "fleet"], default="all")
+    p.add_argument(
+        "--memory-bills", default="10000,100000", help="memory mode: bill volumes, comma-separated"
+    )
+    p.add_argument("--memory-read-every", type=int, default=10, help="memory mode: every nth approved bill")
+    p.add_argument("--baseline", action="store_true", default=True)
+    p.add_argument("--no-baseline", dest="baseline", action="store_false")
+    p.add_argument("--tenants", type=int, default=4, help="organisations in many mode")
+    p.add_argument("--many-seconds", type=float, default=60.0)
+    p.add_argument("--many-interval", type=float, default=15.0)
+    p.add_argument("--many-threads", type=int, default=2)
+    p.add_argument("--slow-ms", type=float, default=300.0, help="extra per request, tenant 1")
+    fleet = p.add_argument_group("fleet mode: many tenants on real Celery workers (docs/benchmarks.md)")
+    fleet.add_argument("--fleet-small", type=int, default=200, help="small organisations")
+    fleet.add_argument("--fleet-small-bills", type=int, default=50)
+    fleet.add_argument("--fleet-big-bills", type=int, default=10_000, help="the one big organisation")
+    fleet.add_argument("--fleet-workers", type=int, default=4, help="celery worker processes")
+    fleet.add_argument("--fleet-concurrency", type=int, default=1, help="pool slots per worker (-c)")
+    fleet.add_argument("--fleet-interval", type=float, default=60.0, help="schedule and dispatch, seconds")
+    fleet.add_argument("--fleet-approvals-per-minute", type=float, default=30.0)
+    fleet.add_argument(
+        "--fleet-steady-seconds", type=float, default=300.0, help="approving after the backfill"
+    )
+    fleet.add_argument("--fleet-max-seconds", type=float, default=900.0, help="the run stops here")
+    return p
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--bills", type=int, default=10_000)
-        parser.add_argument("--vendors", type=int, default=500)
-        parser.add_argument("--pos", type=int, default=1_000)
-        parser.add_argument("--latency-ms", type=float, default=100.0)
-        parser.add_argument("--no-throttle", action="store_true", help="do not enforce QBO's limits")
-        parser.add_argument("--changed", type=float, default=0.01, help="fraction changed in steady mode")
-        parser.add_argument("--mode", choices=["initial", "steady", "many", "all", "memory"], default="all")
-        parser.add_argument(
-            "--memory-bills", default="10000,100000", help="memory mode: bill volumes, comma-separated"
-        )
-        parser.add_argument("--memory-read-every", type=int, default=10, help="memory mode: detail sample")
-        parser.add_argument("--memory-source", choices=["sandbox", "synthetic"], default="sandbox")
-        parser.add_argument("--baseline", action="store_true", default=True)
-        parser.add_argument("--no-baseline", dest="baseline", action="store_false")
-        parser.add_argument("--tenants", type=int, default=4, help="organisations in many mode")
-        parser.add_argument("--many-seconds", type=float, default=60.0)
-        parser.add_argument("--many-interval", type=float, default=15.0)
-        parser.add_argument("--many-threads", type=int, default=2)
-        parser.add_argument("--slow-ms", type=float, default=300.0, help="extra per request, tenant 1")
+
+def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> None:
+    Bench(stdout or sys.stdout).handle(**vars(parser().parse_args(argv)))
+
+
+class Bench:
+    def __init__(self, stdout: TextIO) -> None:
+        self.stdout = stdout
+
+    def write(self, text: str) -> None:
+        self.stdout.write(text if text.endswith("\n") else text + "\n")
 
     def handle(self, *args: Any, **o: Any) -> None:
         logging.getLogger("connector.http").setLevel(logging.WARNING)  # one line per request otherwise
         if o["mode"] == "memory":
-            synthetic = o["memory_source"] == "synthetic"
-            title = memory.SYNTHETIC_TITLE if synthetic else memory.title(o["memory_read_every"])
-            self.stdout.write(title + "\n" + memory.HEADER)
+            self.write(memory.title(o["memory_read_every"]) + "\n" + memory.HEADER + "\n")
             for bills in (int(n) for n in o["memory_bills"].split(",")):
-                if synthetic:
-                    result = memory.synthetic_pass(bills)
-                else:
-                    result = memory.memory_pass(bills, o["vendors"], o["pos"], o["memory_read_every"])
-                self.stdout.write(memory.line(result))
+                result = memory.memory_pass(bills, o["vendors"], o["pos"], o["memory_read_every"])
+                self.write(memory.line(result) + "\n")
                 self.stdout.flush()
+            return
+        if o["mode"] == "fleet":
+            self.write(fleet.report(fleet.run_fleet(_fleet_options(o))))
             return
         phases: list[Phase] = []
         if o["mode"] in ("initial", "steady", "all"):
             phases += self._single(o)
-        self.stdout.write(table.render(phases) if phases else "")
+        self.write(table.render(phases) if phases else "")
         for engine, naive in _pairs(phases):
-            self.stdout.write(table.ratio(engine, naive))
+            self.write(table.ratio(engine, naive))
         if len(phases) >= 2 and phases[0].name.startswith("engine setup"):
-            self.stdout.write(table.combined(phases[0], phases[1]))
+            self.write(table.combined(phases[0], phases[1]))
         if o["mode"] in ("many", "all"):
             self._many(o)
 
@@ -96,7 +114,7 @@ class Command(BaseCommand):
         naive_started = time.time()
         if naive is not None:
             phases.append(_naive(sandbox, naive, None, "naive initial bills"))
-        self.stdout.write(f"initial done: {phases[1].extra}")
+        self.write(f"initial done: {phases[1].extra}")
         if o["mode"] == "initial":
             return phases
         phases.append(
@@ -132,7 +150,7 @@ class Command(BaseCommand):
                 )
         finally:
             sandbox.stop()
-        self.stdout.write(_many_table(stats, o))
+        self.write(_many_table(stats, o))
 
 
 def _setup(sandbox: SandboxProcess, tenant: Tenant, name: str) -> Phase:
@@ -155,6 +173,21 @@ def _naive(sandbox: SandboxProcess, tenant: Tenant, since: Any, name: str) -> Ph
     phase.bills = counts["written"]
     phase.extra.update(counts)
     return phase
+
+
+def _fleet_options(o: dict[str, Any]) -> fleet.FleetOptions:
+    return fleet.FleetOptions(
+        small=o["fleet_small"],
+        small_bills=o["fleet_small_bills"],
+        big_bills=o["fleet_big_bills"],
+        workers=o["fleet_workers"],
+        concurrency=o["fleet_concurrency"],
+        interval_s=o["fleet_interval"],
+        latency_ms=o["latency_ms"],
+        approvals_per_minute=o["fleet_approvals_per_minute"],
+        steady_s=o["fleet_steady_seconds"],
+        max_s=o["fleet_max_seconds"],
+    )
 
 
 def _pairs(phases: list[Phase]) -> list[tuple[Phase, Phase]]:
@@ -190,6 +223,3 @@ def _many_table(stats: list[Any], o: dict[str, Any]) -> str:
             f"{lag:>17.1f}{mean:>12.1f}{met:>14}"
         )
     return "\n".join(lines)
-
-
-__all__ = ["Command", "SyncRun"]

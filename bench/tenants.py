@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.test import override_settings
 from django.utils import timezone
 
-from connector.bench.sandbox_proc import SandboxProcess
+from bench.sandbox_proc import SandboxProcess
 from connector.clients import procurify_client_for, qbo_client_for
 from connector.models import SyncRun
 from connector.oauth import complete_qbo_authorization
@@ -27,6 +27,7 @@ from connector.sync import runs
 from connector.sync.engine import STEPS, run_pipeline
 from tenants.models import Connection, Membership, Organisation, Provider, Role
 
+SETUP_STEPS = ("token_check", "reference", "vendors", "purchase_orders")
 REDIRECT_URI = "http://bench.invalid/connections/qbo/callback/"
 BENCH_USER = "bench@example.com"
 
@@ -38,22 +39,26 @@ class Tenant:
     realm_id: str
 
 
-@contextmanager
-def pointed_at(sandbox: SandboxProcess) -> Iterator[None]:
-    """Settings that send the QBO factories to the sandbox instead of Intuit."""
+def sandbox_settings(sandbox: SandboxProcess) -> dict[str, str]:
+    """The settings that send the QBO factories to the sandbox instead of Intuit (also the workers' env)."""
     creds = sandbox.credentials()["qbo"]
     base = f"{sandbox.url}/qbo"
-    with override_settings(
-        QBO_CLIENT_ID=creds["client_id"],
-        QBO_CLIENT_SECRET=creds["client_secret"],
-        QBO_REDIRECT_URI=REDIRECT_URI,
-        QBO_AUTHORIZE_URL=f"{base}/connect/oauth2",
-        QBO_TOKEN_URL=f"{base}/oauth2/v1/tokens/bearer",
-        QBO_REVOKE_URL=f"{base}/oauth2/v1/tokens/revoke",
-        QBO_API_BASE=base,
-        QBO_ENVIRONMENT="sandbox",
-        PROCURIFY_TOKEN_URL="",
-    ):
+    return {
+        "QBO_CLIENT_ID": creds["client_id"],
+        "QBO_CLIENT_SECRET": creds["client_secret"],
+        "QBO_REDIRECT_URI": REDIRECT_URI,
+        "QBO_AUTHORIZE_URL": f"{base}/connect/oauth2",
+        "QBO_TOKEN_URL": f"{base}/oauth2/v1/tokens/bearer",
+        "QBO_REVOKE_URL": f"{base}/oauth2/v1/tokens/revoke",
+        "QBO_API_BASE": base,
+        "QBO_ENVIRONMENT": "sandbox",
+        "PROCURIFY_TOKEN_URL": "",
+    }
+
+
+@contextmanager
+def pointed_at(sandbox: SandboxProcess) -> Iterator[None]:
+    with override_settings(**sandbox_settings(sandbox)):
         yield
 
 

@@ -13,8 +13,7 @@ from typing import Any
 from django.db import connections
 from django.db.backends.signals import connection_created
 
-from connector.bench.sandbox_proc import SandboxProcess
-from connector.qbo.client import SENT
+from bench.sandbox_proc import SandboxProcess
 
 RSS_SAMPLE_SECONDS = 0.05
 
@@ -28,7 +27,7 @@ class Requests:
     qbo_batches: int = 0
     qbo_throttled: int = 0
     procurify: int = 0
-    # What the engine's QBO clients sent (connector.qbo.client.SENT): a batch is one request here.
+    # QuickBooks API requests the sandbox received (bench/sandbox_server.py's log): a batch is one.
     qbo_http: int = 0
     batch_items: int = 0
     # Successful calls Intuit meters (reads, queries, CDC, batches), by the sandbox's count.
@@ -145,6 +144,7 @@ def measure(name: str, sandbox: SandboxProcess, realms: list[str], domains: list
 
 def request_counts(sandbox: SandboxProcess, realms: list[str], domains: list[str]) -> Requests:
     stats = sandbox.stats()
+    log = sandbox.request_log()
     out = Requests()
     for realm in realms:
         qbo = stats["qbo"][realm]
@@ -153,8 +153,8 @@ def request_counts(sandbox: SandboxProcess, realms: list[str], domains: list[str
         out.qbo_throttled += int(qbo["throttled"])
         out.qbo_metered += int(qbo.get("metered", 0))
         out.qbo_batches += sum(v for k, v in qbo["by_endpoint"].items() if k.endswith(":batch"))
-        out.qbo_http += SENT.get(realm, "requests")
-        out.batch_items += SENT.get(realm, "batch_items")
+        out.qbo_http += len(log.get(realm, []))
+        out.batch_items += sum(entry[2] for entry in log.get(realm, []))
     for domain in domains:
         out.procurify += int(stats["procurify"][domain]["reads"])
     return out

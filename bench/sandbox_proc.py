@@ -1,7 +1,8 @@
 """The standalone sandbox in its own process, driven through its control API (sandbox/README.md).
 
 A separate process keeps the fake's CPU time and memory (100,000 generated bills) out of the
-worker's numbers: what we measure is the connector, not the fake it talks to.
+worker's numbers: what we measure is the connector, not the fake it talks to. It runs under
+bench/sandbox_server.py, which logs every QuickBooks API request it answers (request_log()).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from bench.sandbox_server import LOG_PATH
+
 START_TIMEOUT = 600.0  # generating 100,000 bills takes a while on 2 cores
 
 
@@ -25,13 +28,18 @@ class SandboxProcess:
     control: httpx.Client = field(repr=False)
 
     @classmethod
-    def start(cls, *, bills: int, vendors: int, pos: int, tenants: int) -> SandboxProcess:
+    def start(
+        cls, *, bills: int, vendors: int, pos: int, tenants: int, big_bills: int | None = None
+    ) -> SandboxProcess:
+        """``tenants`` companies of ``bills`` each; ``big_bills``: one more company of that many."""
         command = [
-            sys.executable, "-m", "sandbox", "--port", "0", "--seed", "large",
+            sys.executable, "-m", "bench.sandbox_server", "--port", "0",
             "--tenants", str(tenants), "--n-bills", str(bills),
             "--n-vendors", str(vendors), "--n-pos", str(pos),
         ]  # fmt: skip
-        root = Path(__file__).resolve().parents[2]
+        if big_bills:
+            command += ["--big-bills", str(big_bills)]
+        root = Path(__file__).resolve().parents[1]
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
             command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
         )
@@ -53,6 +61,10 @@ class SandboxProcess:
 
     def stats(self) -> dict[str, Any]:
         return dict(self.control.get("/_sandbox/stats").raise_for_status().json())
+
+    def request_log(self) -> dict[str, list[list[Any]]]:
+        """Per company: [arrival epoch s, is batch, batch items, status] of each API request."""
+        return dict(self.control.get(LOG_PATH).raise_for_status().json())
 
     def credentials(self) -> dict[str, Any]:
         return dict(self.control.get("/_sandbox/credentials").raise_for_status().json())
