@@ -29,8 +29,10 @@ from django.utils import timezone
 from bench.sandbox_proc import SandboxProcess
 from bench.tenants import Tenant, connect_tenants, pointed_at, sandbox_settings
 from bench.workers import Workers
+from config.celery import app as celery_app
 from connector.models import ExternalRecord, HeldRecord, SyncRun
 from connector.sync.records import BILL
+from connector.tasks import dispatch_due_syncs
 from tenants.models import Organisation, SyncSchedule
 
 DRAFT, CONFIRMED, APPROVED = 0, 1, 2
@@ -148,8 +150,6 @@ def _start_syncing(tenants: Sequence[Tenant]) -> None:
 def _big_first(big: Tenant, small: list[Tenant], workers: Workers) -> None:
     """The big organisation starts syncing first and its backfill is running before the small ones
     start, so every small tenant's numbers are taken while the big one backfills."""
-    from connector.tasks import dispatch_due_syncs
-
     _start_syncing([big])
     dispatch_due_syncs.apply_async()
     deadline = time.monotonic() + BIG_START_TIMEOUT
@@ -161,9 +161,7 @@ def _big_first(big: Tenant, small: list[Tenant], workers: Workers) -> None:
 
 
 def _purge() -> None:
-    from config.celery import app
-
-    app.control.purge()
+    celery_app.control.purge()
 
 
 def _drive(
@@ -175,8 +173,6 @@ def _drive(
     workers: Workers,
     started: float,
 ) -> tuple[list[Approval], float | None]:
-    from connector.tasks import dispatch_due_syncs
-
     rng = random.Random(16)
     approvals: list[Approval] = []
     big_done: float | None = None

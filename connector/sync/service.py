@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from django.utils import timezone
 
 from connector.client_factory import ClientFactory, FixedClients
+from connector.emails import notify_after_run
 from connector.errors import ConnectorError
 from connector.models import SyncRun
 from connector.sync import runs
@@ -48,9 +49,6 @@ def run_sync(
     """Run a queued run and notify. A failure is recorded on the run, never raised: clients that
     cannot be built fail the run before it starts. ``then`` sees the finished run before the
     notifications (the task queues a continuation there)."""
-    # Lazy while connector.emails still imports connector.views, which imports the tasks (issue 13).
-    from connector.emails import notify_after_run
-
     run = SyncRun.objects.select_related("organisation").get(pk=run_id)
     try:
         procurify, qbo = clients.procurify(run.organisation), clients.qbo(run.organisation)

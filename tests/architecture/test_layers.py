@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "config", "connector", "mappings", "tenants")
+APPS = ("accounts", "bench", "config", "connector", "mappings", "tenants")
 LAYERS = ("wiring", "web", "entry", "services", "engine", "clients", "domain")
 
 # First match wins: specific names before patterns.
@@ -51,7 +51,8 @@ RULES: tuple[tuple[str, str], ...] = (
     ("config.access_log", "web"),
     ("*.tasks", "entry"),
     ("*.management.commands.*", "entry"),
-    ("connector.bench.*", "entry"),
+    ("bench", "wiring"),  # a program of its own: builds tenants, starts workers, drives the sandbox
+    ("bench.*", "wiring"),
     ("connector.dispatch", "entry"),
     ("mappings.services", "services"),
     ("mappings.mapping_table", "services"),
@@ -68,6 +69,7 @@ RULES: tuple[tuple[str, str], ...] = (
     ("connector.finder", "services"),
     ("connector.chart", "services"),
     ("connector.held_groups", "services"),
+    ("connector.sync.service", "services"),  # runs the pipeline, then the e-mails a run calls for
     ("connector.sync.*", "engine"),
     ("mappings.matching", "engine"),
     ("mappings.dimension_services", "engine"),
@@ -78,12 +80,17 @@ RULES: tuple[tuple[str, str], ...] = (
     ("connector.netguard", "clients"),
     ("connector.clients", "clients"),
     ("connector.oauth", "clients"),
+    ("connector.client_factory", "clients"),
+    ("connector.retry_rules", "clients"),
+    ("connector.qbo_tokens", "clients"),
+    ("connector.seam", "clients"),
     ("connector.metering", "clients"),
     ("connector.usage_emails", "clients"),
     ("tenants.emails", "clients"),
     ("tenants.connection_emails", "clients"),
     ("*.models", "domain"),
     ("connector.errors", "domain"),
+    ("config.secret_names", "domain"),
     ("connector.money", "domain"),
     ("connector.when", "domain"),
     ("connector.kinds", "domain"),
@@ -110,13 +117,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("connector.sync.records", "connector.sync.attachments"): "helper E: Context, hold_record go below both",
     ("connector.sync.transform", "connector.sync.tax"): TRANSFORM_TYPES,
     ("connector.sync.transform", "connector.sync.dimensions"): TRANSFORM_TYPES,
-    ("connector.clients", "connector.oauth"): "helper C: one client factory",
     ("connector.oauth", "connector.clients"): "helper C: one client factory",
-    ("connector.sync.engine", "connector.clients"): "helper C: one client factory",
-    ("connector.sync.preview", "connector.clients"): "helper C: one client factory",
-    ("connector.sync.removal", "connector.clients"): "helper C: one client factory",
-    ("connector.sync.first_mapping", "connector.clients"): "helper C: one client factory",
-    ("connector.reconcile_service", "connector.clients"): "helper C: one client factory",
     ("connector.tasks", "connector.clients"): "helper C: one client factory",
     ("connector.management.commands.sync_organisation", "connector.clients"): "helper C: one client factory",
 }
