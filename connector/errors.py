@@ -68,7 +68,7 @@ class RecordHeld(ConnectorError):
         self.reason_code = code
 
     @classmethod
-    def because(cls, reason_code: str, **params: Any) -> RecordHeld:
+    def because(cls, reason_code: str, /, **params: Any) -> RecordHeld:
         """Build a hold from a reason code and the values its sentence needs (all of them: MissingParams)."""
         return cls(reason_code, sentence(reason_code, **params), detail=params or None)
 

@@ -137,11 +137,11 @@ class HoldReason:
     def params(self) -> frozenset[str]:
         return frozenset(name for _, name, _, _ in string.Formatter().parse(self.template) if name)
 
-    def render(self, **params: Any) -> str:
+    def render(self, /, **params: Any) -> str:
         """The sentence; a missing parameter shows as '?' (for display of what was stored)."""
         return self.template.format_map(_Lenient(params))
 
-    def sentence(self, **params: Any) -> str:
+    def sentence(self, /, **params: Any) -> str:
         """The sentence of a new hold: every parameter the template names must be given."""
         missing = self.params - params.keys()
         if missing:
@@ -579,13 +579,15 @@ QBO_SIDE: frozenset[ReasonCode] = frozenset(code for code, spec in REASONS.items
 REMOVALS: frozenset[ReasonCode] = frozenset(code for code, spec in REASONS.items() if spec.removal)
 
 
-def reason(code: str) -> HoldReason:
+def reason(code: str, /) -> HoldReason:
     """The registered reason of a code; ValueError for a code that is not registered."""
     return REASONS[ReasonCode(code)]
 
 
-def sentence(code: str, **params: Any) -> str:
-    """The sentence a new hold with this code shows; refuses unknown codes and missing parameters."""
+def sentence(code: str, /, **params: Any) -> str:
+    """The sentence a new hold with this code shows; refuses unknown codes and missing parameters.
+
+    `code` is positional-only: a sentence may have a parameter of that name ("tax_code_unusable")."""
     return reason(code).sentence(**params)
 
 

@@ -33,7 +33,7 @@ PO_CANCELLED = 1
 class Held(RecordHeld):
     """A hold that also says what it waits on, so fixing that thing releases it."""
 
-    def __init__(self, reason_code: str, *, waiting_on: tuple[str, str] = ("", ""), **params: Any) -> None:
+    def __init__(self, reason_code: str, /, *, waiting_on: tuple[str, str] = ("", ""), **params: Any) -> None:
         super().__init__(reason_code, sentence(reason_code, **params), detail=params or None)
         self.params = params
         self.waiting_on_type, self.waiting_on_key = waiting_on
