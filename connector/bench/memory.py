@@ -46,7 +46,7 @@ class MemoryPass:
     rss_peak_mb: float
 
 
-def _read_and_drop(ctx: Context, uuid: str) -> str:
+def _read_and_drop(ctx: Context, uuid: str, *_sink: object) -> str:
     ctx.read_bill(uuid)  # the real read-ahead future: waits for the HTTP read, then drops it
     ctx.count(BILL, READ)
     return READ
