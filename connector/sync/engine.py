@@ -56,7 +56,7 @@ from connector.sync.records import (
     vendor_sink,
 )
 from connector.sync.reference import load_mappings, refresh_reference
-from connector.sync.sinks import SINGLE, WriteSink
+from connector.sync.sinks import SINGLE, WriteSink, write_lanes
 from connector.sync.transform import (
     SYNC_STATUSES,
     Held,
@@ -309,7 +309,7 @@ def sync_reference(ctx: Context) -> None:
     ctx.mappings = load_mappings(ctx.organisation)
 
 
-def sync_vendors(ctx: Context) -> None:
+def sync_vendors(ctx: Context, lanes: str | None = None) -> None:
     """Create the QBO vendors no one could match, when the organisation allows it."""
     if not ctx.organisation.create_missing_vendors:
         return
@@ -322,7 +322,7 @@ def sync_vendors(ctx: Context) -> None:
     pending = VendorMapping.objects.filter(
         organisation=ctx.organisation, qbo_vendor_id="", procurify_active=True, source=Source.NONE
     ).exclude(services.SUGGESTION_PENDING)
-    sink = vendor_sink(ctx)  # 30 new vendors per request, like bills (batch.py)
+    sink = vendor_sink(ctx, lanes or write_lanes())  # 30 new vendors per request, like bills (batch.py)
     for mapping in pending:
         key = str(mapping.procurify_vendor_id)
         if key in held:
@@ -349,7 +349,7 @@ def _create_vendor(ctx: Context, mapping: VendorMapping, key: str, sink: WriteSi
     ctx.count(VENDOR, result.outcome)
 
 
-def sync_purchase_orders(ctx: Context) -> None:
+def sync_purchase_orders(ctx: Context, lanes: str | None = None) -> None:
     """POs modified on the days of the window, by keyset (day granularity: each query re-reads the
     last day seen, de-duplicated by uuid and version), so a PO edited mid-run is never skipped."""
     cursor = _cursor(ctx.organisation, "purchase_orders")
@@ -358,7 +358,7 @@ def sync_purchase_orders(ctx: Context) -> None:
     retry = _HoldRetries(ctx, PURCHASE_ORDER)
     poll = _po_poll(ctx, first_day, last_day)
     newest: datetime | None = None
-    sink = bill_sink(ctx)  # purchase orders go 30 to a request, like bills
+    sink = bill_sink(ctx, lanes or write_lanes())  # purchase orders go 30 to a request, like bills
     try:
         for row in poll:
             if isinstance(row, cursors.Mark):
@@ -404,7 +404,7 @@ def _po_identity(row: PurchaseOrder | MalformedRecord) -> Hashable:
     return (row.uuid, row.version if row.version is not None else row.last_modified)
 
 
-def sync_bills(ctx: Context) -> None:
+def sync_bills(ctx: Context, lanes: str | None = None) -> None:
     """Bills modified in the window, by keyset (never by page number), checkpointing the cursor as
     each page is durably handled, so a run that dies restarts near where it died."""
     cursor = _cursor(ctx.organisation, "bills")
@@ -415,7 +415,7 @@ def sync_bills(ctx: Context) -> None:
     # read-ahead window and a batch of at most 30 writes.
     retry = _HoldRetries(ctx, BILL)
     poll = _bill_poll(ctx, start, cursors.read_end(ctx.signpost))
-    sink = bill_sink(ctx)  # chosen here, for the step, and handed to every record
+    sink = bill_sink(ctx, lanes or write_lanes())  # the lanes are fixed for the step (lanes.py)
     checkpoints = _Checkpoints(cursor, sink, ctx.signpost)
     # closing(): a failing record stops the read-ahead threads now, not when the frame is collected.
     with closing(_read_ahead(ctx, poll)) as ahead:

@@ -34,7 +34,8 @@ from connector.sync.decisions import (
     syncable,
 )
 from connector.sync.drift_store import guard as drift_guard
-from connector.sync.sinks import SINGLE, BatchedWrites, WriteSink
+from connector.sync.lanes import TwoLaneBatch
+from connector.sync.sinks import BATCH_LANE, SINGLE, SINGLE_LANE, BatchedWrites, WriteSink
 from connector.sync.transform import Held, Mappings, Plan, po_plan
 from connector.sync.writers import CREATED, UPDATED, Writer, payload_hash
 from tenants.models import Organisation
@@ -130,9 +131,9 @@ def process_bill(ctx: Context, uuid: str, sink: WriteSink = SINGLE) -> str:
     return outcome
 
 
-def bill_sink(ctx: Context) -> WriteSink:
-    """A batching sink for a step's bill (or purchase order) writes whose items settle like single
-    writes (holds, counts)."""
+def bill_sink(ctx: Context, lanes: str = BATCH_LANE) -> WriteSink:
+    """The sink for a step's bill (or purchase order) writes, by lanes (settings.QBO_WRITE_LANES);
+    batched items settle like single writes (holds, counts)."""
 
     def settle(item: Pending, write: Callable[[], str]) -> str:
         kind = credits.record_type(item.object_type)  # a vendor credit's hold is its bill's
@@ -140,10 +141,10 @@ def bill_sink(ctx: Context) -> WriteSink:
         ctx.count(kind, outcome)
         return outcome
 
-    return _sink(ctx, settle)
+    return _sink(ctx, lanes, settle)
 
 
-def vendor_sink(ctx: Context) -> WriteSink:
+def vendor_sink(ctx: Context, lanes: str = BATCH_LANE) -> WriteSink:
     """The sink for new vendors: each one created in a batch is mapped, each refusal waits on its
     mapping, as on the single path (engine._create_vendor)."""
 
@@ -165,11 +166,21 @@ def vendor_sink(ctx: Context) -> WriteSink:
         ctx.count(VENDOR, outcome)
         return outcome
 
-    return _sink(ctx, settle)
+    return _sink(ctx, lanes, settle)
 
 
-def _sink(ctx: Context, settle: Settle) -> WriteSink:
-    return BatchedWrites(BillBatch(ctx.organisation, ctx.qbo, ctx.writer, ctx.audit, settle))
+def _sink(ctx: Context, lanes: str, settle: Settle) -> WriteSink:
+    if lanes == SINGLE_LANE:
+        return SINGLE
+    parts = (ctx.organisation, ctx.qbo, ctx.writer, ctx.audit, settle)
+    if lanes == BATCH_LANE:
+        return BatchedWrites(BillBatch(*parts))
+    qbo = ctx.qbo
+
+    def wait(batch: bool) -> float:
+        return qbo.governor.wait(qbo.realm_id, batch=batch)
+
+    return BatchedWrites(TwoLaneBatch(*parts, wait=wait))
 
 
 def map_created_vendor(ctx: Context, key: str, qbo_id: str, plan: Plan, audit: RecordAudit) -> None:

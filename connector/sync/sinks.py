@@ -16,6 +16,15 @@ from connector.sync.audit import RecordAudit
 from connector.sync.batch import BillBatch, Pending
 from connector.sync.transform import Plan
 
+# settings.QBO_WRITE_LANES: how a run's vendors, purchase orders and bills go to QuickBooks (lanes.py).
+TWO_LANES, BATCH_LANE, SINGLE_LANE = "batch+single", "batch", "single"
+
+
+def write_lanes() -> str:
+    from django.conf import settings
+
+    return str(getattr(settings, "QBO_WRITE_LANES", TWO_LANES))
+
 
 class WriteSink(Protocol):
     @property
