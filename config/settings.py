@@ -268,6 +268,10 @@ QBO_REFERENCE_REFRESH_HOURS = env_int("QBO_REFERENCE_REFRESH_HOURS", 24, minimum
 # A run works this many seconds, then stops at a durable checkpoint and queues its continuation, so
 # one tenant's backfill never holds a worker while others wait (connector/tasks.py). 0: no slices.
 SYNC_SLICE_SECONDS = env_int("SYNC_SLICE_SECONDS", 120, minimum=0)
+# How the vendors, purchase orders and bills steps write to QuickBooks (connector/sync/lanes.py):
+# "batch+single" batches and fills the requests the batch lane leaves with single writes (fastest, and the
+# fewest metered calls per bill); "batch" only batches; "single" writes one request per record.
+QBO_WRITE_LANES = env_choice("QBO_WRITE_LANES", "batch+single", ("batch+single", "batch", "single"))
 # Merged into django-celery-beat's database schedule at beat start-up.
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "connector.tasks.heartbeat", "schedule": WORKER_HEARTBEAT_SECONDS},

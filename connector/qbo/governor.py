@@ -55,6 +55,10 @@ class Governor(Protocol):
         back-off honours the same Retry-After), so only the windows apply.
         """
 
+    def wait(self, realm_id: str, *, batch: bool = False) -> float:
+        """Seconds until a request of this kind could leave, without reserving anything: how the
+        two-lane writer (connector/sync/lanes.py) sees that the batch lane is full for now."""
+
     def enter(self, realm_id: str) -> str | None:
         """Take an in-flight slot: a lease token, or None when all slots are taken."""
 
@@ -110,6 +114,25 @@ end
 return tostring(at - now)
 """
 
+# The same windows as _RESERVE, read only. KEYS: requests, seconds, batches, paused-until.
+_WAIT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+local function earliest(key, limit, width, at)
+  local n = redis.call('ZCOUNT', key, now - width, '+inf')
+  if n >= limit then
+    local edge = redis.call('ZREVRANGE', key, limit - 1, limit - 1, 'WITHSCORES')
+    at = math.max(at, tonumber(edge[2]) + width)
+  end
+  return at
+end
+local at = math.max(now, tonumber(redis.call('GET', KEYS[4]) or '0'))
+at = earliest(KEYS[1], tonumber(ARGV[1]), 60, at)
+at = earliest(KEYS[2], tonumber(ARGV[2]), 1, at)
+if ARGV[4] == '1' then at = earliest(KEYS[3], tonumber(ARGV[3]), 60, at) end
+return tostring(at - now)
+"""
+
 _ENTER = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
@@ -147,6 +170,7 @@ class RedisGovernor:
         self.redis, self.limits, self.prefix = client, limits, prefix
         self._reserve = client.register_script(_RESERVE)
         self._enter = client.register_script(_ENTER)
+        self._wait = client.register_script(_WAIT)
         self._pause = client.register_script(_PAUSE)
         self._paused_for = client.register_script(_PAUSED_FOR)
 
@@ -173,6 +197,12 @@ class RedisGovernor:
             "1" if own_pause else "0",
         ]
         return max(0.0, float(self._reserve(keys=keys, args=args)))
+
+    def wait(self, realm_id: str, *, batch: bool = False) -> float:
+        keys = [self._key(realm_id, n) for n in ("minute", "second", "batch", "paused")]
+        limits = self.limits
+        args = [limits.per_minute, limits.per_second, limits.batch_per_minute, "1" if batch else "0"]
+        return max(0.0, float(self._wait(keys=keys, args=args)))
 
     def enter(self, realm_id: str) -> str | None:
         token = uuid.uuid4().hex
@@ -212,6 +242,17 @@ class LocalGovernor:
                 at = _earliest(self._windows.setdefault((realm_id, name), deque()), limit, width, now, at)
             for name, _, _ in lanes:
                 _insert(self._windows[(realm_id, name)], at)
+            return at - now
+
+    def wait(self, realm_id: str, *, batch: bool = False) -> float:
+        with self._lock:
+            now = self._clock()
+            at = max(now, self._paused.get(realm_id, 0.0))
+            lanes = [("minute", self.limits.per_minute, 60.0), ("second", self.limits.per_second, 1.0)]
+            if batch:
+                lanes.append(("batch", self.limits.batch_per_minute, 60.0))
+            for name, limit, width in lanes:
+                at = _earliest(self._windows.setdefault((realm_id, name), deque()), limit, width, now, at)
             return at - now
 
     def enter(self, realm_id: str) -> str | None:

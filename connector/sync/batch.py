@@ -60,6 +60,7 @@ class Pending:
     record: ExternalRecord | None  # None until the batch commits the "creating" row; else the row
     create: bool
     bid: str = ""
+    checked: bool = False  # its lost-link lookup ran and found nothing: it may be created without one
 
 
 # settle(item, write): run write() (an outcome, or raises RecordHeld/Permanent), turn what it raised
@@ -103,9 +104,13 @@ class BillBatch:
         self.pending[procurify_id] = Pending(
             object_type, procurify_id, label, plan, digest, audit, record, create
         )
+        self._taken()
+        return QUEUED
+
+    def _taken(self) -> None:
+        """A write was queued: a full chunk goes at once."""
         if len(self.pending) >= BATCH_SIZE:
             self.flush()
-        return QUEUED
 
     def flush(self) -> None:
         chunk = list(self.pending.values())
@@ -117,8 +122,11 @@ class BillBatch:
                 self._one_at_a_time(item)
             return
         chunk = self._without_lost_links(chunk)
-        if not chunk:
-            return
+        if chunk:
+            self._post(chunk)
+
+    def _post(self, chunk: list[Pending]) -> None:
+        """One /batch request for items whose lost-link lookup already ran."""
         request_id = uuid.uuid4().hex  # 32 characters: within /batch's 36 (§2)
         for index, item in enumerate(chunk, start=1):
             item.bid = f"b{index}"
@@ -260,7 +268,9 @@ class BillBatch:
 
     def _one_at_a_time(self, item: Pending) -> None:
         def write() -> str:
-            return self.writer.write(item.object_type, item.procurify_id, item.plan, item.audit).outcome
+            looked_up = item.checked and item.record is None  # a create whose marker lookup found nothing
+            kind, key, plan, audit = item.object_type, item.procurify_id, item.plan, item.audit
+            return self.writer.write(kind, key, plan, audit, looked_up=looked_up).outcome
 
         self.settle(item, write)
 

@@ -40,7 +40,7 @@ from connector.sync import (
     sweep,
 )
 from connector.sync.audit import Audit
-from connector.sync.batch import BillBatch, Pending
+from connector.sync.batch import Pending
 from connector.sync.cursor_store import load_cursor, save_cursor
 from connector.sync.records import (
     BILL,
@@ -48,15 +48,16 @@ from connector.sync.records import (
     PURCHASE_ORDER,
     VENDOR,
     Context,
-    bill_batch,
+    bill_sink,
     hold_malformed,
     hold_record,
     map_created_vendor,
     process_bill,
     process_purchase_order,
-    vendor_batch,
+    vendor_sink,
 )
 from connector.sync.reference import load_mappings, refresh_reference
+from connector.sync.sinks import SINGLE, WriteSink, write_lanes
 from connector.sync.transform import (
     SYNC_STATUSES,
     Held,
@@ -297,7 +298,7 @@ def sync_reference(ctx: Context) -> None:
     ctx.mappings = load_mappings(ctx.organisation)
 
 
-def sync_vendors(ctx: Context) -> None:
+def sync_vendors(ctx: Context, lanes: str | None = None) -> None:
     """Create the QBO vendors no one could match, when the organisation allows it."""
     if not ctx.organisation.create_missing_vendors:
         return
@@ -310,24 +311,21 @@ def sync_vendors(ctx: Context) -> None:
     pending = VendorMapping.objects.filter(
         organisation=ctx.organisation, qbo_vendor_id="", procurify_active=True, source=Source.NONE
     ).exclude(matching.SUGGESTION_PENDING)
-    batch = ctx.batch = vendor_batch(ctx)  # 30 new vendors per request, like bills (batch.py)
-    try:
-        for mapping in pending:
-            key = str(mapping.procurify_vendor_id)
-            if key in held:
-                continue  # waits for a person (e.g. a name clash); released holds come back here
-            _create_vendor(ctx, mapping, key)
-        batch.flush()
-    finally:
-        ctx.batch = None
+    sink = vendor_sink(ctx, lanes or write_lanes())  # 30 new vendors per request, like bills (batch.py)
+    for mapping in pending:
+        key = str(mapping.procurify_vendor_id)
+        if key in held:
+            continue  # waits for a person (e.g. a name clash); released holds come back here
+        _create_vendor(ctx, mapping, key, sink)
+    sink.flush()
     ctx.mappings = load_mappings(ctx.organisation)
 
 
-def _create_vendor(ctx: Context, mapping: VendorMapping, key: str) -> None:
+def _create_vendor(ctx: Context, mapping: VendorMapping, key: str, sink: WriteSink = SINGLE) -> None:
     audit = ctx.audit.for_record(VENDOR, key)
     label = f"Vendor {mapping.procurify_name}"
     try:
-        created = create_vendor(mapping, ctx.mappings.books, ctx.writer, audit, batch=ctx.batch)
+        created = create_vendor(mapping, ctx.mappings.books, ctx.writer, audit, sink=sink)
     except Held as exc:
         exc.waiting_on_type, exc.waiting_on_key = "vendor_mapping", key
         ctx.count(VENDOR, hold_record(ctx, VENDOR, key, exc, label))
@@ -338,7 +336,7 @@ def _create_vendor(ctx: Context, mapping: VendorMapping, key: str) -> None:
     ctx.count(VENDOR, created.result.outcome)
 
 
-def sync_purchase_orders(ctx: Context) -> None:
+def sync_purchase_orders(ctx: Context, lanes: str | None = None) -> None:
     """POs modified on the days of the window, by keyset (day granularity: each query re-reads the
     last day seen, de-duplicated by uuid and version), so a PO edited mid-run is never skipped."""
     cursor = load_cursor(ctx.organisation, "purchase_orders")
@@ -347,7 +345,7 @@ def sync_purchase_orders(ctx: Context) -> None:
     retry = _HoldRetries(ctx, PURCHASE_ORDER)
     poll = _po_poll(ctx, first_day, last_day)
     newest: datetime | None = None
-    batch = ctx.batch = bill_batch(ctx)  # purchase orders go 30 to a request, like bills
+    sink = bill_sink(ctx, lanes or write_lanes())  # purchase orders go 30 to a request, like bills
     try:
         for row in poll:
             if isinstance(row, cursors.Mark):
@@ -357,16 +355,14 @@ def sync_purchase_orders(ctx: Context) -> None:
                 ctx.count(PURCHASE_ORDER, hold_malformed(ctx, PURCHASE_ORDER, row))
                 continue
             retry.seen(row.uuid)
-            _isolated(ctx, PURCHASE_ORDER, row.uuid, process_purchase_order)
+            _isolated(ctx, PURCHASE_ORDER, row.uuid, process_purchase_order, sink)
             progress.handled(ctx, "purchase_orders")
             newest = _later(newest, row.last_modified)
             _beat(ctx)
-        batch.flush()  # before the cursor moves: a waiting write is not durable
+        sink.flush()  # before the cursor moves: a waiting write is not durable
     except QBOFault as fault:
         ctx.audit.record("error", f"Purchase orders skipped: {fault.message}")
         return
-    finally:
-        ctx.batch = None
     if poll.ceiling is not None:  # a day that kept changing: re-read from it next run
         newest = min(newest, cursors.day_start(poll.ceiling)) if newest else None
     save_cursor(cursor, cursors.advance(cursor.value, [newest], ctx.signpost))
@@ -395,7 +391,7 @@ def _po_identity(row: PurchaseOrder | MalformedRecord) -> Hashable:
     return (row.uuid, row.version if row.version is not None else row.last_modified)
 
 
-def sync_bills(ctx: Context) -> None:
+def sync_bills(ctx: Context, lanes: str | None = None) -> None:
     """Bills modified in the window, by keyset (never by page number), checkpointing the cursor as
     each page is durably handled, so a run that dies restarts near where it died."""
     cursor = load_cursor(ctx.organisation, "bills")
@@ -406,35 +402,32 @@ def sync_bills(ctx: Context) -> None:
     # read-ahead window and a batch of at most 30 writes.
     retry = _HoldRetries(ctx, BILL)
     poll = _bill_poll(ctx, start, cursors.read_end(ctx.signpost))
-    batch = ctx.batch = bill_batch(ctx)
-    checkpoints = _Checkpoints(cursor, batch, ctx.signpost)
-    try:
-        # closing(): a failing record stops the read-ahead threads now, not when the frame is collected.
-        with closing(_read_ahead(ctx, poll)) as ahead:
-            for row, detail in ahead:
-                if isinstance(row, cursors.Mark):
-                    checkpoints.page_done(row.value)
-                    _beat(ctx)
-                    if ctx.slice_ends_at is not None and time.monotonic() >= ctx.slice_ends_at:
-                        batch.flush()  # everything read so far is written, and the cursor says so
-                        checkpoints.flushed()
-                        if _moved(cursor.value, began_at):  # only after progress: the overlap re-reads
-                            raise SliceDone
-                    continue
-                if isinstance(row, MalformedRecord):
-                    ctx.count(BILL, hold_malformed(ctx, BILL, row))
-                    continue
-                retry.seen(row.uuid)
-                if detail is not None:
-                    ctx.prefetched[row.uuid] = detail
-                    _isolated(ctx, BILL, row.uuid, process_bill)
-                progress.handled(ctx, "bills")
+    sink = bill_sink(ctx, lanes or write_lanes())  # the lanes are fixed for the step (lanes.py)
+    checkpoints = _Checkpoints(cursor, sink, ctx.signpost)
+    # closing(): a failing record stops the read-ahead threads now, not when the frame is collected.
+    with closing(_read_ahead(ctx, poll)) as ahead:
+        for row, detail in ahead:
+            if isinstance(row, cursors.Mark):
+                checkpoints.page_done(row.value)
                 _beat(ctx)
-        batch.flush()  # a failed run drops what waits: nothing of it was committed or sent
-        checkpoints.flushed()
-    finally:
-        ctx.batch = None
-    retry.run(process_bill)
+                if ctx.slice_ends_at is not None and time.monotonic() >= ctx.slice_ends_at:
+                    sink.flush()  # everything read so far is written, and the cursor says so
+                    checkpoints.flushed()
+                    if _moved(cursor.value, began_at):  # only after progress: the overlap re-reads
+                        raise SliceDone
+                continue
+            if isinstance(row, MalformedRecord):
+                ctx.count(BILL, hold_malformed(ctx, BILL, row))
+                continue
+            retry.seen(row.uuid)
+            if detail is not None:
+                ctx.prefetched[row.uuid] = detail
+                _isolated(ctx, BILL, row.uuid, process_bill, sink)
+            progress.handled(ctx, "bills")
+            _beat(ctx)
+    sink.flush()  # a failed run drops what waits: nothing of it was committed or sent
+    checkpoints.flushed()
+    retry.run(process_bill)  # one at a time (SINGLE): few, and each may wait on something else
 
 
 def _moved(value: datetime | None, began_at: datetime | None) -> bool:
@@ -477,12 +470,12 @@ class _Checkpoints:
     the batch; waiting writes are not durable, and flushing a partial batch per page would cost
     QuickBooks requests. Pending items are matched by identity: a flush replaces them all."""
 
-    def __init__(self, cursor: SyncCursor, batch: BillBatch, signpost: datetime) -> None:
-        self.cursor, self.batch, self.signpost = cursor, batch, signpost
+    def __init__(self, cursor: SyncCursor, sink: WriteSink, signpost: datetime) -> None:
+        self.cursor, self.sink, self.signpost = cursor, sink, signpost
         self.waiting: list[tuple[datetime, list[Pending]]] = []
 
     def page_done(self, mark: datetime) -> None:
-        self.waiting.append((mark, list(self.batch.pending.values())))
+        self.waiting.append((mark, list(self.sink.pending.values())))
         durable = [i for i, (_, items) in enumerate(self.waiting) if not any(map(self._pending, items))]
         if durable:
             self._save(self.waiting[durable[-1]][0])
@@ -494,30 +487,33 @@ class _Checkpoints:
             self.waiting.clear()
 
     def _pending(self, item: Pending) -> bool:
-        return self.batch.pending.get(item.procurify_id) is item
+        return self.sink.pending.get(item.procurify_id) is item
 
     def _save(self, mark: datetime) -> None:
         save_cursor(self.cursor, cursors.advance(self.cursor.value, [mark], self.signpost))
 
 
 def _isolated(
-    ctx: Context, object_type: str, procurify_id: str, process: Callable[[Context, str], str]
+    ctx: Context,
+    object_type: str,
+    procurify_id: str,
+    process: Callable[[Context, str, WriteSink], str],
+    sink: WriteSink = SINGLE,
 ) -> str:
     """One record's unexpected failure holds that record and the run goes on (issue 11 item 7).
 
     ConnectorErrors keep their meaning (ReauthRequired, throttling: stop or pause the run). A
     failure inside a batch flush belongs to the other records of the batch, so it stops the step.
     """
-    batch = ctx.batch
-    if batch is not None and procurify_id in batch:
-        batch.flush()  # outside the isolation: a failed flush is not this record's fault
-    waiting = batch.pending if batch is not None else None
+    if procurify_id in sink:
+        sink.flush()  # outside the isolation: a failed flush is not this record's fault
+    waiting = sink.pending
     try:
-        return process(ctx, procurify_id)
+        return process(ctx, procurify_id, sink)
     except ConnectorError:
         raise
     except Exception as exc:
-        if batch is not None and batch.pending is not waiting:
+        if sink.pending is not waiting:
             raise  # a flush started under this record failed: the batch's records are not handled
         log.exception("%s %s failed", object_type, procurify_id)
         return _hold_failed(ctx, object_type, procurify_id, exc)
@@ -618,7 +614,7 @@ class _HoldRetries:
     def seen(self, procurify_id: str) -> None:
         self.wanted.pop(procurify_id, None)
 
-    def run(self, process: Callable[[Context, str], str]) -> None:
+    def run(self, process: Callable[[Context, str, WriteSink], str]) -> None:
         for procurify_id in self.wanted:
             self.ctx.audit.record(
                 "decision",

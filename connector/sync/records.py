@@ -7,34 +7,39 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from django.utils import timezone
 
 from connector import kinds
 from connector.errors import Permanent, RecordHeld
 from connector.hold_reasons import QBO_SIDE
-from connector.kinds import RecordKind
-from connector.models import ExternalRecord, SyncRun
+from connector.kinds import BILL_LINKS, RecordKind
+from connector.models import ExternalRecord, HeldRecord, SyncRun
 from connector.procurify.client import ProcurifyClient
 from connector.procurify.schemas import Bill, MalformedRecord
 from connector.qbo.client import QBOClient
 from connector.qbo.schemas import CompanyInfo
 from connector.sync import credits, holds, reference_schedule, sign_flip
 from connector.sync.audit import Audit, RecordAudit
-from connector.sync.batch import QUEUED, BillBatch, Pending
+from connector.sync.batch import QUEUED, BillBatch, Pending, Settle
 
 # The plan of a Procurify bill: a QBO Bill, or a VendorCredit when its total is negative (credits.py).
 from connector.sync.credits import plan_for as bill_plan
-from connector.sync.drift_store import guard as drift_guard
-from connector.sync.transform import (
-    PO_CANCELLED,
-    SYNC_STATUSES,
-    VOID_STATUSES,
-    Held,
-    Mappings,
-    Plan,
-    po_plan,
+from connector.sync.decisions import (
+    Decision,
+    Hold,
+    Link,
+    Skip,
+    decide_bill,
+    decide_purchase_order,
+    decide_removed_bill,
+    syncable,
 )
+from connector.sync.drift_store import guard as drift_guard
+from connector.sync.lanes import TwoLaneBatch
+from connector.sync.sinks import BATCH_LANE, SINGLE, SINGLE_LANE, BatchedWrites, WriteSink
+from connector.sync.transform import Held, Mappings, Plan, po_plan
 from connector.sync.vendor_create import created_currency
 from connector.sync.writers import CREATED, UPDATED, Writer, payload_hash
 from mappings import matching
@@ -60,8 +65,6 @@ class Context:
     counts: dict[str, Counter[str]] = field(default_factory=dict)
     # Bill details the engine started reading ahead (engine.sync_bills), by uuid.
     prefetched: dict[str, Future[Bill | MalformedRecord]] = field(default_factory=dict)
-    # Set by engine.sync_bills while it streams: bill writes wait here and go to QBO 30 at a time.
-    batch: BillBatch | None = None
     # QBO's company info as the token check read it: the reference step reuses it (one metered read).
     company_info: CompanyInfo | None = None
     last_beat: float = 0.0  # time.monotonic() of the last run heartbeat (engine._beat)
@@ -120,23 +123,22 @@ def hold_malformed(ctx: Context, object_type: str, record: MalformedRecord) -> s
     return hold_record(ctx, object_type, procurify_id, record.held(kind), label=f"{kind} {procurify_id}")
 
 
-def process_bill(ctx: Context, uuid: str) -> str:
-    """Read one bill's detail and sync it; returns the outcome (also counted on the context).
-
-    While a batch is open (ctx.batch) the outcome may be "queued": the write waits for its batch
-    and is counted when the batch is settled.
-    """
-    if ctx.batch is not None and uuid in ctx.batch:
-        ctx.batch.flush()  # listed twice: decide on what the first write left behind
+def process_bill(ctx: Context, uuid: str, sink: WriteSink = SINGLE) -> str:
+    """Read one bill's detail, decide, and carry the decision out; returns the outcome (also counted
+    on the context). With a batching sink the outcome may be "queued": the write waits for its batch
+    and is counted when the batch is settled."""
+    if uuid in sink:
+        sink.flush()  # listed twice: decide on what the first write left behind
     audit = ctx.audit.for_record(BILL, uuid)
-    outcome = _bill(ctx, uuid, audit)
+    outcome = _bill(ctx, uuid, audit, sink)
     if outcome != QUEUED:
         ctx.count(BILL, outcome)
     return outcome
 
 
-def bill_batch(ctx: Context) -> BillBatch:
-    """A batch for this run's bill writes whose items settle like single writes (holds, counts)."""
+def bill_sink(ctx: Context, lanes: str = BATCH_LANE) -> WriteSink:
+    """The sink for a step's bill (or purchase order) writes, by lanes (settings.QBO_WRITE_LANES);
+    batched items settle like single writes (holds, counts)."""
 
     def settle(item: Pending, write: Callable[[], str]) -> str:
         kind = credits.record_type(item.object_type)  # a vendor credit's hold is its bill's
@@ -144,12 +146,12 @@ def bill_batch(ctx: Context) -> BillBatch:
         ctx.count(kind, outcome)
         return outcome
 
-    return BillBatch(ctx.organisation, ctx.qbo, ctx.writer, ctx.audit, settle)
+    return _sink(ctx, lanes, settle)
 
 
-def vendor_batch(ctx: Context) -> BillBatch:
-    """A batch for new vendors: each one created is mapped, each refusal waits on its mapping, as on
-    the single path (engine._create_vendor)."""
+def vendor_sink(ctx: Context, lanes: str = BATCH_LANE) -> WriteSink:
+    """The sink for new vendors: each one created in a batch is mapped, each refusal waits on its
+    mapping, as on the single path (engine._create_vendor)."""
 
     def settle(item: Pending, write: Callable[[], str]) -> str:
         def write_and_map() -> str:
@@ -169,7 +171,21 @@ def vendor_batch(ctx: Context) -> BillBatch:
         ctx.count(VENDOR, outcome)
         return outcome
 
-    return BillBatch(ctx.organisation, ctx.qbo, ctx.writer, ctx.audit, settle)
+    return _sink(ctx, lanes, settle)
+
+
+def _sink(ctx: Context, lanes: str, settle: Settle) -> WriteSink:
+    if lanes == SINGLE_LANE:
+        return SINGLE
+    parts = (ctx.organisation, ctx.qbo, ctx.writer, ctx.audit, settle)
+    if lanes == BATCH_LANE:
+        return BatchedWrites(BillBatch(*parts))
+    qbo = ctx.qbo
+
+    def wait(batch: bool) -> float:
+        return qbo.governor.wait(qbo.realm_id, batch=batch)
+
+    return BatchedWrites(TwoLaneBatch(*parts, wait=wait))
 
 
 def map_created_vendor(ctx: Context, key: str, qbo_id: str, plan: Plan, audit: RecordAudit) -> None:
@@ -178,12 +194,13 @@ def map_created_vendor(ctx: Context, key: str, qbo_id: str, plan: Plan, audit: R
     audit("mapping", f"Vendor '{name}' mapped to the QuickBooks vendor we created.")
 
 
-def _bill(ctx: Context, uuid: str, audit: RecordAudit) -> str:
+def _bill(ctx: Context, uuid: str, audit: RecordAudit, sink: WriteSink) -> str:
     try:
         bill = ctx.read_bill(uuid)
     except Permanent as exc:
         if exc.status == 404:
-            return _removed(ctx, uuid, audit)
+            link = read_link(ctx, BILL, uuid)
+            return carry_out(ctx, BILL, uuid, link.label, audit, decide_removed_bill(link), sink)
         if exc.code == "malformed_envelope":
             # One unreadable answer (truncated JSON, an HTML page) holds this bill, retried each run;
             # it must not stop the run for every other bill (issue 7).
@@ -194,89 +211,54 @@ def _bill(ctx: Context, uuid: str, audit: RecordAudit) -> str:
     if isinstance(bill, MalformedRecord):
         return hold_malformed(ctx, BILL, bill)
     audit("read", f"Read Procurify bill {bill.invoice_number or bill.id} (status {bill.status}).", bill)
-    label = credits.label(bill)
-    if bill.status in VOID_STATUSES or bill.active is False:
-        return _voided(ctx, uuid, label, audit)
-    if bill.status not in SYNC_STATUSES:
-        if _in_qbo(ctx, BILL, uuid):
-            # Sent back to draft or for approval after it was written: a person decides (issue 11).
-            return hold_record(ctx, BILL, uuid, Held("bill_unapproved_after_sync", bill=label), label)
-        audit("decision", f"Status {bill.status} is not approved yet; not synced.")
-        return SKIPPED
-    from connector.sync import attachments  # it builds on this module
+    if syncable(bill):
+        from connector.sync import attachments  # it builds on this module
 
-    attachments.note_bill(ctx, uuid, bill)
-    link = credits.link_type(bill)  # a Bill, or a VendorCredit when the total is negative
-    previous_rate = _sent_rate(ctx, uuid, link)
-    return _write(
-        ctx,
-        BILL,
-        uuid,
-        label,
-        audit,
-        lambda: bill_plan(bill, ctx.mappings, previous_rate=previous_rate),
-        link=link,
-        before=lambda plan: sign_flip.retire_other_kind(ctx, uuid, link, plan, audit),
-    )
+        attachments.note_bill(ctx, uuid, bill)
+    link = read_link(ctx, BILL, uuid, refusals=syncable(bill))
+    decision = decide_bill(bill, link, ctx.mappings, bill_plan)  # bill_plan: looked up now (tests patch it)
+    return carry_out(ctx, BILL, uuid, credits.label(bill), audit, decision, sink)
 
 
-def _sent_rate(ctx: Context, uuid: str, link: str = BILL) -> Decimal | None:
-    """The exchange rate QuickBooks holds for this bill from an earlier write, if any."""
-    extra = (
-        ExternalRecord.objects.filter(organisation=ctx.organisation, object_type=link, procurify_id=uuid)
-        .exclude(qbo_id="")
-        .values_list("extra", flat=True)
-        .first()
-    )
-    rate = (extra or {}).get("exchange_rate")
-    try:
-        return Decimal(rate) if rate else None
-    except InvalidOperation:
-        return None
-
-
-def _voided(ctx: Context, uuid: str, label: str, audit: RecordAudit) -> str:
-    if not _in_qbo(ctx, BILL, uuid):
-        audit("decision", "Voided or withdrawn before it reached QuickBooks; nothing to do.")
-        holds.resolve(ctx.organisation, BILL, uuid)
-        return SKIPPED
-    # Never delete silently: a person decides what happens to the QuickBooks bill.
-    return hold_record(ctx, BILL, uuid, Held("bill_voided_in_procurify", bill=label), label)
-
-
-def _removed(ctx: Context, uuid: str, audit: RecordAudit) -> str:
-    if not _in_qbo(ctx, BILL, uuid):
-        audit("decision", "Procurify no longer has this bill and it never reached QuickBooks.")
-        holds.resolve(ctx.organisation, BILL, uuid)
-        return SKIPPED
-    label = ExternalRecord.objects.filter(
-        organisation=ctx.organisation, object_type__in=kinds.BILL_LINKS, procurify_id=uuid
-    ).values_list("label", flat=True)[0]
-    return hold_record(ctx, BILL, uuid, Held("bill_removed_in_procurify", bill=label), label)
-
-
-def _in_qbo(ctx: Context, object_type: str, procurify_id: str) -> bool:
-    types = kinds.BILL_LINKS if object_type == BILL else (object_type,)  # a bill may be a vendor credit
-    return (
+def read_link(ctx: Context, object_type: str, procurify_id: str, *, refusals: bool = False) -> Link:
+    """What we hold of the record's QuickBooks copies (one query), and with ``refusals`` the payloads
+    QuickBooks refused within the cooldown (one more)."""
+    types = BILL_LINKS if object_type == BILL else (object_type,)  # a bill may be a vendor credit
+    rows = list(
         ExternalRecord.objects.filter(
             organisation=ctx.organisation, object_type__in=types, procurify_id=procurify_id
-        )
-        .exclude(qbo_id="")
-        .exists()
+        ).values_list("object_type", "qbo_id", "extra", "label")
     )
+    written = {kind: extra or {} for kind, qbo_id, extra, _ in rows if qbo_id}
+    label = next((lbl for _, _, _, lbl in sorted(rows, key=lambda r: types.index(r[0]))), "")
+    refused = _refused_hashes(ctx, object_type, procurify_id) if refusals else frozenset()
+    return Link(written, frozenset(r[0] for r in rows), label, refused)
 
 
-def process_purchase_order(ctx: Context, uuid: str) -> str:
-    if ctx.batch is not None and uuid in ctx.batch:
-        ctx.batch.flush()  # listed twice: decide on what the first write left behind
+def _refused_hashes(ctx: Context, object_type: str, procurify_id: str) -> frozenset[str]:
+    # The payloads of open QuickBooks-side refusals within the cooldown (holds.refused_recently, by hash).
+    hashes = HeldRecord.objects.filter(
+        organisation=ctx.organisation,
+        object_type=object_type,
+        procurify_id=str(procurify_id),
+        state=HeldRecord.State.HELD,
+        reason_code__in=QBO_SIDE,
+        last_held_at__gt=timezone.now() - holds.QBO_SIDE_COOLDOWN,
+    ).values_list("detail__payload_hash", flat=True)
+    return frozenset(h for h in hashes if isinstance(h, str))
+
+
+def process_purchase_order(ctx: Context, uuid: str, sink: WriteSink = SINGLE) -> str:
+    if uuid in sink:
+        sink.flush()  # listed twice: decide on what the first write left behind
     audit = ctx.audit.for_record(PURCHASE_ORDER, uuid)
-    outcome = _purchase_order(ctx, uuid, audit)
+    outcome = _purchase_order(ctx, uuid, audit, sink)
     if outcome != QUEUED:
         ctx.count(PURCHASE_ORDER, outcome)
     return outcome
 
 
-def _purchase_order(ctx: Context, uuid: str, audit: RecordAudit) -> str:
+def _purchase_order(ctx: Context, uuid: str, audit: RecordAudit, sink: WriteSink) -> str:
     try:
         po = ctx.procurify.get_purchase_order(uuid)
     except Permanent as exc:
@@ -289,49 +271,49 @@ def _purchase_order(ctx: Context, uuid: str, audit: RecordAudit) -> str:
     if isinstance(po, MalformedRecord):
         return hold_malformed(ctx, PURCHASE_ORDER, po)
     audit("read", f"Read Procurify purchase order {po.number} (state {po.state}).", po)
-    label = f"Purchase order {po.number}"
-    if po.state == PO_CANCELLED and not _in_qbo(ctx, PURCHASE_ORDER, uuid):
-        # A cancelled PO is never written; one cancelled after it was written is closed (po_plan).
-        audit("decision", "Cancelled in Procurify before it reached QuickBooks; not written.")
-        holds.resolve(ctx.organisation, PURCHASE_ORDER, uuid)
-        return SKIPPED
-    return _write(ctx, PURCHASE_ORDER, uuid, label, audit, lambda: po_plan(po, ctx.mappings))
+    link = read_link(ctx, PURCHASE_ORDER, uuid, refusals=True)
+    decision = decide_purchase_order(po, link, ctx.mappings, po_plan, PURCHASE_ORDER)
+    return carry_out(ctx, PURCHASE_ORDER, uuid, f"Purchase order {po.number}", audit, decision, sink)
 
 
-def _write(
+def carry_out(
     ctx: Context,
     object_type: str,
     procurify_id: str,
     label: str,
     audit: RecordAudit,
-    plan_fn: Callable[[], Plan],
-    *,
-    link: str | None = None,
-    before: Callable[[Plan], None] | None = None,
+    decision: Decision,
+    sink: WriteSink = SINGLE,
 ) -> str:
-    """link: the ExternalRecord type of the write when it is not object_type (a vendor credit);
-    before: runs once the plan is known, before any write (sign_flip.retire_other_kind)."""
-    link = link or object_type
+    """The effects of a decision: an audit line and a resolved hold, a hold, or a write through the
+    sink (which may queue it: QUEUED). Returns the outcome; the caller counts it."""
+    if isinstance(decision, Skip):
+        audit("decision", decision.reason)
+        if decision.resolve:
+            holds.resolve(ctx.organisation, object_type, procurify_id)
+        return decision.outcome
+    if isinstance(decision, Hold):
+        return hold_record(ctx, object_type, procurify_id, decision.held(), label)
+    write = decision
 
-    def write() -> str:
-        plan = plan_fn()
+    def send() -> str:
+        plan = write.plan
         audit("mapping", f"Vendor → QBO {plan.vendor_id}; payload built.", plan.payload)
         # Raises Held: what a person did in QuickBooks is never overwritten (drift_store.guard).
         drift_guard(ctx.organisation, object_type, procurify_id, plan, payload_hash(plan.payload))
-        if holds.refused_recently(ctx.organisation, object_type, procurify_id, payload_hash(plan.payload)):
+        if write.refused:
             audit(
                 "decision", "Unchanged since QuickBooks refused it; not sent again until the hold is retried."
             )
             return HELD
-        if before is not None:
-            before(plan)
-        if ctx.batch is not None and object_type in (BILL, PURCHASE_ORDER):
-            decided = ctx.batch.offer(link, procurify_id, label, plan, audit)
-            if decided is not None:
-                return decided
-        return ctx.writer.write(link, procurify_id, plan, audit).outcome
+        if write.retire:
+            sign_flip.retire_other_kind(ctx, procurify_id, write.kind, plan, audit)
+        decided = sink.offer(write.kind, procurify_id, label, plan, audit)
+        if decided is not None:
+            return decided
+        return ctx.writer.write(write.kind, procurify_id, plan, audit).outcome
 
-    return settle_write(ctx, object_type, procurify_id, label, audit, write)
+    return settle_write(ctx, object_type, procurify_id, label, audit, send)
 
 
 def settle_write(

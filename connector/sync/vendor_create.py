@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from connector.kinds import RecordKind
 from connector.sync.audit import RecordAudit
-from connector.sync.batch import QUEUED, BillBatch
+from connector.sync.batch import QUEUED
+from connector.sync.sinks import SINGLE, WriteSink
 from connector.sync.transform import Books, Plan, new_vendor_currency, vendor_payload
 from connector.sync.writers import Writer, WriteResult
 from mappings.models import VendorMapping
@@ -55,11 +56,11 @@ def create_vendor(
     writer: Writer,
     audit: RecordAudit,
     *,
-    batch: BillBatch | None = None,
+    sink: WriteSink = SINGLE,
 ) -> VendorWrite:
-    """Write the vendor (or queue it in ``batch``). Raises Held, or the writer's ConnectorError."""
+    """Write the vendor (or queue it in ``sink``). Raises Held, or the writer's ConnectorError."""
     key = str(mapping.procurify_vendor_id)
     plan = vendor_plan(mapping, books)
-    if batch is not None and batch.offer(VENDOR, key, plan.label, plan, audit) == QUEUED:
+    if sink.offer(VENDOR, key, plan.label, plan, audit) == QUEUED:
         return VendorWrite(plan, None)
     return VendorWrite(plan, writer.write(VENDOR, key, plan, audit))

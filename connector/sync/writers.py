@@ -62,7 +62,11 @@ class Writer:
         self.organisation = organisation
         self.qbo = qbo
 
-    def write(self, object_type: str, procurify_id: str, plan: Plan, audit: RecordAudit) -> WriteResult:
+    def write(
+        self, object_type: str, procurify_id: str, plan: Plan, audit: RecordAudit, *, looked_up: bool = False
+    ) -> WriteResult:
+        """looked_up: the caller already searched QuickBooks for this create's marker and found nothing
+        (a batch's lost-link queries, batch.py), so no lookup is repeated before the POST."""
         digest = payload_hash(plan.payload)
         record = ExternalRecord.objects.filter(
             organisation=self.organisation, object_type=object_type, procurify_id=str(procurify_id)
@@ -76,7 +80,7 @@ class Writer:
             )
         if record is None:
             record = self._start_create(object_type, procurify_id, plan, digest)
-            if plan.entity != "Vendor":
+            if plan.entity != "Vendor" and not looked_up:
                 # No local link: it may have been lost (a restore) while QBO kept the object.
                 found = self._lookup(plan, audit, record, thorough=False)
                 if found is not None:
