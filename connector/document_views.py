@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,15 +14,15 @@ from django.utils import timezone
 from connector import finder
 from connector.finder import FinderForm
 from connector.views import OBJECT_TYPES, open_holds, record_path
-from tenants.access import org_view
+from tenants.access import OrgRequest, org_view
 from tenants.models import Organisation
 
 PAGE_SIZE = 50
 
 
 @org_view
-def document_list(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def document_list(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     form = FinderForm(request.GET)
     rows = form.apply(_source(form, organisation))
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -37,8 +37,8 @@ def document_list(request: HttpRequest) -> HttpResponse:
 
 
 @org_view
-def document_export(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def document_export(request: OrgRequest) -> StreamingHttpResponse:
+    organisation = request.organisation
     form = FinderForm(request.GET)
     return finder.stream_csv(form.apply(_source(form, organisation)), _filename("documents"))
 
@@ -48,8 +48,8 @@ def _source(form: FinderForm, organisation: Organisation) -> QuerySet[Any]:
 
 
 @org_view
-def held_export(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def held_export(request: OrgRequest) -> StreamingHttpResponse:
+    organisation = request.organisation
     form = FinderForm(request.GET, with_state=False)
     return finder.stream_csv(form.apply(finder.with_documents(open_holds(organisation))), _filename("held"))
 

@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Max
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -34,7 +34,7 @@ from connector.sync.sweep import PAYMENT, REMOVAL_REASONS
 from mappings.models import AccountMapping, VendorMapping
 from mappings.views import is_htmx
 from tenants import limits
-from tenants.access import org_view
+from tenants.access import OrgRequest, org_view
 from tenants.models import Connection, Organisation, Provider, SyncSchedule
 
 OBJECT_TYPES = {
@@ -216,8 +216,8 @@ def _release(rows: Any) -> int:
 
 
 @org_view
-def held_list(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def held_list(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     form = FinderForm(request.GET, with_state=False)
     rows = form.apply(finder.with_documents(open_holds(organisation)))
     ordered = list(rows.order_by("reason_code", "waiting_on_type", "waiting_on_key", *rows.query.order_by))
@@ -243,7 +243,7 @@ def held_list(request: HttpRequest) -> HttpResponse:
         "has_run": SyncRun.objects.filter(
             organisation=organisation, status=SyncRun.Status.SUCCEEDED
         ).exists(),
-        "can_write": request.membership.can_write,  # type: ignore[attr-defined]
+        "can_write": request.membership.can_write,
         "removal_reasons": REMOVAL_REASONS,
     }
     return render(request, "connector/held_list.html", context)
@@ -262,8 +262,8 @@ def _credit_ids(organisation: Organisation, rows: Iterable[HeldRecord]) -> set[s
 
 @org_view
 @require_POST
-def held_retry(request: HttpRequest, held_id: str) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def held_retry(request: OrgRequest, held_id: str) -> HttpResponse:
+    organisation = request.organisation
     held = get_object_or_404(open_holds(organisation), public_id=held_id)
     _release(HeldRecord.objects.filter(pk=held.pk))
     messages.success(request, f"{held.label or held.procurify_id} will be retried on the next run.")
@@ -272,8 +272,8 @@ def held_retry(request: HttpRequest, held_id: str) -> HttpResponse:
 
 @org_view
 @require_POST
-def held_retry_all(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def held_retry_all(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     count = _release(open_holds(organisation))
     messages.success(
         request, f"{count} held record{'s' if count != 1 else ''} will be retried on the next run."
@@ -282,8 +282,8 @@ def held_retry_all(request: HttpRequest) -> HttpResponse:
 
 
 @org_view
-def held_ignore(request: HttpRequest, held_id: str) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def held_ignore(request: OrgRequest, held_id: str) -> HttpResponse:
+    organisation = request.organisation
     held = get_object_or_404(open_holds(organisation), public_id=held_id)
     form = IgnoreForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -303,14 +303,14 @@ def held_ignore(request: HttpRequest, held_id: str) -> HttpResponse:
 
 @org_view
 @require_POST
-def held_delete_in_qbo(request: HttpRequest, held_id: str) -> HttpResponse:
+def held_delete_in_qbo(request: OrgRequest, held_id: str) -> HttpResponse:
     """A bill removed in Procurify after it reached QuickBooks: delete it there, on a person's word."""
-    organisation = request.organisation  # type: ignore[attr-defined]
+    organisation = request.organisation
     held = get_object_or_404(
         open_holds(organisation).filter(reason_code__in=REMOVAL_REASONS), public_id=held_id
     )
     try:
-        removal.delete_in_qbo(held, by=request.user.email)  # type: ignore[union-attr]
+        removal.delete_in_qbo(held, by=request.user.email)
     except ConnectorError as exc:
         messages.error(request, f"{held.label} was not deleted in QuickBooks: {exc.message}")
     else:
@@ -318,14 +318,14 @@ def held_delete_in_qbo(request: HttpRequest, held_id: str) -> HttpResponse:
     return redirect("connector-held", org_id=organisation.public_id)
 
 
-def _ignore(request: HttpRequest, held: HeldRecord, comment: str) -> None:
+def _ignore(request: OrgRequest, held: HeldRecord, comment: str) -> None:
     with transaction.atomic():
         holds.resolve(held.organisation, held.object_type, held.procurify_id)
         if held.reason_code in REMOVAL_REASONS:
             removal.keep(held)  # the daily sweep must not ask again
         Audit(held.organisation).record(
             AuditEvent.Kind.DECISION,
-            f"Ignored by {request.user.email}: {comment}",  # type: ignore[union-attr]
+            f"Ignored by {request.user.email}: {comment}",
             object_type=held.object_type,
             procurify_id=held.procurify_id,
             data={
@@ -333,7 +333,7 @@ def _ignore(request: HttpRequest, held: HeldRecord, comment: str) -> None:
                 "comment": comment,
                 "by": request.user.email,
                 "reason_code": held.reason_code,
-            },  # type: ignore[union-attr]
+            },
         )
 
 
@@ -341,8 +341,8 @@ def _ignore(request: HttpRequest, held: HeldRecord, comment: str) -> None:
 
 
 @org_view
-def record_detail(request: HttpRequest, object_type: str, procurify_id: str) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def record_detail(request: OrgRequest, object_type: str, procurify_id: str) -> HttpResponse:
+    organisation = request.organisation
     if object_type not in OBJECT_TYPES:
         raise Http404("No such record type.")
     scope = {"organisation": organisation, "object_type": object_type, "procurify_id": procurify_id}
@@ -365,7 +365,7 @@ def record_detail(request: HttpRequest, object_type: str, procurify_id: str) -> 
         "document": record_document.build(
             organisation, object_type, events, bool(external and external.qbo_id)
         ),
-        "can_write": request.membership.can_write,  # type: ignore[attr-defined]
+        "can_write": request.membership.can_write,
         "can_replay": object_type in ("bill", "purchase_order"),
         "files": attachments.files_of_bill(organisation, procurify_id) if object_type == "bill" else [],
         "qbo_link": qbo_link(external),
@@ -452,8 +452,8 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
 
 @org_view
 @require_POST
-def record_replay(request: HttpRequest, object_type: str, procurify_id: str) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def record_replay(request: OrgRequest, object_type: str, procurify_id: str) -> HttpResponse:
+    organisation = request.organisation
     if object_type not in ("bill", "purchase_order"):
         raise Http404("Only bills and purchase orders can be replayed.")
     if not _is_known(organisation, object_type, procurify_id):
@@ -470,10 +470,10 @@ def record_replay(request: HttpRequest, object_type: str, procurify_id: str) -> 
     queue_replay(organisation, object_type, procurify_id)
     Audit(organisation).record(
         AuditEvent.Kind.DECISION,
-        f"Replay asked for by {request.user.email}.",  # type: ignore[union-attr]
+        f"Replay asked for by {request.user.email}.",
         object_type=object_type,
         procurify_id=procurify_id,
-        data={"action": "replay", "by": request.user.email},  # type: ignore[union-attr]
+        data={"action": "replay", "by": request.user.email},
     )
     messages.info(request, "Replay queued — refresh in a few seconds.")
     return back
@@ -494,8 +494,8 @@ def queue_replay(organisation: Organisation, object_type: str, procurify_id: str
 
 
 @org_view
-def run_list(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def run_list(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     form = RunFilterForm(request.GET)
     status = form.status_value()
     rows = SyncRun.objects.filter(organisation=organisation)
@@ -507,8 +507,8 @@ def run_list(request: HttpRequest) -> HttpResponse:
 
 
 @org_view
-def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def run_detail(request: OrgRequest, run_id: str) -> HttpResponse:
+    organisation = request.organisation
     run = get_object_or_404(SyncRun, organisation=organisation, public_id=run_id)
     touched = (
         finance.run_rows(organisation, run)
@@ -549,8 +549,8 @@ def _labels(organisation: Organisation, rows: Iterable[dict[str, Any]]) -> dict[
 
 @org_view
 @require_POST
-def sync_now(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def sync_now(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     if not start_gate.has_started(organisation):  # the first write waits for "Start syncing"
         messages.warning(request, start_gate.WAITING)
     elif refused := limits.allow(organisation, limits.SYNC_NOW):
@@ -564,9 +564,9 @@ def sync_now(request: HttpRequest) -> HttpResponse:
 
 @org_view
 @require_POST
-def start_syncing(request: HttpRequest) -> HttpResponse:
+def start_syncing(request: OrgRequest) -> HttpResponse:
     """An owner/admin, having seen the preview, lets the first sync write (connector/sync/start_gate.py)."""
-    organisation = request.organisation  # type: ignore[attr-defined]
+    organisation = request.organisation
     if refused := start_gate.start(organisation, request.user, timezone.now()):
         messages.warning(request, refused)
         return redirect("connector-preview", org_id=organisation.public_id)
@@ -580,8 +580,8 @@ def start_syncing(request: HttpRequest) -> HttpResponse:
 
 
 @org_view
-def sync_progress(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def sync_progress(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     context = {
         "org": organisation,
         "active": active_run(organisation),
@@ -605,8 +605,8 @@ def last_finished(organisation: Organisation) -> SyncRun | None:
 
 
 @org_view
-def sync_settings(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def sync_settings(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     schedule = SyncSchedule.objects.filter(organisation=organisation).first() or SyncSchedule(
         organisation=organisation
     )
@@ -629,7 +629,7 @@ def sync_settings(request: HttpRequest) -> HttpResponse:
         "form": form,
         "schedule": schedule,
         "can_write": request.membership.can_write,
-    }  # type: ignore[attr-defined]
+    }
     return render(request, "connector/settings.html", context, status=400 if form.errors else 200)
 
 
