@@ -383,7 +383,7 @@ def _drift(organisation: Organisation, object_type: str, procurify_id: str) -> Q
     scope = {"organisation": organisation, "object_type": object_type, "procurify_id": procurify_id}
     drift = QBODrift.objects.filter(**scope).first()
     if drift is not None:
-        drift.choices = drift_choices(drift)  # type: ignore[attr-defined]
+        drift.choices = drift_choices(drift)  # type: ignore[attr-defined]  # for the template only
     return drift
 
 

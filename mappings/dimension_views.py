@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from connector import activity
 from connector.models import HeldRecord
 from mappings import dimension_services
-from mappings.dimension_models import DimensionSettings
+from mappings.dimension_models import DimensionSettings, QBOTaxCode, TaxMapping
 from mappings.dimension_services import TABLES, Table
 from mappings.models import BooksProfile
 from tenants.access import OrgRequest, org_view
@@ -48,7 +48,7 @@ def _options(table: Table, organisation: Organisation) -> list[tuple[str, str]]:
         return [
             (c.qbo_id, f"{c.name} ({dimension_services.code_rate(c).normalize():f}%)")
             for c in rows
-            if c.purchase_rates
+            if isinstance(c, QBOTaxCode) and c.purchase_rates
         ]
     return [(o.qbo_id, o.name) for o in rows]
 
@@ -101,7 +101,7 @@ def save(request: OrgRequest, slug: str, mapping_id: str) -> HttpResponse:
         raise Http404("No such mapping or QuickBooks object.")
     released = dimension_services.save_mapping(organisation, slug, mapping_id, qbo_id, user=request.user)
     mapping.refresh_from_db()
-    name = getattr(mapping, "label", None) or mapping.name
+    name = mapping.label if isinstance(mapping, TaxMapping) else mapping.name
     activity.record(
         organisation,
         request.user,

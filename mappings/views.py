@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import CharField, Count, Exists, IntegerField, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models import CharField, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast, Coalesce
+from django.forms import ChoiceField
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -44,8 +45,8 @@ class Kind:
 
     slug: str
     noun: str
-    model: type[Model]
-    qbo_model: type[Model]
+    model: type[VendorMapping | AccountMapping]
+    qbo_model: type[QBOVendor | QBOAccount]
     key_field: str
     qbo_id_field: str
     qbo_name_field: str
@@ -143,7 +144,7 @@ def _status_counts(kind: Kind, organisation: Organisation) -> list[tuple[str, st
 def qbo_options(kind: Kind, organisation: Organisation) -> list[tuple[str, str]]:
     rows = kind.qbo_model._default_manager.filter(organisation=organisation, active=True)
     if kind.slug == "vendors":
-        return [(v.qbo_id, v.display_name) for v in rows.order_by("display_name")]
+        return [(v.qbo_id, v.display_name) for v in rows.order_by("display_name") if isinstance(v, QBOVendor)]
     return [(a.qbo_id, bill_accounts.label(a)) for a in bill_accounts.pickable(organisation)]
 
 
@@ -187,7 +188,7 @@ def mapping_list(request: OrgRequest, kind: str) -> HttpResponse:
     table = _kind(kind)
     organisation = request.organisation
     form = MappingFilterForm(request.GET)
-    form.fields["status"].choices = table.statuses  # type: ignore[attr-defined]
+    cast(ChoiceField, form.fields["status"]).choices = table.statuses
     filters = form.values()
     page = Paginator(_filtered(table, organisation, filters), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
