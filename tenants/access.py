@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, cast
+from typing import Any, cast, overload
 
 from allauth.mfa.models import Authenticator
 from django.contrib import messages
@@ -88,19 +88,32 @@ def _two_factor_first(request: HttpRequest, organisation: Organisation) -> HttpR
     return redirect("mfa_activate_totp")
 
 
+View = Callable[..., HttpResponseBase]
+
+
+@overload
+def org_view(view: View, *, viewer_may_post: bool = False, writers_only: bool = False) -> View: ...
+
+
+@overload
 def org_view(
-    view: Callable[..., HttpResponseBase] | None = None,
+    view: None = None, *, viewer_may_post: bool = False, writers_only: bool = False
+) -> Callable[[View], View]: ...
+
+
+def org_view(
+    view: View | None = None,
     *,
     viewer_may_post: bool = False,
     writers_only: bool = False,
-) -> Any:
+) -> View | Callable[[View], View]:
     """Protect a view whose URL carries `org_id`; sets request.organisation and request.membership.
 
     viewer_may_post: a viewer may POST here (e.g. their own notification preferences).
     writers_only: even reading the page needs owner/admin (e.g. connection set-up forms).
     """
 
-    def decorate(func: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    def decorate(func: View) -> View:
         @wraps(func)
         def wrapper(request: HttpRequest, org_id: uuid.UUID, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
