@@ -4,4 +4,4 @@ run:   ## the demo on the sandbox: web + worker + beat, prints the URL and a log
 test:  ## the whole test suite (installs and starts what it needs)
 	@bash scripts/test.sh
 lint:
-	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
+	@.venv/bin/ruff check . && .venv/bin/ruff format --check . && APP_ENV=test .venv/bin/mypy

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.test import override_settings
 from django.utils import timezone
 
+from accounts.models import User
 from bench.sandbox_proc import SandboxProcess
 from connector.clients import procurify_client_for, qbo_client_for
 from connector.models import SyncRun
@@ -112,7 +113,7 @@ def sync_once(
     return run_pipeline(queued.pk, procurify=procurify, qbo=qbo, steps=steps)
 
 
-def _bench_user() -> object:
+def _bench_user() -> User:
     user, created = get_user_model().objects.get_or_create(
         email=BENCH_USER, defaults={"username": BENCH_USER}
     )

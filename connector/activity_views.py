@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from connector import activity
-from tenants.access import org_view
+from tenants.access import OrgRequest, org_view
 
 PAGE_SIZE = 50
 
 
 @org_view
-def activity_list(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def activity_list(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     page = Paginator(activity.by_people(organisation), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "connector/activity.html", {"org": organisation, "page": page})

@@ -35,6 +35,7 @@ def weekly_amounts(organisation: Organisation, now: datetime | None = None) -> d
         for s in DocumentSummary.objects.filter(
             organisation=organisation, object_type=RecordKind.BILL
         ).exclude(total=None)
+        if s.total is not None  # as the query says; for the type checker
     }
     synced: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     held: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,15 +16,15 @@ from connector.finder import FinderForm
 from connector.kinds import RecordKind
 from connector.models import HeldRecord
 from connector.record_links import record_path
-from tenants.access import org_view
+from tenants.access import OrgRequest, org_view
 from tenants.models import Organisation
 
 PAGE_SIZE = 50
 
 
 @org_view
-def document_list(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def document_list(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     form = FinderForm(request.GET)
     rows = form.apply(_source(form, organisation))
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -39,8 +39,8 @@ def document_list(request: HttpRequest) -> HttpResponse:
 
 
 @org_view
-def document_export(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def document_export(request: OrgRequest) -> StreamingHttpResponse:
+    organisation = request.organisation
     form = FinderForm(request.GET)
     return finder.stream_csv(form.apply(_source(form, organisation)), _filename("documents"))
 
@@ -54,8 +54,8 @@ def _source(form: FinderForm, organisation: Organisation) -> QuerySet[Any]:
 
 
 @org_view
-def held_export(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def held_export(request: OrgRequest) -> StreamingHttpResponse:
+    organisation = request.organisation
     form = FinderForm(request.GET, with_state=False)
     return finder.stream_csv(
         form.apply(finder.with_documents(HeldRecord.objects.for_org(organisation).open())), _filename("held")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Case, IntegerField, Value, When
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -17,14 +17,14 @@ from connector.errors import ConnectorError
 from connector.kinds import DOCUMENTS
 from connector.models import QBODrift
 from connector.sync import drift_actions
-from tenants.access import org_view
+from tenants.access import OrgRequest, org_view
 
 PAGE_SIZE = 50
 
 
 @org_view
-def drift_list(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def drift_list(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     rows = (
         QBODrift.objects.filter(organisation=organisation)
         .annotate(
@@ -36,23 +36,23 @@ def drift_list(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     for drift in page.object_list:
-        drift.choices = choices(drift)  # type: ignore[attr-defined]
+        drift.choices = choices(drift)
     context = {
         "org": organisation,
         "page": page,
-        "can_write": request.membership.can_write,  # type: ignore[attr-defined]
+        "can_write": request.membership.can_write,
     }
     return render(request, "connector/drift_list.html", context)
 
 
 @org_view
 @require_POST
-def drift_decide(request: HttpRequest, drift_id: str) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def drift_decide(request: OrgRequest, drift_id: str) -> HttpResponse:
+    organisation = request.organisation
     drift = get_object_or_404(QBODrift, organisation=organisation, public_id=drift_id)
     action = request.POST.get("action", "")
     try:
-        write = drift_actions.decide(drift, action, by=request.user.email)  # type: ignore[union-attr]
+        write = drift_actions.decide(drift, action, by=request.user.email)
     except ConnectorError as exc:
         messages.error(request, f"{drift.label}: {exc.message}")
     else:

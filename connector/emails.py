@@ -12,6 +12,7 @@ Where the engine should call them (connector/tasks.py, after runs.finish_run):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
@@ -42,7 +43,8 @@ def send_held_digest(organisation: Organisation, held_records: Sequence[HeldReco
     if not held_records or not to:
         return False
     annotated = finder.with_documents(HeldRecord.objects.filter(pk__in=[r.pk for r in held_records]))
-    rows = sorted(annotated, key=lambda r: (held_groups.group_key(r), r.label))
+    # Any: the rows carry finder's doc_* annotations, which the model's type does not know.
+    rows: list[Any] = sorted(annotated, key=lambda r: (held_groups.group_key(r), r.label))
     links = fix_links(organisation, rows)
     groups = [
         {

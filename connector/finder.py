@@ -86,7 +86,8 @@ class FinderForm(forms.Form):
         return self.cleaned_data["currency"].strip().upper()
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what Form.clean returns; its stub allows None
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and start > end:
             raise forms.ValidationError("The “From” date is after the “To” date.")

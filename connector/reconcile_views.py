@@ -15,7 +15,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
@@ -27,7 +28,7 @@ from connector.sync import preview as previews
 from connector.sync import preview_summary, start_gate
 from mappings.views import is_htmx
 from tenants import limits
-from tenants.access import org_view
+from tenants.access import OrgRequest, org_view
 from tenants.models import Organisation
 
 # Both pages spend the organisation's API quota on every load, like "Sync now" (tenants/limits.py).
@@ -50,11 +51,11 @@ CSV_HEADER = [
 ]
 
 
-def _build(request: HttpRequest) -> tuple[Reconciliation | None, str]:
-    if refused := limits.allow(request.organisation, RECONCILE):  # type: ignore[attr-defined]
+def _build(request: OrgRequest) -> tuple[Reconciliation | None, str]:
+    if refused := limits.allow(request.organisation, RECONCILE):
         return None, refused
     try:
-        return reconcile_service.build(request.organisation, CLIENTS), ""  # type: ignore[attr-defined]
+        return reconcile_service.build(request.organisation, CLIENTS), ""
     except NotConnected as exc:
         return None, exc.message
     except ConnectorError as exc:
@@ -62,12 +63,12 @@ def _build(request: HttpRequest) -> tuple[Reconciliation | None, str]:
 
 
 @org_view
-def reconciliation(request: HttpRequest) -> HttpResponse:
+def reconciliation(request: OrgRequest) -> HttpResponse:
     result, error = _build(request)
     printable = bool(request.GET.get("print"))
     template = "connector/reconciliation_print.html" if printable else "connector/reconciliation.html"
     context = {
-        "org": request.organisation,  # type: ignore[attr-defined]
+        "org": request.organisation,
         "result": result,
         "error": error,
         "kinds": KIND_TITLES,
@@ -77,11 +78,11 @@ def reconciliation(request: HttpRequest) -> HttpResponse:
 
 
 @org_view
-def reconciliation_csv(request: HttpRequest) -> HttpResponse:
+def reconciliation_csv(request: OrgRequest) -> HttpResponseBase:
     result, error = _build(request)
     if result is None:
         messages.error(request, error)
-        org_id = request.organisation.public_id  # type: ignore[attr-defined]
+        org_id = request.organisation.public_id
         return redirect("connector-reconciliation", org_id=org_id)
     response = StreamingHttpResponse(_csv_lines(result), content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y-%m-%d")
@@ -143,13 +144,13 @@ def text_cell(value: str) -> str:
 
 
 @org_view
-def preview_page(request: HttpRequest) -> HttpResponse:
+def preview_page(request: OrgRequest) -> HttpResponse:
     """GET: the last preview (or its progress; htmx polls the same URL); POST (admins): start one.
 
     A Celery task runs it: a whole sync without writes takes as long as a sync's reads (about 50 s for
     1,000 new bills in the sandbox), longer than a web request may wait.
     """
-    organisation = request.organisation  # type: ignore[attr-defined]
+    organisation = request.organisation
     if request.method == "POST":
         if refused := limits.allow(organisation, PREVIEW):
             messages.warning(request, refused)

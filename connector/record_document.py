@@ -103,7 +103,7 @@ def _bill(doc: dict[str, Any]) -> dict[str, Any]:
     total, converted = to_decimal(doc.get("total_cost_with_tax")), to_decimal(doc.get("converted_total_cost"))
     rate = ""
     if total and converted and total != converted:
-        rate = str((converted / to_decimal(doc.get("total_cost") or total)).quantize(Decimal("0.000001")))
+        rate = str((converted / (to_decimal(doc.get("total_cost")) or total)).quantize(Decimal("0.000001")))
     return {
         "number": doc.get("invoice_number") or "",
         "vendor": (doc.get("vendor") or {}).get("name") or doc.get("vendor_name") or "",

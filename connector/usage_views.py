@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from connector import metering
-from tenants.access import org_view
+from tenants.access import OrgRequest, org_view
 
 
 @org_view
-def usage_page(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def usage_page(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     months = metering.usage_months(organisation.pk)
     budget = metering.budget()
     this_month = metering.month_of(timezone.now())

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Max
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -30,7 +30,7 @@ from connector.sync import holds, removal, runs, start_gate
 from connector.sync.audit import Audit
 from mappings.views import is_htmx
 from tenants import limits
-from tenants.access import org_view
+from tenants.access import OrgRequest, org_view
 from tenants.models import Organisation, SyncSchedule
 
 PAGE_SIZE = 50
@@ -40,8 +40,8 @@ PAGE_SIZE = 50
 
 
 @org_view
-def held_list(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def held_list(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     form = FinderForm(request.GET, with_state=False)
     context = {
         "org": organisation,
@@ -49,7 +49,7 @@ def held_list(request: HttpRequest) -> HttpResponse:
         "query": form.query_string(),
         **held_page(organisation, form, request.GET.get("page")),
         "has_run": SyncRun.objects.for_org(organisation).filter(status=SyncRun.Status.SUCCEEDED).exists(),
-        "can_write": request.membership.can_write,  # type: ignore[attr-defined]
+        "can_write": request.membership.can_write,
         "removal_reasons": REMOVALS,
     }
     return render(request, "connector/held_list.html", context)
@@ -57,8 +57,8 @@ def held_list(request: HttpRequest) -> HttpResponse:
 
 @org_view
 @require_POST
-def held_retry(request: HttpRequest, held_id: str) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def held_retry(request: OrgRequest, held_id: str) -> HttpResponse:
+    organisation = request.organisation
     held = get_object_or_404(HeldRecord.objects.for_org(organisation).open(), public_id=held_id)
     release(HeldRecord.objects.filter(pk=held.pk))
     messages.success(request, f"{held.label or held.procurify_id} will be retried on the next run.")
@@ -67,8 +67,8 @@ def held_retry(request: HttpRequest, held_id: str) -> HttpResponse:
 
 @org_view
 @require_POST
-def held_retry_all(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def held_retry_all(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     count = release(HeldRecord.objects.for_org(organisation).open())
     messages.success(
         request, f"{count} held record{'s' if count != 1 else ''} will be retried on the next run."
@@ -77,8 +77,8 @@ def held_retry_all(request: HttpRequest) -> HttpResponse:
 
 
 @org_view
-def held_ignore(request: HttpRequest, held_id: str) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def held_ignore(request: OrgRequest, held_id: str) -> HttpResponse:
+    organisation = request.organisation
     held = get_object_or_404(HeldRecord.objects.for_org(organisation).open(), public_id=held_id)
     form = IgnoreForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -98,9 +98,9 @@ def held_ignore(request: HttpRequest, held_id: str) -> HttpResponse:
 
 @org_view
 @require_POST
-def held_delete_in_qbo(request: HttpRequest, held_id: str) -> HttpResponse:
+def held_delete_in_qbo(request: OrgRequest, held_id: str) -> HttpResponse:
     """A bill removed in Procurify after it reached QuickBooks: delete it there, on a person's word."""
-    organisation = request.organisation  # type: ignore[attr-defined]
+    organisation = request.organisation
     held = get_object_or_404(
         HeldRecord.objects.for_org(organisation).open().filter(reason_code__in=REMOVALS),
         public_id=held_id,
@@ -114,14 +114,14 @@ def held_delete_in_qbo(request: HttpRequest, held_id: str) -> HttpResponse:
     return redirect("connector-held", org_id=organisation.public_id)
 
 
-def _ignore(request: HttpRequest, held: HeldRecord, comment: str) -> None:
+def _ignore(request: OrgRequest, held: HeldRecord, comment: str) -> None:
     with transaction.atomic():
         holds.resolve(held.organisation, held.object_type, held.procurify_id)
         if held.reason_code in REMOVALS:
             removal.keep(held)  # the daily sweep must not ask again
         Audit(held.organisation).record(
             AuditEvent.Kind.DECISION,
-            f"Ignored by {request.user.email}: {comment}",  # type: ignore[union-attr]
+            f"Ignored by {request.user.email}: {comment}",
             object_type=held.object_type,
             procurify_id=held.procurify_id,
             data={
@@ -129,7 +129,7 @@ def _ignore(request: HttpRequest, held: HeldRecord, comment: str) -> None:
                 "comment": comment,
                 "by": request.user.email,
                 "reason_code": held.reason_code,
-            },  # type: ignore[union-attr]
+            },
         )
 
 
@@ -137,21 +137,21 @@ def _ignore(request: HttpRequest, held: HeldRecord, comment: str) -> None:
 
 
 @org_view
-def record_detail(request: HttpRequest, object_type: str, procurify_id: str) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def record_detail(request: OrgRequest, object_type: str, procurify_id: str) -> HttpResponse:
+    organisation = request.organisation
     if object_type not in kinds.PAGE_LABELS:
         raise Http404("No such record type.")
     context = record_page.build(organisation, object_type, procurify_id)
     if context is None:
         raise Http404("No such record.")
-    context |= {"org": organisation, "can_write": request.membership.can_write}  # type: ignore[attr-defined]
+    context |= {"org": organisation, "can_write": request.membership.can_write}
     return render(request, "connector/record.html", context)
 
 
 @org_view
 @require_POST
-def record_replay(request: HttpRequest, object_type: str, procurify_id: str) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def record_replay(request: OrgRequest, object_type: str, procurify_id: str) -> HttpResponse:
+    organisation = request.organisation
     if object_type not in kinds.DOCUMENTS:
         raise Http404("Only bills and purchase orders can be replayed.")
     if not _is_known(organisation, object_type, procurify_id):
@@ -168,10 +168,10 @@ def record_replay(request: HttpRequest, object_type: str, procurify_id: str) -> 
     queue_replay(organisation, object_type, procurify_id)
     Audit(organisation).record(
         AuditEvent.Kind.DECISION,
-        f"Replay asked for by {request.user.email}.",  # type: ignore[union-attr]
+        f"Replay asked for by {request.user.email}.",
         object_type=object_type,
         procurify_id=procurify_id,
-        data={"action": "replay", "by": request.user.email},  # type: ignore[union-attr]
+        data={"action": "replay", "by": request.user.email},
     )
     messages.info(request, "Replay queued — refresh in a few seconds.")
     return back
@@ -186,8 +186,8 @@ def _is_known(organisation: Organisation, object_type: str, procurify_id: str) -
 
 
 @org_view
-def run_list(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def run_list(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     form = RunFilterForm(request.GET)
     status = form.status_value()
     rows = SyncRun.objects.filter(organisation=organisation)
@@ -199,8 +199,8 @@ def run_list(request: HttpRequest) -> HttpResponse:
 
 
 @org_view
-def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def run_detail(request: OrgRequest, run_id: str) -> HttpResponse:
+    organisation = request.organisation
     run = get_object_or_404(SyncRun, organisation=organisation, public_id=run_id)
     touched = (
         finance.run_rows(organisation, run)
@@ -230,8 +230,8 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
 
 @org_view
 @require_POST
-def sync_now(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def sync_now(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     if not start_gate.has_started(organisation):  # the first write waits for "Start syncing"
         messages.warning(request, start_gate.WAITING)
     elif refused := limits.allow(organisation, limits.SYNC_NOW):
@@ -245,9 +245,9 @@ def sync_now(request: HttpRequest) -> HttpResponse:
 
 @org_view
 @require_POST
-def start_syncing(request: HttpRequest) -> HttpResponse:
+def start_syncing(request: OrgRequest) -> HttpResponse:
     """An owner/admin, having seen the preview, lets the first sync write (connector/sync/start_gate.py)."""
-    organisation = request.organisation  # type: ignore[attr-defined]
+    organisation = request.organisation
     if refused := start_gate.start(organisation, request.user, timezone.now()):
         messages.warning(request, refused)
         return redirect("connector-preview", org_id=organisation.public_id)
@@ -261,8 +261,8 @@ def start_syncing(request: HttpRequest) -> HttpResponse:
 
 
 @org_view
-def sync_progress(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def sync_progress(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     context = {"org": organisation, **dashboard.sync_card(organisation)}  # the dashboard's own card
     response = render(request, "connector/_progress.html", context)
     if is_htmx(request) and context["active"] is None:
@@ -272,8 +272,8 @@ def sync_progress(request: HttpRequest) -> HttpResponse:
 
 
 @org_view
-def sync_settings(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def sync_settings(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     schedule = SyncSchedule.objects.filter(organisation=organisation).first() or SyncSchedule(
         organisation=organisation
     )
@@ -296,5 +296,5 @@ def sync_settings(request: HttpRequest) -> HttpResponse:
         "form": form,
         "schedule": schedule,
         "can_write": request.membership.can_write,
-    }  # type: ignore[attr-defined]
+    }
     return render(request, "connector/settings.html", context, status=400 if form.errors else 200)

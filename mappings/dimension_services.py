@@ -9,7 +9,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Model
 from django.utils import timezone
 
 from connector.hold_reasons import ReasonCode
@@ -36,8 +35,8 @@ class Table:
 
     slug: str
     noun: str
-    model: type[Model]
-    qbo_model: type[Model]
+    model: type[TaxMapping | ClassMapping | LocationMapping]
+    qbo_model: type[QBOTaxCode | QBOClass | QBOLocation]
     waiting_on_type: str
     key_field: str
 
@@ -124,7 +123,11 @@ def suggest_taxes(organisation: Organisation) -> None:
         _set_suggestion(mapping, pick.qbo_id if pick else "", pick.name if pick else "", why)
 
 
-def _suggest_by_name(organisation: Organisation, model: type[Model], qbo_model: type[Model]) -> None:
+def _suggest_by_name(
+    organisation: Organisation,
+    model: type[ClassMapping | LocationMapping],
+    qbo_model: type[QBOClass | QBOLocation],
+) -> None:
     options = list(qbo_model._default_manager.filter(organisation=organisation, active=True))
     for mapping in model._default_manager.filter(organisation=organisation, qbo_id=""):
         wanted = normalise_name(mapping.name)

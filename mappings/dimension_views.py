@@ -9,17 +9,17 @@ from typing import Any
 from django.contrib import messages
 from django.db.models import CharField, Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Cast, Coalesce
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from connector import activity
 from connector.models import HeldRecord
 from mappings import dimension_services
-from mappings.dimension_models import DimensionSettings
+from mappings.dimension_models import DimensionSettings, QBOTaxCode, TaxMapping
 from mappings.dimension_services import TABLES, Table
 from mappings.models import BooksProfile
-from tenants.access import org_view
+from tenants.access import OrgRequest, org_view
 from tenants.models import Organisation
 
 
@@ -48,14 +48,14 @@ def _options(table: Table, organisation: Organisation) -> list[tuple[str, str]]:
         return [
             (c.qbo_id, f"{c.name} ({dimension_services.code_rate(c).normalize():f}%)")
             for c in rows
-            if c.purchase_rates
+            if isinstance(c, QBOTaxCode) and c.purchase_rates
         ]
     return [(o.qbo_id, o.name) for o in rows]
 
 
 @org_view
-def page(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def page(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     profile = BooksProfile.objects.filter(organisation=organisation).first()
     if profile and profile.qbo_line_tax:
         dimension_services.note_held_taxes(organisation)  # taxes show up on bills, not in a list
@@ -78,15 +78,15 @@ def page(request: HttpRequest) -> HttpResponse:
         "settings": settings,
         "placements": DimensionSettings.ClassPlacement.choices,
         "notices": dimension_services.notices(organisation),
-        "can_write": request.membership.can_write,  # type: ignore[attr-defined]
+        "can_write": request.membership.can_write,
     }
     return render(request, "mappings/dimensions.html", context)
 
 
 @org_view
 @require_POST
-def save(request: HttpRequest, slug: str, mapping_id: str) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def save(request: OrgRequest, slug: str, mapping_id: str) -> HttpResponse:
+    organisation = request.organisation
     table = TABLES.get(slug)
     if table is None:
         raise Http404("Unknown table.")
@@ -101,7 +101,7 @@ def save(request: HttpRequest, slug: str, mapping_id: str) -> HttpResponse:
         raise Http404("No such mapping or QuickBooks object.")
     released = dimension_services.save_mapping(organisation, slug, mapping_id, qbo_id, user=request.user)
     mapping.refresh_from_db()
-    name = getattr(mapping, "label", None) or mapping.name
+    name = mapping.label if isinstance(mapping, TaxMapping) else mapping.name
     activity.record(
         organisation,
         request.user,
@@ -115,8 +115,8 @@ def save(request: HttpRequest, slug: str, mapping_id: str) -> HttpResponse:
 
 @org_view
 @require_POST
-def save_settings(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def save_settings(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     placement, location = (
         request.POST.get("class_placement", ""),
         request.POST.get("location_on_bill") == "on",

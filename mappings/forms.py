@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.db.models import Model
 
 from mappings import bill_accounts
 from mappings.mapping_table import STATUS_CHOICES
-from mappings.models import QBOAccount
+from mappings.models import QBOAccount, QBOVendor
 from tenants.models import Organisation
 
 SORT_CHOICES = [
@@ -39,7 +38,12 @@ class MappingChoiceForm(forms.Form):
     qbo_id = forms.CharField(max_length=40, label="QuickBooks match")
 
     def __init__(
-        self, *args: Any, organisation: Organisation, qbo_model: type[Model], noun: str, **kwargs: Any
+        self,
+        *args: Any,
+        organisation: Organisation,
+        qbo_model: type[QBOVendor | QBOAccount],
+        noun: str,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.organisation, self.qbo_model, self.noun = organisation, qbo_model, noun
@@ -58,7 +62,7 @@ class MappingChoiceForm(forms.Form):
             raise forms.ValidationError(
                 f"QuickBooks {self.noun} '{row}' is inactive. Reactivate it in QuickBooks or choose another."
             )
-        if self.qbo_model is QBOAccount and not bill_accounts.fits_bill_line(row):
+        if isinstance(row, QBOAccount) and not bill_accounts.fits_bill_line(row):
             raise forms.ValidationError(bill_accounts.refusal(row))  # QuickBooks would refuse the bill
         self.qbo_row = row
         return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from connector import activity
@@ -18,12 +18,12 @@ from mappings.payment_accounts import (
     paying_accounts,
     save_payment_account,
 )
-from tenants.access import org_view
+from tenants.access import OrgRequest, org_view
 
 
 @org_view
-def payment_methods(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def payment_methods(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     waiting = dict(
         HeldRecord.objects.filter(
             organisation=organisation, state=HeldRecord.State.HELD, waiting_on_type=WAITING_ON
@@ -40,15 +40,15 @@ def payment_methods(request: HttpRequest) -> HttpResponse:
         "organisation": organisation,
         "rows": rows,
         "accounts": paying_accounts(organisation),
-        "can_write": request.membership.can_write,  # type: ignore[attr-defined]
+        "can_write": request.membership.can_write,
         "unmapped": sum(1 for r in rows if not r["row"].qbo_account_id),
     }
     return render(request, "mappings/payment_methods.html", context)
 
 
 @org_view(writers_only=True)
-def payment_method_save(request: HttpRequest, mapping_id: str) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def payment_method_save(request: OrgRequest, mapping_id: str) -> HttpResponse:
+    organisation = request.organisation
     row = get_object_or_404(PaymentAccountMapping, organisation=organisation, public_id=mapping_id)
     if request.method == "POST":
         try:

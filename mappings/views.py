@@ -7,11 +7,12 @@ Thin: org_view → form → mappings.services (which releases the holds a mappin
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.forms import ChoiceField
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -34,7 +35,7 @@ from mappings.mapping_table import (
     waiting_by_type,
 )
 from mappings.models import VendorMapping
-from tenants.access import org_view
+from tenants.access import OrgRequest, org_view
 from tenants.models import Organisation
 
 PAGE_SIZE = 50
@@ -50,15 +51,15 @@ def _kind(slug: str) -> Kind:
     return KINDS[slug]
 
 
-def _row_context(request: HttpRequest, kind: Kind, mapping: Any, **extra: Any) -> dict[str, Any]:
+def _row_context(request: OrgRequest, kind: Kind, mapping: Any, **extra: Any) -> dict[str, Any]:
     return {
-        "org": request.organisation,  # type: ignore[attr-defined]
+        "org": request.organisation,
         "kind": kind,
         "m": mapping,
-        "can_write": request.membership.can_write,  # type: ignore[attr-defined]
+        "can_write": request.membership.can_write,
         "next": _safe_next(request),
         "back": _safe_next(request)
-        or reverse("mappings-list", args=[request.organisation.public_id, kind.slug]),  # type: ignore[attr-defined]
+        or reverse("mappings-list", args=[request.organisation.public_id, kind.slug]),
         **extra,
     }
 
@@ -71,16 +72,16 @@ def _safe_next(request: HttpRequest) -> str:
 
 
 @org_view
-def index(request: HttpRequest) -> HttpResponse:
-    return redirect("mappings-list", org_id=request.organisation.public_id, kind="vendors")  # type: ignore[attr-defined]
+def index(request: OrgRequest) -> HttpResponse:
+    return redirect("mappings-list", org_id=request.organisation.public_id, kind="vendors")
 
 
 @org_view
-def mapping_list(request: HttpRequest, kind: str) -> HttpResponse:
+def mapping_list(request: OrgRequest, kind: str) -> HttpResponse:
     table = _kind(kind)
-    organisation = request.organisation  # type: ignore[attr-defined]
+    organisation = request.organisation
     form = MappingFilterForm(request.GET)
-    form.fields["status"].choices = table.statuses  # type: ignore[attr-defined]
+    cast(ChoiceField, form.fields["status"]).choices = table.statuses
     filters = form.values()
     page = Paginator(filtered(table, organisation, filters), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
@@ -92,17 +93,17 @@ def mapping_list(request: HttpRequest, kind: str) -> HttpResponse:
         "page": page,
         "query": urlencode({k: v for k, v in filters.items() if v}),
         "status_counts": status_counts(table, organisation),
-        "can_write": request.membership.can_write,  # type: ignore[attr-defined]
+        "can_write": request.membership.can_write,
         "next": request.get_full_path(),
     }
     return render(request, "mappings/list.html", context)
 
 
 @org_view(writers_only=True)
-def mapping_edit(request: HttpRequest, kind: str, mapping_id: str) -> HttpResponse:
+def mapping_edit(request: OrgRequest, kind: str, mapping_id: str) -> HttpResponse:
     """GET: the edit form (a row for htmx, a page otherwise). POST: save and release the holds."""
     table = _kind(kind)
-    organisation = request.organisation  # type: ignore[attr-defined]
+    organisation = request.organisation
     mapping = get_object_or_404(mapping_rows(table, organisation), public_id=mapping_id)
     if request.method == "GET" and request.GET.get("view") == "row":
         return render(request, "mappings/_row.html", _row_context(request, table, mapping))
@@ -127,8 +128,8 @@ def mapping_edit(request: HttpRequest, kind: str, mapping_id: str) -> HttpRespon
     return render(request, "mappings/edit.html", context, status=status)
 
 
-def _save(request: HttpRequest, kind: Kind, mapping: Any, qbo_id: str) -> str:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def _save(request: OrgRequest, kind: Kind, mapping: Any, qbo_id: str) -> str:
+    organisation = request.organisation
     by_type = waiting_by_type(organisation, kind, mapping)
     saved = kind.save(organisation, getattr(mapping, kind.key_field), qbo_id, user=request.user)
     name = getattr(saved, kind.name_field)
@@ -146,10 +147,10 @@ def _save(request: HttpRequest, kind: Kind, mapping: Any, qbo_id: str) -> str:
 
 @org_view
 @require_POST
-def auto_match(request: HttpRequest, kind: str) -> HttpResponse:
+def auto_match(request: OrgRequest, kind: str) -> HttpResponse:
     """Run the automatic matching rules again over every unmapped row (manual choices stay)."""
     table = _kind(kind)
-    organisation = request.organisation  # type: ignore[attr-defined]
+    organisation = request.organisation
     if table.slug == "vendors":
         _vendor_match_messages(request, organisation, services.auto_match_vendors(organisation))
         return redirect("mappings-list", org_id=organisation.public_id, kind=kind)
@@ -188,21 +189,21 @@ def _vendor_match_messages(
 
 @org_view
 @require_POST
-def suggestion_confirm(request: HttpRequest, mapping_id: str) -> HttpResponse:
+def suggestion_confirm(request: OrgRequest, mapping_id: str) -> HttpResponse:
     """The suggested QuickBooks vendor is this company: map it as a person's choice, release the holds."""
     return _settle_suggestion(request, mapping_id, confirm=True)
 
 
 @org_view
 @require_POST
-def suggestion_dismiss(request: HttpRequest, mapping_id: str) -> HttpResponse:
+def suggestion_dismiss(request: OrgRequest, mapping_id: str) -> HttpResponse:
     """The suggested QuickBooks vendor is another company: leave the row unmapped, do not suggest it again."""
     return _settle_suggestion(request, mapping_id, confirm=False)
 
 
-def _settle_suggestion(request: HttpRequest, mapping_id: str, *, confirm: bool) -> HttpResponse:
+def _settle_suggestion(request: OrgRequest, mapping_id: str, *, confirm: bool) -> HttpResponse:
     table = KINDS["vendors"]
-    organisation = request.organisation  # type: ignore[attr-defined]
+    organisation = request.organisation
     mapping = get_object_or_404(mapping_rows(table, organisation), public_id=mapping_id)
     seen = request.POST.get("qbo_id") or None  # the vendor the person saw; a changed suggestion is refused
     error = ""
@@ -235,10 +236,10 @@ def _settle_suggestion(request: HttpRequest, mapping_id: str, *, confirm: bool) 
 
 @org_view
 @require_POST
-def vendor_create(request: HttpRequest, mapping_id: str) -> HttpResponse:
+def vendor_create(request: OrgRequest, mapping_id: str) -> HttpResponse:
     """Create an unmapped Procurify vendor in QuickBooks; a refusal becomes a form error, not a crash."""
     table = KINDS["vendors"]
-    organisation = request.organisation  # type: ignore[attr-defined]
+    organisation = request.organisation
     mapping = get_object_or_404(mapping_rows(table, organisation), public_id=mapping_id)
     try:
         created = services.create_qbo_vendor(
@@ -258,9 +259,9 @@ def vendor_create(request: HttpRequest, mapping_id: str) -> HttpResponse:
 
 @org_view
 @require_POST
-def vendor_currency_twin(request: HttpRequest, mapping_id: str, currency: str) -> HttpResponse:
+def vendor_currency_twin(request: OrgRequest, mapping_id: str, currency: str) -> HttpResponse:
     """Create "<vendor> (<currency>)" in QuickBooks for bills its mapped vendor cannot take."""
-    organisation = request.organisation  # type: ignore[attr-defined]
+    organisation = request.organisation
     mapping = get_object_or_404(mapping_rows(KINDS["vendors"], organisation), public_id=mapping_id)
     try:
         created = services.create_currency_twin(
@@ -277,8 +278,8 @@ def vendor_currency_twin(request: HttpRequest, mapping_id: str, currency: str) -
     return redirect(_safe_next(request) or reverse("mappings-list", args=[organisation.public_id, "vendors"]))
 
 
-def _create_refused(request: HttpRequest, table: Kind, mapping: Any, error: str) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def _create_refused(request: OrgRequest, table: Kind, mapping: Any, error: str) -> HttpResponse:
+    organisation = request.organisation
     form = MappingChoiceForm(
         None, organisation=organisation, qbo_model=table.qbo_model, noun=table.noun, initial={"qbo_id": ""}
     )

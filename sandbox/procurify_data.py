@@ -12,7 +12,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .procurify_index import BillIndex  # it imports this module
 
 CENT = Decimal("0.01")
 RATE = Decimal("0.000001")  # currency rates are 6-dp strings
@@ -63,6 +66,7 @@ class Site:
     stats: Counter[str] = field(default_factory=Counter)
     # Bumped whenever a bill is added, removed or re-stamped: the bills list's index (procurify_index.py).
     generation: int = 0
+    _bill_index: BillIndex | None = field(default=None, init=False, repr=False, compare=False)
     _ids: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
@@ -135,7 +139,7 @@ class Site:
 
     def add_vendor(self, name: str, now: datetime, **fields: Any) -> dict[str, Any]:
         vid = self.new_id("vendor")
-        vendor = {
+        vendor: dict[str, Any] = {
             "id": vid,
             "name": name,
             "active": True,

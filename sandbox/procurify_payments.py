@@ -49,7 +49,7 @@ def add_payment(
     bills = [site.bills[u.replace("-", "")] for u in bill_uuids]
     if not bills or len({b["currency_id"] for b in bills}) != 1:
         raise ValueError("a payment pays at least one bill, all in one currency")
-    groups = []
+    groups: list[int] = []
     for bill in bills:
         if bill.get("group") is None:
             bill["group"] = groups[0] if groups else site.new_id("bill_group", 300)
@@ -140,10 +140,10 @@ def payments(site: Site, request: httpx.Request) -> httpx.Response:
     if params.get("currency"):
         rows = [p for p in rows if {p["currency_id"]} & _ints(params["currency"], "currency")]
     if params.get("invoice_number"):
-        groups = {
+        invoice_groups = {
             b.get("group") for b in site.bills.values() if b["invoice_number"] == params["invoice_number"]
         }
-        rows = [p for p in rows if groups & set(p["bill_groups"])]
+        rows = [p for p in rows if invoice_groups & set(p["bill_groups"])]
     if params.get("payment_amount"):
         rows = [p for p in rows if p["amount"] == _decimal(params["payment_amount"], "payment_amount")]
     order = params.get("order_by")

@@ -7,7 +7,7 @@ import re
 import threading
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote
 
 import httpx
@@ -282,7 +282,8 @@ class QBOFake:
         if boundary is None:
             raise err.invalid_value("Content-Type", "An upload must be sent as multipart/form-data")
         try:
-            parts = qbo_upload.read_parts(request.stream, boundary)
+            body = cast(httpx.SyncByteStream, request.stream)  # this fake serves the sync client only
+            parts = qbo_upload.read_parts(body, boundary)
         except qbo_upload.TooLarge:
             raise qbo_upload.too_large() from None
         except ValueError as exc:

@@ -88,7 +88,7 @@ def items_from_lines(site: Site, lines: list[dict[str, Any]]) -> list[dict[str, 
         unit_cost = _dec(spec["unit_cost"]) if "unit_cost" in spec else _dec(spec["amount"]) / quantity
         total = (quantity * unit_cost).quantize(CENT)
         splits = spec.get("allocations") or [{"account_code": spec.get("account_code"), "amount": total}]
-        allocs = []
+        allocs: list[dict[str, Any]] = []
         for split in splits:
             dept = split.get("department", spec.get("department", default_dept))
             allocs.append(

@@ -188,7 +188,10 @@ def _qbo(rid: str, now: datetime) -> Realm:
     realm.track_departments = True
     past = now - timedelta(days=365)
     seed_qbo.payables(realm, past, ["CAD"])
-    accounts = [("1000", "Chequing", "Bank", True), ("4000", "Sales", "Income", True)]
+    accounts: list[tuple[str | None, str, str, bool]] = [
+        ("1000", "Chequing", "Bank", True),
+        ("4000", "Sales", "Income", True),
+    ]
     accounts += [(code, description, kind, True) for code, description, kind in CODES]
     seed_qbo.chart(realm, past, accounts)
     seed_qbo.standard_terms(realm, past)

@@ -300,7 +300,10 @@ def _qbo(rid: str, now: datetime, multicurrency: bool = True) -> Realm:
     )
     past = now - timedelta(days=365)
     seed_qbo.payables(realm, past, ["USD", *rates])
-    accounts = [("1000", "Operating Checking", "Bank", True), ("4000", "Sales", "Income", True)]
+    accounts: list[tuple[str | None, str, str, bool]] = [
+        ("1000", "Operating Checking", "Bank", True),
+        ("4000", "Sales", "Income", True),
+    ]
     accounts += [(code, desc, kind, active) for code, desc, _k, kind, active in CODES if kind]
     accounts.append((None, "Uncategorized Expense", "Expense", True))
     seed_qbo.chart(realm, past, accounts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import httpx
 
@@ -56,7 +56,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(response.content)
 
     def _read_chunked(self) -> bytes:
-        parts = []
+        parts: list[bytes] = []
         while True:
             size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
             if size == 0:
@@ -93,5 +93,5 @@ def serve(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0, verbose: boo
     server.sandbox, server.verbose = sandbox, verbose
     thread = threading.Thread(target=server.serve_forever, name="sandbox-server", daemon=True)
     thread.start()
-    bound_host, bound_port = server.server_address[:2]
+    bound_host, bound_port = cast("tuple[str, int]", server.server_address[:2])  # TCP: (host, port)
     return ServerHandle(f"http://{bound_host}:{bound_port}", server, thread)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: venv, PostgreSQL, Redis, chromium, ruff, pytest.
+# The whole test suite on a fresh machine: venv, PostgreSQL, Redis, chromium, ruff, mypy, pytest.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -16,6 +16,9 @@ export DJANGO_ALLOW_ASYNC_UNSAFE=true  # Playwright's sync API runs an event loo
 log "ruff"
 "$ROOT/.venv/bin/ruff" check .
 "$ROOT/.venv/bin/ruff" format --check .
+log "mypy"
+# Settings, packages and strictness are in pyproject.toml; the cache under .mypy_cache/ makes reruns quick.
+"$ROOT/.venv/bin/mypy"
 # The migrations check reads the migration history, so the (otherwise test-only) database must exist.
 "$PY" - "$PG_BASE_URL" <<'PY'
 import sys, psycopg

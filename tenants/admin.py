@@ -9,7 +9,7 @@ from tenants.fields import EncryptedTextField
 from tenants.models import Connection, Invitation, Membership, Organisation, SyncSchedule
 
 
-def _secret_fields(model: type) -> list[str]:
+def _secret_fields(model: type[models.Model]) -> list[str]:
     return [f.name for f in model._meta.get_fields() if isinstance(f, EncryptedTextField)]
 
 

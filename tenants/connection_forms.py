@@ -71,7 +71,7 @@ class ProcurifyConnectionForm(forms.Form):
         initial = kwargs.pop("initial", None) or {}
         if connection is not None:
             initial = {"site_url": connection.site_url, "client_id": connection.client_id, **initial}
-        super().__init__(*args, initial=initial, **kwargs)
+        super().__init__(*args, **{**kwargs, "initial": initial})
         if self.has_saved_secret:
             self.fields["client_secret"].help_text = "A secret is saved. Leave this blank to keep it."
         else:
@@ -115,7 +115,8 @@ class ProcurifyConnectionForm(forms.Form):
         return value
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data  # what Form.clean returns; its stub allows None
         # A saved secret goes only to the site and client ID it was typed for: changing either one
         # needs the secret typed again, so nobody can redirect a stored secret somewhere else.
         if self.has_saved_secret and not data.get("client_secret") and "client_secret" not in self.errors:

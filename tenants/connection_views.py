@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from connector import activity, clients, dispatch, oauth
 from connector.errors import ConnectorError
 from tenants import limits
-from tenants.access import get_membership, org_view
+from tenants.access import OrgRequest, SignedInRequest, get_membership, org_view
 from tenants.connection_forms import ProcurifyConnectionForm
 from tenants.models import Connection, Organisation, Provider
 
@@ -34,13 +34,13 @@ def _to_overview(organisation: Organisation) -> HttpResponse:
 
 @org_view
 @require_GET
-def overview(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def overview(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     context = {
         "organisation": organisation,
         "procurify": _connection(organisation, Provider.PROCURIFY),
         "qbo": _connection(organisation, Provider.QBO),
-        "can_write": request.membership.can_write,  # type: ignore[attr-defined]
+        "can_write": request.membership.can_write,
     }
     return render(request, "tenants/connections.html", context)
 
@@ -48,8 +48,8 @@ def overview(request: HttpRequest) -> HttpResponse:
 # Outermost, so even a crash inside the access check never puts the secret in an error report.
 @sensitive_post_parameters("client_secret")
 @org_view(writers_only=True)
-def procurify_settings(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def procurify_settings(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     connection = _connection(organisation, Provider.PROCURIFY)
     data = request.POST if request.method == "POST" else None
     form = ProcurifyConnectionForm(data, connection=connection)
@@ -88,8 +88,8 @@ def _saved_and_tested(request: HttpRequest, organisation: Organisation, connecti
 
 @org_view
 @require_POST
-def procurify_test(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def procurify_test(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     connection = _connection(organisation, Provider.PROCURIFY)
     if connection is None:
         messages.error(request, "Enter the Procurify details first.")
@@ -111,8 +111,8 @@ def procurify_test(request: HttpRequest) -> HttpResponse:
 
 @org_view
 @require_POST
-def qbo_connect(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def qbo_connect(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     if not clients.qbo_oauth_config().client_id:
         messages.error(request, "QuickBooks is not configured on this server (QBO_CLIENT_ID is missing).")
         return _to_overview(organisation)
@@ -121,7 +121,7 @@ def qbo_connect(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def qbo_callback(request: HttpRequest) -> HttpResponse:
+def qbo_callback(request: SignedInRequest) -> HttpResponse:
     """Intuit sends the browser back here (one URL for all organisations; the state says which)."""
     org_public_id = oauth.consume_authorization_state(
         request.session, request.GET.get("state", ""), request.user.pk
@@ -176,7 +176,7 @@ def _propose_mappings(request: HttpRequest, organisation: Organisation) -> None:
 
 @login_required
 @require_GET
-def qbo_disconnected(request: HttpRequest) -> HttpResponse:
+def qbo_disconnected(request: SignedInRequest) -> HttpResponse:
     """Intuit's Disconnect URL: where the browser lands after someone disconnects us inside QuickBooks."""
     realm_id = request.GET.get("realmId", "")
     connections = oauth.check_disconnected_in_qbo(request.user, realm_id) if realm_id.isalnum() else []
@@ -185,8 +185,8 @@ def qbo_disconnected(request: HttpRequest) -> HttpResponse:
 
 @org_view
 @require_POST
-def qbo_disconnect(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def qbo_disconnect(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     connection = _connection(organisation, Provider.QBO)
     if connection is None or not connection.realm_id:
         messages.info(request, "QuickBooks was not connected.")
@@ -202,8 +202,8 @@ def qbo_disconnect(request: HttpRequest) -> HttpResponse:
 
 @org_view
 @require_POST
-def qbo_test(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def qbo_test(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     connection = _connection(organisation, Provider.QBO)
     if connection is None or not connection.realm_id:
         messages.error(request, "Connect QuickBooks first.")

@@ -76,7 +76,7 @@ class EncryptedTextField(models.TextField):
     def to_python(self, value: Any) -> Any:
         return value
 
-    def formfield(self, **kwargs: Any) -> Any:
+    def formfield(self, **kwargs: Any) -> Any:  # type: ignore[override]  # TextField takes keywords only
         from django import forms
 
         kwargs.setdefault("widget", forms.PasswordInput(render_value=False))

@@ -69,8 +69,8 @@ class InvitationForm(forms.ModelForm):
         fields = ["email", "role"]
         help_texts = {"role": "Viewers can see everything but change nothing."}
 
-    def __init__(self, *args: object, organisation: Organisation, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.organisation = organisation
 
     def clean_email(self) -> str:
@@ -98,8 +98,8 @@ NOTIFICATION_HELP = {
 class NotificationPreferencesForm(forms.Form):
     """One checkbox per kind of e-mail; `initial` is the member's current choices."""
 
-    def __init__(self, *args: object, choices: dict[str, bool], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, choices: dict[str, bool], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         for kind in NotificationKind:
             self.fields[kind.value] = forms.BooleanField(
                 label=kind.label,

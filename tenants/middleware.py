@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from django.http import HttpRequest, HttpResponse
 
@@ -10,12 +11,18 @@ from tenants.access import SESSION_KEY
 from tenants.models import Membership
 
 
+class MembershipRequest(HttpRequest):
+    """Every request after this middleware: the signed-in user's current membership, or None (a type only)."""
+
+    current_membership: Membership | None
+
+
 class CurrentOrganisationMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.current_membership = _current_membership(request)  # type: ignore[attr-defined]
+        cast(MembershipRequest, request).current_membership = _current_membership(request)
         return self.get_response(request)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 import zoneinfo
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -88,7 +88,7 @@ def _invitation_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def _invitation_expiry():  # type: ignore[no-untyped-def]
+def _invitation_expiry() -> datetime:
     return timezone.now() + timedelta(days=14)
 
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from connector import activity
 from connector.dashboard import context as dashboard_context
-from tenants.access import org_view
+from tenants.access import OrgRequest, SignedInRequest, org_view
 from tenants.emails import send_invitation
 from tenants.forms import InvitationForm, MembershipRoleForm, NotificationPreferencesForm, OrganisationForm
+from tenants.middleware import MembershipRequest
 from tenants.models import (
     Invitation,
     Membership,
@@ -24,17 +25,17 @@ from tenants.models import (
 )
 
 
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: MembershipRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return render(request, "tenants/landing.html")
-    current = request.current_membership  # type: ignore[attr-defined]
+    current = request.current_membership
     if current is None:
         return redirect("tenants-create")
     return redirect("tenants-dashboard", org_id=current.organisation.public_id)
 
 
 @login_required
-def organisation_create(request: HttpRequest) -> HttpResponse:
+def organisation_create(request: SignedInRequest) -> HttpResponse:
     form = OrganisationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
@@ -46,20 +47,20 @@ def organisation_create(request: HttpRequest) -> HttpResponse:
 
 
 @org_view
-def dashboard(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def dashboard(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     context = {"organisation": organisation, "org": organisation, **dashboard_context(organisation)}
     return render(request, "tenants/dashboard.html", context)
 
 
 @org_view
-def organisation_settings(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def organisation_settings(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     form = OrganisationForm(
         request.POST or None,
         instance=organisation,
         user=request.user,
-        is_owner=request.membership.role == Role.OWNER,  # type: ignore[attr-defined]
+        is_owner=request.membership.role == Role.OWNER,
     )
     if request.method == "POST" and form.is_valid():
         form.save()
@@ -69,8 +70,8 @@ def organisation_settings(request: HttpRequest) -> HttpResponse:
 
 
 @org_view
-def members(request: HttpRequest) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def members(request: OrgRequest) -> HttpResponse:
+    organisation = request.organisation
     form = InvitationForm(request.POST or None, organisation=organisation)
     if request.method == "POST" and form.is_valid():
         invitation = form.save(commit=False)
@@ -92,8 +93,8 @@ def members(request: HttpRequest) -> HttpResponse:
 
 @org_view
 @require_POST
-def member_update(request: HttpRequest, membership_id: str) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def member_update(request: OrgRequest, membership_id: str) -> HttpResponse:
+    organisation = request.organisation
     membership = get_object_or_404(Membership, organisation=organisation, public_id=membership_id)
     owners = organisation.memberships.filter(role=Role.OWNER)
     last_owner = membership.role == Role.OWNER and owners.count() == 1
@@ -114,7 +115,7 @@ def member_update(request: HttpRequest, membership_id: str) -> HttpResponse:
         messages.error(request, "Choose owner, admin or viewer.")
     elif last_owner and form.cleaned_data["role"] != Role.OWNER:
         messages.error(request, "An organisation needs at least one owner. Make someone else owner first.")
-    elif form.cleaned_data["role"] == Role.OWNER and request.membership.role != Role.OWNER:  # type: ignore[attr-defined]
+    elif form.cleaned_data["role"] == Role.OWNER and request.membership.role != Role.OWNER:
         messages.error(request, "Only an owner can make someone else an owner.")
     else:
         membership.role = form.cleaned_data["role"]
@@ -132,8 +133,8 @@ def member_update(request: HttpRequest, membership_id: str) -> HttpResponse:
 
 @org_view
 @require_POST
-def invitation_revoke(request: HttpRequest, invitation_id: str) -> HttpResponse:
-    organisation = request.organisation  # type: ignore[attr-defined]
+def invitation_revoke(request: OrgRequest, invitation_id: str) -> HttpResponse:
+    organisation = request.organisation
     invitation = get_object_or_404(Invitation, organisation=organisation, public_id=invitation_id)
     invitation.delete()
     messages.success(request, f"Invitation for {invitation.email} withdrawn.")
@@ -141,9 +142,9 @@ def invitation_revoke(request: HttpRequest, invitation_id: str) -> HttpResponse:
 
 
 @login_required
-def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+def invitation_accept(request: SignedInRequest, token: str) -> HttpResponse:
     invitation = get_object_or_404(Invitation.objects.select_related("organisation"), token=token)
-    email_matches = request.user.email.lower() == invitation.email.lower()  # type: ignore[union-attr]
+    email_matches = request.user.email.lower() == invitation.email.lower()
     if request.method == "POST" and invitation.is_open and email_matches:
         with transaction.atomic():
             Membership.objects.get_or_create(
@@ -159,16 +160,16 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @login_required
-def organisation_list(request: HttpRequest) -> HttpResponse:
+def organisation_list(request: SignedInRequest) -> HttpResponse:
     memberships = Membership.objects.select_related("organisation").filter(user=request.user)
     return render(request, "tenants/organisation_list.html", {"memberships": memberships})
 
 
 @org_view(viewer_may_post=True)
-def notifications(request: HttpRequest) -> HttpResponse:
+def notifications(request: OrgRequest) -> HttpResponse:
     """Each member switches their own alert e-mails on or off; nobody else's."""
-    organisation = request.organisation  # type: ignore[attr-defined]
-    membership = request.membership  # type: ignore[attr-defined]
+    organisation = request.organisation
+    membership = request.membership
     # With every box unticked only the CSRF token is posted: bind on the method, not `request.POST or None`.
     data = request.POST if request.method == "POST" else None
     form = NotificationPreferencesForm(data, choices=notification_choices(membership))

@@ -112,7 +112,8 @@ class Stream:
             raise ValueError(f"stream {self.name!r} needs timezone-aware datetimes, got {value!r}")
         return value.isoformat()
 
-    def records(self, fetch: Fetch, params: dict[str, str]) -> Iterator[BaseModel | MalformedRecord]:
+    def records(self, fetch: Fetch, params: dict[str, str]) -> Iterator[Any]:
+        """Each row as the stream's `model` or a MalformedRecord (the client's methods name the model)."""
         for page in self.pages(fetch, params):
             for raw in page:
                 yield self.parse(raw)
@@ -124,6 +125,7 @@ class Stream:
 
     def pages(self, fetch: Fetch, params: dict[str, str]) -> Iterator[list[Any]]:
         """Follow ``next`` links from the first page; refuse to visit a URL twice."""
+        page_params: dict[str, str] | None  # None after the first page: the next link carries them
         url, page_params = self.url, params
         seen = {str(httpx.URL(self.url, params=params))}
         for _ in range(self.max_pages):

@@ -446,14 +446,13 @@ def _body(body: Mapping[str, Any] | Entity) -> dict[str, Any]:
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
+        _sign, digits, exponent = value.as_tuple()
+        if not isinstance(exponent, int):  # NaN or Infinity: no JSON number
+            raise ValueError(f"{value} is not a number QuickBooks can take")
         # QBO wants JSON numbers; float() is exact for money's ≤15 significant digits.
-        if len(value.as_tuple().digits) > 15:
+        if len(digits) > 15:
             raise ValueError(f"{value} has more precision than a JSON number can carry safely")
-        return (
-            int(value)
-            if value == value.to_integral_value() and value.as_tuple().exponent >= 0
-            else float(value)
-        )
+        return int(value) if value == value.to_integral_value() and exponent >= 0 else float(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     raise TypeError(f"cannot send {type(value).__name__} to QuickBooks")

@@ -211,7 +211,7 @@ class RedisGovernor:
         return token if int(ok) else None
 
     def leave(self, realm_id: str, token: str) -> None:
-        self.redis.zrem(self._key(realm_id, "inflight"), token)  # type: ignore[attr-defined]
+        self.redis.zrem(self._key(realm_id, "inflight"), token)
 
     def pause(self, realm_id: str, seconds: float) -> None:
         self._pause(keys=[self._key(realm_id, "paused")], args=[max(0.0, seconds)])

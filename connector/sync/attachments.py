@@ -198,7 +198,7 @@ def sync_attachments(ctx: Context) -> None:
     counts = ctx.counts.setdefault("attachments", Counter())
     last_beat = timezone.now()
     for row in rows:
-        bill = bills.get((row.extra or {}).get("bill"))
+        bill = bills.get((row.extra or {}).get("bill", ""))
         if bill is None or bill.realm_id != ctx.qbo.realm_id or not _due(held.get(row.procurify_id)):
             continue  # waits for its bill, or for a person
         counts[attach(ctx, row, bill)] += 1

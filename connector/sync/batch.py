@@ -235,12 +235,14 @@ class BillBatch:
                 "last_synced_at",
                 "extra",
             ]
-            ExternalRecord.objects.bulk_update([i.record for i, _ in written], [*fields, "updated_at"])
+            stamped = [i.record for i, _ in written if i.record is not None]  # all of them: asserted above
+            ExternalRecord.objects.bulk_update(stamped, [*fields, "updated_at"])
             self.audit.record_many(events)
         done = {id(i) for i, _ in written}
         for item, result in zip(chunk, results, strict=True):
             if id(item) in done:
-                self.settle(item, lambda item=item: CREATED if item.create else UPDATED)
+                # misc: mypy cannot infer a lambda whose default binds the loop variable
+                self.settle(item, lambda item=item: CREATED if item.create else UPDATED)  # type: ignore[misc]
             else:
                 self._item_failed(item, result)
 

@@ -103,9 +103,9 @@ def _set_aside_dimensions(organisation: Organisation) -> Counter[str]:
     counts: Counter[str] = Counter()
     for model in (QBOTaxCode, QBOClass, QBOLocation):
         counts["reference copies"] += model.objects.filter(organisation=organisation).delete()[0]
-    for model in (TaxMapping, ClassMapping, LocationMapping):
+    for mapping_model in (TaxMapping, ClassMapping, LocationMapping):
         counts["tax, class and location mappings"] += (
-            model.objects.filter(organisation=organisation)
+            mapping_model.objects.filter(organisation=organisation)
             .exclude(qbo_id="")
             .update(qbo_id="", qbo_name="", source="", suggested_qbo_id="", suggested_qbo_name="")
         )

@@ -19,7 +19,7 @@ from connector.sync.transform import Held, Plan
 
 PAID = "paid_in_qbo"  # ExternalRecord.extra flags
 DELETED = "deleted_in_qbo"
-KIND_MESSAGES = {
+KIND_MESSAGES: dict[str, str] = {
     QBODrift.Kind.CHANGED: "Changed in QuickBooks by someone there",
     QBODrift.Kind.DELETED: "Deleted in QuickBooks by someone there",
     QBODrift.Kind.PAID: "Paid in QuickBooks",
@@ -69,7 +69,7 @@ def record_drift(
             "resolved_at": None,
         },
     )
-    flag = {QBODrift.Kind.PAID: PAID, QBODrift.Kind.DELETED: DELETED}.get(kind)
+    flag = {QBODrift.Kind.PAID.value: PAID, QBODrift.Kind.DELETED.value: DELETED}.get(kind)
     if flag:
         record.extra = {**(record.extra or {}), flag: True}
         record.save(update_fields=["extra", "updated_at"])

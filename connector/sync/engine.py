@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Generator, Hashable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from datetime import date, datetime, timedelta
@@ -554,7 +554,7 @@ Item = Listed | cursors.Mark[datetime]
 
 def _read_ahead(
     ctx: Context, rows: Iterable[Any]
-) -> Iterator[tuple[Item, Future[Bill | MalformedRecord] | None]]:
+) -> Generator[tuple[Item, Future[Bill | MalformedRecord] | None], None, None]:
     """Yield each listed row (and page mark) with its detail read already under way (None: not worth
     reading).
 

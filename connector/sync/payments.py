@@ -208,6 +208,7 @@ def _plan(ctx: Context, payment: Payment) -> tuple[Plan, list[PaidBill]]:
     currency = payment.currency.name
     bills = _bills(ctx, payment)
     what = ", ".join(b.label for b in bills) or f"bill group {', '.join(map(str, payment.bill_groups))}"
+    base: dict[str, Any]  # Held(**base): Any, or mypy matches these against Held's own keywords
     base = {"amount": money(payment.amount, currency), "bill": what, "payment_id": str(payment.id),
             "bills": ",".join(b.uuid for b in bills)}  # fmt: skip
     unwritten = [b for b in bills if not b.qbo_id]
@@ -286,7 +287,7 @@ def _payment_date(payment: Payment) -> date | None:
         return None
 
 
-def _account(ctx: Context, method: str, base: dict[str, str]) -> QBOAccount:
+def _account(ctx: Context, method: str, base: dict[str, Any]) -> QBOAccount:
     row = payment_accounts.seen_method(ctx.organisation, method)
     PaymentAccountMapping.objects.filter(pk=row.pk).update(seen_at=timezone.now())
     kind = "bank or credit card account" if method == "EXTERNAL" else "bank account"
@@ -300,7 +301,7 @@ def _account(ctx: Context, method: str, base: dict[str, str]) -> QBOAccount:
     return account
 
 
-def _amounts(payment: Payment, bills: list[PaidBill], base: dict[str, str]) -> dict[str, Decimal]:
+def _amounts(payment: Payment, bills: list[PaidBill], base: dict[str, Any]) -> dict[str, Decimal]:
     """One bill takes the whole amount (a partial payment applies only its amount). Several bills are
     paid in full only when the amount is their total: Procurify does not say how a payment splits."""
     if len(bills) == 1:
@@ -314,7 +315,7 @@ def _amounts(payment: Payment, bills: list[PaidBill], base: dict[str, str]) -> d
     return {b.uuid: b.total for b in bills if b.total is not None}
 
 
-def _vendor(ctx: Context, bill: PaidBill, base: dict[str, str]) -> str:
+def _vendor(ctx: Context, bill: PaidBill, base: dict[str, Any]) -> str:
     row = ExternalRecord.objects.get(
         organisation=ctx.organisation, object_type=RecordKind.BILL, procurify_id=bill.uuid
     )

@@ -184,7 +184,7 @@ class ReadOnlyQBO(QBOClient):
         request = httpx.Request(method, url, params=params)
         return httpx.Response(200, content=json.dumps(answer, default=str).encode(), request=request)
 
-    def upload(  # type: ignore[override]  # same keywords; the file's bytes are never read
+    def upload(  # same keywords; the file's bytes are never read
         self,
         *,
         file_name: str,
@@ -279,8 +279,8 @@ def preview_next_sync(
     procurify, qbo = clients.procurify(organisation), clients.qbo(organisation)
     # Tokens are made fresh here, before the transaction opens (and kept in memory): a token written
     # inside it would be rolled back, and on SQLite (the demo) another connection would wait on its lock.
-    procurify._valid_token()  # type: ignore[attr-defined]
-    procurify._tokens = PreviewTokenStore(procurify._tokens)  # type: ignore[attr-defined]
+    procurify._valid_token()
+    procurify._tokens = PreviewTokenStore(procurify._tokens)
     read_only = ReadOnlyQBO.wrapping(qbo)
     preview = Preview()
     with transaction.atomic():
@@ -348,8 +348,8 @@ def _currency(body: Mapping[str, Any], home_currency: str) -> str:
 
 
 def _holds(organisation: Organisation, watermark: int) -> list[PreviewItem]:
-    events = AuditEvent.objects.filter(organisation=organisation, kind=AuditEvent.Kind.HOLD, id__gt=watermark)
-    events = list(events.order_by("id"))
+    holds = AuditEvent.objects.filter(organisation=organisation, kind=AuditEvent.Kind.HOLD, id__gt=watermark)
+    events = list(holds.order_by("id"))
     ids = {e.procurify_id for e in events}
     mine = {"organisation": organisation, "procurify_id__in": ids}
     bills = DocumentSummary.objects.filter(object_type=RecordKind.BILL, **mine)

@@ -153,7 +153,7 @@ def _mirror(
     than two queries per row. Rows QBO no longer returns are kept: name lists are never hard-deleted."""
     values = [(str(obj.Id), fields(obj)) for obj in qbo.query_all(entity, q.active_any())]
     if values:
-        model.objects.bulk_create(
+        model._default_manager.bulk_create(
             [model(organisation=organisation, qbo_id=qbo_id, **row) for qbo_id, row in values],
             batch_size=500,
             update_conflicts=True,

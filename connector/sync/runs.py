@@ -111,7 +111,7 @@ def next_run_at(schedule: SyncSchedule, now: datetime, time_zone: str) -> dateti
     return now + timedelta(minutes=max(1, schedule.interval_minutes))
 
 
-def dispatch_due(now: datetime, enqueue: Callable[[int], None]) -> list[int]:
+def dispatch_due(now: datetime, enqueue: Callable[[int], object]) -> list[int]:
     """For each due schedule: queue a run and hand its id to `enqueue`; returns the run ids.
 
     One failing tenant is pushed back and logged on its run, never allowed to crash the beat.

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from enum import Enum
+from typing import Final
 
 from connector.errors import Permanent
 from connector.kinds import BILL_LINKS, RecordKind
@@ -23,10 +25,15 @@ from connector.procurify.schemas import Bill, BillSummary, MalformedRecord
 from connector.sync.records import Context, hold_record
 from connector.sync.transform import SYNC_STATUSES, VOID_STATUSES, Held
 
+
+class _Unknown(Enum):
+    UNKNOWN = "unknown"  # an Enum member, not object(): `is UNKNOWN` narrows the type
+
+
 SWEEP_EVERY = timedelta(hours=24)
 STREAM = "removals_sweep"  # a SyncCursor row holding when the sweep last ran
 EVERYTHING_SINCE = datetime(2000, 1, 1, tzinfo=UTC)
-UNKNOWN = object()  # a bill whose detail could not be read: neither listed nor proven gone
+UNKNOWN: Final = _Unknown.UNKNOWN  # a bill whose detail could not be read: neither listed nor proven gone
 KEPT = "kept_after_removal"  # ExternalRecord.extra flag: a person chose to keep the QuickBooks bill
 
 
@@ -70,9 +77,10 @@ def sweep_removals(ctx: Context, *, force: bool = False) -> dict[str, int]:
         if status is None:
             # Not listed: edited after the run started (it left the list's window) or skipped as rows
             # moved between pages. Only Procurify's answer for the bill itself proves it is gone.
-            status = _status_of(ctx, procurify_id)
-            if status is UNKNOWN:
+            read = _status_of(ctx, procurify_id)
+            if read is UNKNOWN:
                 continue
+            status = read
         finding = _finding(status, label)
         if finding is not None:
             kind, held = finding
@@ -87,7 +95,7 @@ def sweep_removals(ctx: Context, *, force: bool = False) -> dict[str, int]:
     return counts
 
 
-def _status_of(ctx: Context, procurify_id: str) -> int | object | None:
+def _status_of(ctx: Context, procurify_id: str) -> int | _Unknown | None:
     """The bill's status from its own detail; None when Procurify no longer has it (404); UNKNOWN when
     the answer proves neither."""
     try:

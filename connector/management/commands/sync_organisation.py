@@ -42,7 +42,7 @@ class Command(BaseCommand):
 
 def _find(value: str) -> Organisation:
     try:
-        lookup = {"public_id": uuid.UUID(value)}
+        lookup: dict[str, object] = {"public_id": uuid.UUID(value)}
     except ValueError:
         lookup = {"slug": value}
     try:
