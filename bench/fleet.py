@@ -263,7 +263,7 @@ def _first_syncs(small: list[Tenant], started: float) -> list[float]:
             .order_by("finished_at")
             .values_list("finished_at", "counts")
         ):
-            if not (counts or {}).get("continues"):
+            if finished is not None and not (counts or {}).get("continues"):
                 out.append(finished.timestamp() - started)
                 break
     return out

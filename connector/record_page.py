@@ -35,7 +35,7 @@ def build(organisation: Organisation, object_type: str, procurify_id: str) -> di
     events = list(AuditEvent.objects.filter(**scope).select_related("run").order_by("-created_at", "-id"))
     if external is None and held is None and not events:
         return None
-    context = {
+    context: dict[str, Any] = {
         "object_type": object_type,
         "type_label": type_label(object_type, external, held),
         "procurify_id": procurify_id,
@@ -56,9 +56,7 @@ def build(organisation: Organisation, object_type: str, procurify_id: str) -> di
         .values_list("site_url", flat=True)
         .first(),
     }
-    if (
-        object_type == RecordKind.BILL
-    ):  # its payments: recorded as BillPayments, or held (connector/sync/payments.py)
+    if object_type == RecordKind.BILL:  # its payments: BillPayments or holds (connector/sync/payments.py)
         context["bill_payments"] = payments_of_bill(organisation, procurify_id)
     return context
 

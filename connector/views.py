@@ -106,7 +106,7 @@ def held_delete_in_qbo(request: OrgRequest, held_id: str) -> HttpResponse:
         public_id=held_id,
     )
     try:
-        removal.delete_in_qbo(held, by=request.user.email, clients=CLIENTS)  # type: ignore[union-attr]
+        removal.delete_in_qbo(held, by=request.user.email, clients=CLIENTS)
     except ConnectorError as exc:
         messages.error(request, f"{held.label} was not deleted in QuickBooks: {exc.message}")
     else:

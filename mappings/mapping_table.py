@@ -37,7 +37,7 @@ class Kind:
     slug: str
     noun: str
     model: type[Model]
-    qbo_model: type[Model]
+    qbo_model: type[QBOVendor | QBOAccount]
     key_field: str
     qbo_id_field: str
     qbo_name_field: str
@@ -131,9 +131,9 @@ def status_counts(kind: Kind, organisation: Organisation) -> list[tuple[str, str
 
 
 def qbo_options(kind: Kind, organisation: Organisation) -> list[tuple[str, str]]:
-    rows = kind.qbo_model._default_manager.filter(organisation=organisation, active=True)
     if kind.slug == "vendors":
-        return [(v.qbo_id, v.display_name) for v in rows.order_by("display_name")]
+        vendors = QBOVendor.objects.filter(organisation=organisation, active=True).order_by("display_name")
+        return [(v.qbo_id, v.display_name) for v in vendors]
     return [(a.qbo_id, bill_accounts.label(a)) for a in bill_accounts.pickable(organisation)]
 
 

@@ -24,6 +24,7 @@ from django.utils import timezone
 from connector import kinds, seam
 from connector.client_factory import ClientFactory
 from connector.errors import ConnectorError, QBOFault, Retryable
+from connector.kinds import RecordKind
 from connector.models import ExternalRecord, HeldRecord, SyncCursor, SyncRun
 from connector.procurify.client import ProcurifyClient
 from connector.procurify.schemas import Bill, BillSummary, MalformedRecord, PurchaseOrder
@@ -693,7 +694,7 @@ def replay_record(
     run = runs.claim_run(queued.pk, clock())
     assert run is not None
     ctx = _context(organisation, run, procurify, qbo, clock, run.started_at or clock())
-    process = {BILL: process_bill, PURCHASE_ORDER: process_purchase_order}[object_type]
+    process = {BILL: process_bill, PURCHASE_ORDER: process_purchase_order}[RecordKind(object_type)]
     try:
         outcome = process(ctx, str(procurify_id))
     except ConnectorError as exc:
