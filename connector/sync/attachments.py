@@ -35,7 +35,7 @@ from connector.qbo import query as q
 from connector.qbo.schemas import Entity
 from connector.sync import holds, runs
 from connector.sync.audit import RecordAudit
-from connector.sync.records import Context, hold_record
+from connector.sync.context import Context, hold_record
 from connector.sync.transform import Held
 from tenants.models import Organisation
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connector.procurify.schemas import Bill, CostAllocation
-from connector.sync.transform import Books, Held, Mappings, Ref, bill_label
+from connector.sync.shapes import Books, Held, Mappings, Ref, bill_label
 
 DETAIL = "AccountBasedExpenseLineDetail"
 LINE, BILL = "line", "bill"

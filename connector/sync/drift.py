@@ -19,9 +19,9 @@ from typing import Any
 from connector.models import ExternalRecord, QBODrift, SyncCursor
 from connector.qbo import query as q
 from connector.qbo.schemas import Bill
+from connector.sync.context import Context
 from connector.sync.drift_diff import WRITTEN, qbo_changes
 from connector.sync.drift_store import record_drift
-from connector.sync.records import Context
 from connector.sync.writers import is_locked
 from tenants.models import Organisation
 

@@ -29,8 +29,8 @@ from connector.money import format_money
 from connector.procurify.schemas import BillSummary, MalformedRecord, Payment
 from connector.sync import cursors, holds
 from connector.sync.audit import RecordAudit
+from connector.sync.context import FAILED, HELD, SKIPPED, Context, hold_record
 from connector.sync.cursor_store import load_cursor, save_cursor
-from connector.sync.records import FAILED, HELD, SKIPPED, Context, hold_record
 from connector.sync.transform import Held, Plan
 from mappings import payment_accounts
 from mappings.models import PaymentAccountMapping, QBOAccount

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 
 from django.utils import timezone
 
@@ -15,14 +10,12 @@ from connector import kinds
 from connector.errors import Permanent, RecordHeld
 from connector.hold_reasons import QBO_SIDE
 from connector.kinds import BILL_LINKS, RecordKind
-from connector.models import ExternalRecord, HeldRecord, SyncRun
-from connector.procurify.client import ProcurifyClient
-from connector.procurify.schemas import Bill, MalformedRecord
-from connector.qbo.client import QBOClient
-from connector.qbo.schemas import CompanyInfo
-from connector.sync import credits, holds, reference_schedule, sign_flip
-from connector.sync.audit import Audit, RecordAudit
+from connector.models import ExternalRecord, HeldRecord
+from connector.procurify.schemas import MalformedRecord
+from connector.sync import attachments, credits, holds, sign_flip
+from connector.sync.audit import RecordAudit
 from connector.sync.batch import QUEUED, BillBatch, Pending, Settle
+from connector.sync.context import FAILED, HELD, Context, hold_record
 
 # The plan of a Procurify bill: a QBO Bill, or a VendorCredit when its total is negative (credits.py).
 from connector.sync.credits import plan_for as bill_plan
@@ -39,74 +32,12 @@ from connector.sync.decisions import (
 from connector.sync.drift_store import guard as drift_guard
 from connector.sync.lanes import TwoLaneBatch
 from connector.sync.sinks import BATCH_LANE, SINGLE, SINGLE_LANE, BatchedWrites, WriteSink
-from connector.sync.transform import Held, Mappings, Plan, po_plan
+from connector.sync.transform import Held, Plan, po_plan
 from connector.sync.vendor_create import created_currency
-from connector.sync.writers import CREATED, UPDATED, Writer, payload_hash
+from connector.sync.writers import CREATED, UPDATED, payload_hash
 from mappings import matching
-from tenants.models import Organisation
 
 BILL, PURCHASE_ORDER, VENDOR = RecordKind.BILL, RecordKind.PURCHASE_ORDER, RecordKind.VENDOR
-SKIPPED, HELD, FAILED = "skipped", "held", "failed"
-
-
-@dataclass
-class Context:
-    """Everything one run needs; built once by the engine and passed to every step."""
-
-    organisation: Organisation
-    run: SyncRun | None
-    procurify: ProcurifyClient
-    qbo: QBOClient
-    clock: Callable[[], datetime]
-    signpost: datetime
-    audit: Audit
-    writer: Writer
-    mappings: Mappings = field(default_factory=Mappings)
-    counts: dict[str, Counter[str]] = field(default_factory=dict)
-    # Bill details the engine started reading ahead (engine.sync_bills), by uuid.
-    prefetched: dict[str, Future[Bill | MalformedRecord]] = field(default_factory=dict)
-    # QBO's company info as the token check read it: the reference step reuses it (one metered read).
-    company_info: CompanyInfo | None = None
-    last_beat: float = 0.0  # time.monotonic() of the last run heartbeat (engine._beat)
-    # Per step: rows listed and handled, shown as "n of N" while the run works (sync/progress.py).
-    progress: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # Invoice files of the bills read this run, by attachment key, with their download links
-    # (connector/sync/attachments.py).
-    files: dict[str, Any] = field(default_factory=dict)
-    # time.monotonic() after which the bills step stops at its next durable page (engine.SliceDone).
-    slice_ends_at: float | None = None
-
-    def read_bill(self, uuid: str) -> Bill | MalformedRecord:
-        """The bill's detail: a read-ahead's result (or its exception) when one was started."""
-        future = self.prefetched.pop(uuid, None)
-        return future.result() if future is not None else self.procurify.get_bill(uuid)
-
-    def count(self, object_type: str, outcome: str) -> None:
-        self.counts.setdefault(object_type, Counter())[outcome] += 1
-
-    def totals(self) -> dict[str, object]:
-        total: Counter[str] = Counter()
-        for per_type in self.counts.values():
-            total.update(per_type)
-        summary: dict[str, object] = {
-            k: total.get(k, 0) for k in ("created", "updated", "unchanged", "held", "failed")
-        }
-        summary["by_type"] = {k: dict(v) for k, v in self.counts.items()}
-        return summary
-
-
-def hold_record(ctx: Context, object_type: str, procurify_id: str, exc: RecordHeld, label: str) -> str:
-    holds.hold(ctx.organisation, object_type, procurify_id, exc, label=label, run=ctx.run)
-    if exc.reason_code in QBO_SIDE:  # our copies of QuickBooks' lists may be stale
-        reference_schedule.request_refresh(ctx.organisation)
-    ctx.audit.record(
-        "hold",
-        exc.message,
-        object_type=object_type,
-        procurify_id=procurify_id,
-        data={"reason_code": exc.reason_code},
-    )
-    return HELD
 
 
 def hold_malformed(ctx: Context, object_type: str, record: MalformedRecord) -> str:
@@ -212,8 +143,6 @@ def _bill(ctx: Context, uuid: str, audit: RecordAudit, sink: WriteSink) -> str:
         return hold_malformed(ctx, BILL, bill)
     audit("read", f"Read Procurify bill {bill.invoice_number or bill.id} (status {bill.status}).", bill)
     if syncable(bill):
-        from connector.sync import attachments  # it builds on this module
-
         attachments.note_bill(ctx, uuid, bill)
     link = read_link(ctx, BILL, uuid, refusals=syncable(bill))
     decision = decide_bill(bill, link, ctx.mappings, bill_plan)  # bill_plan: looked up now (tests patch it)

@@ -20,7 +20,7 @@ from connector.qbo.schemas import CompanyInfo
 from connector.sync import company, dimension_reference, reference_schedule
 from connector.sync.audit import Audit
 from connector.sync.books import load_books, refresh_books
-from connector.sync.transform import Mappings, POLink, Ref
+from connector.sync.shapes import Mappings, POLink, Ref
 from mappings import matching
 from mappings.models import AccountMapping, QBOAccount, QBOTerm, QBOVendor, VendorMapping
 from mappings.normalise import normalise_name

@@ -12,8 +12,6 @@ between finds the object already gone (610 on the read) and just drops the row.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.db import transaction
 
 from connector import kinds
@@ -22,11 +20,9 @@ from connector.kinds import RecordKind
 from connector.models import AuditEvent, ExternalRecord
 from connector.qbo.schemas import Entity
 from connector.sync.audit import RecordAudit
+from connector.sync.context import Context
 from connector.sync.transform import Held, Plan
 from connector.sync.writers import is_locked
-
-if TYPE_CHECKING:  # records imports this module
-    from connector.sync.records import Context
 
 NOT_FOUND = "610"
 

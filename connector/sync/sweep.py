@@ -22,7 +22,7 @@ from connector.errors import Permanent
 from connector.kinds import BILL_LINKS, RecordKind
 from connector.models import ExternalRecord, SyncCursor
 from connector.procurify.schemas import Bill, BillSummary, MalformedRecord
-from connector.sync.records import Context, hold_record
+from connector.sync.context import Context, hold_record
 from connector.sync.transform import SYNC_STATUSES, VOID_STATUSES, Held
 
 

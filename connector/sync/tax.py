@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from connector.procurify.schemas import Bill, BillItem, CostAllocation
-from connector.sync.transform import CENT, Books, Held, Mappings, bill_label
+from connector.sync.shapes import CENT, Books, Held, Mappings, bill_label
 from mappings.dimension_models import tax_label
 
 HUNDRED = Decimal(100)

@@ -10,7 +10,7 @@ import pytest
 from connector.procurify.schemas import Bill
 from connector.procurify.streams import parse_record
 from connector.sync import credits
-from connector.sync.transform import Books, Held, Mappings, POLink, Ref
+from connector.sync.shapes import Books, Held, Mappings, POLink, Ref
 from tests.security.security_support import CODE_MAPPED, VENDOR_MAPPED, allocation, bill_detail
 
 BOOKS = Books(

@@ -12,7 +12,8 @@ import pytest
 
 from connector.procurify.schemas import Bill, PurchaseOrder
 from connector.procurify.streams import parse_record
-from connector.sync.transform import Books, Held, Mappings, POLink, Ref, bill_plan, po_plan
+from connector.sync.shapes import Books, Held, Mappings, POLink, Ref
+from connector.sync.transform import bill_plan, po_plan
 from tests.security.security_support import CODE_MAPPED, VENDOR_MAPPED, allocation, bill_detail
 
 USD_BOOKS = Books(
