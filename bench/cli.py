@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from bench import fleet, memory, scenarios, table
+from bench import fleet, lanes, memory, scenarios, table
 from bench.baseline import naive_sync
 from bench.many import run_many
 from bench.metrics import Phase, measure
@@ -25,14 +25,19 @@ def parser() -> argparse.ArgumentParser:
         description="Benchmark the sync engine against the sandbox (docs/benchmarks.md).",
     )
     p.add_argument("--bills", type=int, default=10_000)
-    p.add_argument("--vendors", type=int, default=500)
-    p.add_argument("--pos", type=int, default=1_000)
+    p.add_argument("--vendors", type=int, help="default 500; lanes mode: bills / 20")
+    p.add_argument("--pos", type=int, help="default 1000; lanes mode: bills / 10")
     p.add_argument("--latency-ms", type=float, default=100.0)
     p.add_argument("--no-throttle", action="store_true", help="do not enforce QBO's limits")
     p.add_argument("--changed", type=float, default=0.01, help="fraction changed in steady mode")
-    p.add_argument("--mode", choices=["initial", "steady", "many", "all", "memory", "fleet"], default="all")
+    p.add_argument(
+        "--mode", choices=["initial", "steady", "many", "all", "memory", "fleet", "lanes"], default="all"
+    )
     p.add_argument(
         "--memory-bills", default="10000,100000", help="memory mode: bill volumes, comma-separated"
+    )
+    p.add_argument(
+        "--lanes", default="batch+single,batch", help="lanes mode: QBO_WRITE_LANES settings, comma-separated"
     )
     p.add_argument("--memory-read-every", type=int, default=10, help="memory mode: every nth approved bill")
     p.add_argument("--baseline", action="store_true", default=True)
@@ -70,6 +75,11 @@ class Bench:
 
     def handle(self, *args: Any, **o: Any) -> None:
         logging.getLogger("connector.http").setLevel(logging.WARNING)  # one line per request otherwise
+        if o["mode"] == "lanes":
+            self._lanes(o)
+            return
+        o["vendors"] = 500 if o["vendors"] is None else o["vendors"]
+        o["pos"] = 1_000 if o["pos"] is None else o["pos"]
         if o["mode"] == "memory":
             self.write(memory.title(o["memory_read_every"]) + "\n" + memory.HEADER + "\n")
             for bills in (int(n) for n in o["memory_bills"].split(",")):
@@ -90,6 +100,19 @@ class Bench:
             self.write(table.combined(phases[0], phases[1]))
         if o["mode"] in ("many", "all"):
             self._many(o)
+
+    # ---- the write lanes against QuickBooks' limits alone, in simulated time -------------------
+
+    def _lanes(self, o: dict[str, Any]) -> None:
+        bills = o["bills"]
+        vendors = bills // 20 if o["vendors"] is None else o["vendors"]
+        pos = bills // 10 if o["pos"] is None else o["pos"]
+        throttle = not o["no_throttle"]
+        self.write(lanes.title(bills, vendors, pos, o["latency_ms"], throttle) + "\n" + lanes.HEADER)
+        for setting in o["lanes"].split(","):
+            result = lanes.lanes_pass(setting.strip(), bills, vendors, pos, o["latency_ms"] / 1000, throttle)
+            self.write(lanes.line(result))
+            self.stdout.flush()
 
     # ---- one organisation: initial, steady-state and idle polls, and the naive baseline ------
 

@@ -66,7 +66,7 @@ def pointed_at(sandbox: SandboxProcess) -> Iterator[None]:
 def connect_tenants(sandbox: SandboxProcess, label: str) -> list[Tenant]:
     """One fresh organisation per sandbox tenant (a new slug per bench run: no state carried over)."""
     creds = sandbox.credentials()
-    user = _bench_user()
+    user = bench_user()
     stamp = timezone.now().strftime("%Y%m%d%H%M%S%f")
     tenants = []
     pairs = zip(creds["procurify"].items(), creds["qbo"]["realm_ids"], strict=True)
@@ -113,7 +113,7 @@ def sync_once(
     return run_pipeline(queued.pk, procurify=procurify, qbo=qbo, steps=steps)
 
 
-def _bench_user() -> User:
+def bench_user() -> User:
     user, created = get_user_model().objects.get_or_create(
         email=BENCH_USER, defaults={"username": BENCH_USER}
     )
