@@ -7,37 +7,23 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import CharField, Count, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Cast, Coalesce
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from connector import activity
-from connector.models import HeldRecord
 from mappings import dimension_services
 from mappings.dimension_models import DimensionSettings, QBOTaxCode, TaxMapping
 from mappings.dimension_services import TABLES, Table
+from mappings.mapping_table import held_count
 from mappings.models import BooksProfile
 from tenants.access import OrgRequest, org_view
 from tenants.models import Organisation
 
 
 def _rows(table: Table, organisation: Organisation) -> list[Any]:
-    held = (
-        HeldRecord.objects.filter(
-            organisation=organisation,
-            state=HeldRecord.State.HELD,
-            waiting_on_type=table.waiting_on_type,
-            waiting_on_key=Cast(OuterRef(table.key_field), CharField()),
-        )
-        .order_by()
-        .values("waiting_on_type")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
     rows = table.model._default_manager.filter(organisation=organisation).annotate(
-        held_count=Coalesce(Subquery(held, output_field=IntegerField()), 0)
+        held_count=held_count(organisation, table.waiting_on_type, table.key_field)
     )
     return list(rows)
 

@@ -62,20 +62,25 @@ KINDS = {
 }  # fmt: skip
 
 
-def mapping_rows(kind: Kind, organisation: Organisation) -> QuerySet[Any]:
-    """This organisation's mappings, each with its waiting held records and whether QBO's side is inactive."""
+def held_count(organisation: Organisation, waiting_on_type: str, key_field: str) -> Coalesce:
+    """How many held records wait on each row (a mapping whose key is ``key_field``), as an annotation."""
     held = (
         HeldRecord.objects.filter(
             organisation=organisation,
             state=HeldRecord.State.HELD,
-            waiting_on_type=kind.waiting_on_type,
-            waiting_on_key=Cast(OuterRef(kind.key_field), CharField()),
+            waiting_on_type=waiting_on_type,
+            waiting_on_key=Cast(OuterRef(key_field), CharField()),
         )
         .order_by()
         .values("waiting_on_type")
         .annotate(n=Count("pk"))
         .values("n")
     )
+    return Coalesce(Subquery(held, output_field=IntegerField()), 0)
+
+
+def mapping_rows(kind: Kind, organisation: Organisation) -> QuerySet[Any]:
+    """This organisation's mappings, each with its waiting held records and whether QBO's side is inactive."""
     inactive = kind.qbo_model._default_manager.filter(
         organisation=organisation, qbo_id=OuterRef(kind.qbo_id_field), active=False
     )
@@ -83,7 +88,8 @@ def mapping_rows(kind: Kind, organisation: Organisation) -> QuerySet[Any]:
         kind.model._default_manager.filter(organisation=organisation)
         .select_related("decided_by")  # "chosen by dana@… on 1 Dec" on each row
         .annotate(
-            held_count=Coalesce(Subquery(held, output_field=IntegerField()), 0), qbo_inactive=Exists(inactive)
+            held_count=held_count(organisation, kind.waiting_on_type, kind.key_field),
+            qbo_inactive=Exists(inactive),
         )
     )
     if kind.slug != "vendors":
