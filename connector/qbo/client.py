@@ -6,6 +6,7 @@ policy), §6 (query paging), §7 (batch), §12.9 (XML faults despite JSON Accept
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import time
@@ -43,6 +44,10 @@ class BatchItemResult:
     bid: str
     entity: str
     data: Any
+
+
+class TokenExpiredInFlight(Exception):
+    """A detached call met a 401: the token must be refreshed where the database is at hand."""
 
 
 class QBOClient:
@@ -86,6 +91,23 @@ class QBOClient:
     def access_token(self) -> str:
         """A valid access token, refreshed if it expired (an OAuth call: not metered, no company limit)."""
         return self._token_provider(False)
+
+    def detached(self) -> tuple[QBOClient, list[str]]:
+        """A copy for one call on a background thread (connector/sync/lanes.py) that touches no
+        database: it sends the access token valid now, raises TokenExpiredInFlight where it would
+        refresh, and collects the metered kinds (the list returned) for the caller to report.
+        Same HTTP client and governor: the company's limits still count every request."""
+        token = self.access_token()
+        metered: list[str] = []
+
+        def fixed(force_refresh: bool) -> str:
+            if force_refresh:
+                raise TokenExpiredInFlight
+            return token
+
+        twin = copy.copy(self)
+        twin._token_provider, twin.on_metered, twin._paused_by_me = fixed, metered.append, False
+        return twin, metered
 
     # ---- reads ------------------------------------------------------------------------------
 

@@ -82,12 +82,16 @@ class BillBatch:
     def __contains__(self, procurify_id: str) -> bool:
         return procurify_id in self.pending
 
+    def unsettled(self) -> list[Pending]:
+        """Writes taken and not yet settled: waiting here (and, in lanes.py, on their way)."""
+        return list(self.pending.values())
+
     def offer(
         self, object_type: str, procurify_id: str, label: str, plan: Plan, audit: RecordAudit
     ) -> str | None:
         """Queue the write and return QUEUED, or decide it now: UNCHANGED, or None for "write it
         one at a time" (a row left "creating" by an earlier attempt needs the marker lookup first)."""
-        if procurify_id in self.pending:
+        if procurify_id in self:
             self.flush()  # listed twice: the first write must land before the second is judged
         digest = payload_hash(plan.payload)
         record = ExternalRecord.objects.filter(
@@ -106,6 +110,9 @@ class BillBatch:
         )
         self._taken()
         return QUEUED
+
+    def close(self) -> None:
+        """The step is over: this batch sends on the caller's thread, so nothing is on its way."""
 
     def _taken(self) -> None:
         """A write was queued: a full chunk goes at once."""
@@ -127,6 +134,11 @@ class BillBatch:
 
     def _post(self, chunk: list[Pending]) -> None:
         """One /batch request for items whose lost-link lookup already ran."""
+        request_id, body = self._prepare(chunk)
+        self._finish(chunk, request_id, lambda: self.qbo.batch(body, request_id=request_id))
+
+    def _prepare(self, chunk: list[Pending]) -> tuple[str, list[dict[str, Any]]]:
+        """Everything before the POST: bIds, the committed "creating" rows, the request's audit."""
         request_id = uuid.uuid4().hex  # 32 characters: within /batch's 36 (§2)
         for index, item in enumerate(chunk, start=1):
             item.bid = f"b{index}"
@@ -135,8 +147,14 @@ class BillBatch:
         self.audit.record_many(
             [_request_event(item, request_id, entry) for item, entry in zip(chunk, body, strict=True)]
         )
+        return request_id, body
+
+    def _finish(
+        self, chunk: list[Pending], request_id: str, send: Callable[[], list[BatchItemResult | QBOFault]]
+    ) -> None:
+        """The POST's answer (``send`` returns it or raises what it raised), settled item by item."""
         try:
-            results = self.qbo.batch(body, request_id=request_id)
+            results = send()
         except ReauthRequired:
             raise
         except ConnectorError as exc:

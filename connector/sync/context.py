@@ -17,7 +17,7 @@ from connector.errors import RecordHeld
 from connector.hold_reasons import QBO_SIDE
 from connector.models import SyncRun
 from connector.procurify.client import ProcurifyClient
-from connector.procurify.schemas import Bill, MalformedRecord
+from connector.procurify.schemas import Bill, MalformedRecord, PurchaseOrder
 from connector.qbo.client import QBOClient
 from connector.qbo.schemas import CompanyInfo
 from connector.sync import holds, reference_schedule
@@ -43,8 +43,8 @@ class Context:
     writer: Writer
     mappings: Mappings = field(default_factory=Mappings)
     counts: dict[str, Counter[str]] = field(default_factory=dict)
-    # Bill details the engine started reading ahead (engine.sync_bills), by uuid.
-    prefetched: dict[str, Future[Bill | MalformedRecord]] = field(default_factory=dict)
+    # Bill and purchase-order details the engine started reading ahead (engine._read_ahead), by uuid.
+    prefetched: dict[str, Future[Any]] = field(default_factory=dict)
     # QBO's company info as the token check read it: the reference step reuses it (one metered read).
     company_info: CompanyInfo | None = None
     last_beat: float = 0.0  # time.monotonic() of the last run heartbeat (engine._beat)
@@ -60,6 +60,11 @@ class Context:
         """The bill's detail: a read-ahead's result (or its exception) when one was started."""
         future = self.prefetched.pop(uuid, None)
         return future.result() if future is not None else self.procurify.get_bill(uuid)
+
+    def read_purchase_order(self, uuid: str) -> PurchaseOrder | MalformedRecord:
+        """The purchase order's detail: a read-ahead's result (or its exception) when one was started."""
+        future = self.prefetched.pop(uuid, None)
+        return future.result() if future is not None else self.procurify.get_purchase_order(uuid)
 
     def count(self, object_type: str, outcome: str) -> None:
         self.counts.setdefault(object_type, Counter())[outcome] += 1

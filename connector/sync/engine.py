@@ -312,13 +312,14 @@ def sync_vendors(ctx: Context, lanes: str | None = None) -> None:
     pending = VendorMapping.objects.filter(
         organisation=ctx.organisation, qbo_vendor_id="", procurify_active=True, source=Source.NONE
     ).exclude(matching.SUGGESTION_PENDING)
-    sink = vendor_sink(ctx, lanes or write_lanes())  # 30 new vendors per request, like bills (batch.py)
-    for mapping in pending:
-        key = str(mapping.procurify_vendor_id)
-        if key in held:
-            continue  # waits for a person (e.g. a name clash); released holds come back here
-        _create_vendor(ctx, mapping, key, sink)
-    sink.flush()
+    # 30 new vendors per request, like bills (batch.py); closing(): nothing is on its way after the step.
+    with closing(vendor_sink(ctx, lanes or write_lanes())) as sink:
+        for mapping in pending:
+            key = str(mapping.procurify_vendor_id)
+            if key in held:
+                continue  # waits for a person (e.g. a name clash); released holds come back here
+            _create_vendor(ctx, mapping, key, sink)
+        sink.flush()
     ctx.mappings = load_mappings(ctx.organisation)
 
 
@@ -348,19 +349,23 @@ def sync_purchase_orders(ctx: Context, lanes: str | None = None) -> None:
     newest: datetime | None = None
     sink = bill_sink(ctx, lanes or write_lanes())  # purchase orders go 30 to a request, like bills
     try:
-        for row in poll:
-            if isinstance(row, cursors.Mark):
+        # Details are read ahead as for bills: one at a time, the reads were most of setup's wall time.
+        with closing(sink), closing(_read_ahead(ctx, poll, _read_purchase_order, _listed_po)) as ahead:
+            for row, detail in ahead:
+                if isinstance(row, cursors.Mark):
+                    _beat(ctx)
+                    continue
+                if isinstance(row, MalformedRecord):
+                    ctx.count(PURCHASE_ORDER, hold_malformed(ctx, PURCHASE_ORDER, row))
+                    continue
+                retry.seen(row.uuid)
+                if detail is not None:
+                    ctx.prefetched[row.uuid] = detail
+                _isolated(ctx, PURCHASE_ORDER, row.uuid, process_purchase_order, sink)
+                progress.handled(ctx, "purchase_orders")
+                newest = _later(newest, row.last_modified)
                 _beat(ctx)
-                continue
-            if isinstance(row, MalformedRecord):
-                ctx.count(PURCHASE_ORDER, hold_malformed(ctx, PURCHASE_ORDER, row))
-                continue
-            retry.seen(row.uuid)
-            _isolated(ctx, PURCHASE_ORDER, row.uuid, process_purchase_order, sink)
-            progress.handled(ctx, "purchase_orders")
-            newest = _later(newest, row.last_modified)
-            _beat(ctx)
-        sink.flush()  # before the cursor moves: a waiting write is not durable
+            sink.flush()  # before the cursor moves: a waiting write is not durable
     except QBOFault as fault:
         ctx.audit.record("error", f"Purchase orders skipped: {fault.message}")
         return
@@ -405,8 +410,9 @@ def sync_bills(ctx: Context, lanes: str | None = None) -> None:
     poll = _bill_poll(ctx, start, cursors.read_end(ctx.signpost))
     sink = bill_sink(ctx, lanes or write_lanes())  # the lanes are fixed for the step (lanes.py)
     checkpoints = _Checkpoints(cursor, sink, ctx.signpost)
-    # closing(): a failing record stops the read-ahead threads now, not when the frame is collected.
-    with closing(_read_ahead(ctx, poll)) as ahead:
+    # closing(): a failing record stops the read-ahead threads now, not when the frame is collected,
+    # and a batch on its way lands before the step ends (lanes.Flight).
+    with closing(sink), closing(_read_ahead(ctx, poll, _read_bill, _listed_bill)) as ahead:
         for row, detail in ahead:
             if isinstance(row, cursors.Mark):
                 checkpoints.page_done(row.value)
@@ -426,7 +432,7 @@ def sync_bills(ctx: Context, lanes: str | None = None) -> None:
                 _isolated(ctx, BILL, row.uuid, process_bill, sink)
             progress.handled(ctx, "bills")
             _beat(ctx)
-    sink.flush()  # a failed run drops what waits: nothing of it was committed or sent
+        sink.flush()  # a failed run drops what waits: nothing of it was committed or sent
     checkpoints.flushed()
     retry.run(process_bill)  # one at a time (SINGLE): few, and each may wait on something else
 
@@ -467,17 +473,20 @@ def _malformed_identity(row: MalformedRecord) -> Hashable:
 
 
 class _Checkpoints:
-    """Moves the bills cursor to a page's mark once every write of that page (and before) has left
-    the batch; waiting writes are not durable, and flushing a partial batch per page would cost
-    QuickBooks requests. Pending items are matched by identity: a flush replaces them all."""
+    """Moves the bills cursor to a page's mark once every write of that page (and before) is settled;
+    waiting writes (and a batch on its way) are not durable, and flushing a partial batch per page
+    would cost QuickBooks requests. Items are matched by identity: a re-listed record is a new one."""
 
     def __init__(self, cursor: SyncCursor, sink: WriteSink, signpost: datetime) -> None:
         self.cursor, self.sink, self.signpost = cursor, sink, signpost
         self.waiting: list[tuple[datetime, list[Pending]]] = []
 
     def page_done(self, mark: datetime) -> None:
-        self.waiting.append((mark, list(self.sink.pending.values())))
-        durable = [i for i, (_, items) in enumerate(self.waiting) if not any(map(self._pending, items))]
+        self.waiting.append((mark, self.sink.unsettled()))
+        unsettled = {id(item) for item in self.sink.unsettled()}
+        durable = [
+            i for i, (_, items) in enumerate(self.waiting) if not any(id(x) in unsettled for x in items)
+        ]
         if durable:
             self._save(self.waiting[durable[-1]][0])
             del self.waiting[: durable[-1] + 1]
@@ -486,9 +495,6 @@ class _Checkpoints:
         if self.waiting:
             self._save(self.waiting[-1][0])
             self.waiting.clear()
-
-    def _pending(self, item: Pending) -> bool:
-        return self.sink.pending.get(item.procurify_id) is item
 
     def _save(self, mark: datetime) -> None:
         save_cursor(self.cursor, cursors.advance(self.cursor.value, [mark], self.signpost))
@@ -549,25 +555,27 @@ def _later(newest: datetime | None, stamp: datetime | None) -> datetime | None:
     return stamp if newest is None or (stamp is not None and stamp > newest) else newest
 
 
-Listed = BillSummary | MalformedRecord
-Item = Listed | cursors.Mark[datetime]
+Item = Any  # a listed row (summary or MalformedRecord) or a cursors.Mark
 
 
 def _read_ahead(
-    ctx: Context, rows: Iterable[Any]
-) -> Generator[tuple[Item, Future[Bill | MalformedRecord] | None], None, None]:
+    ctx: Context,
+    rows: Iterable[Item],
+    read: Callable[[Context, str], Any],
+    wanted: Callable[[Context, Item], str | None],
+) -> Generator[tuple[Item, Future[Any] | None], None, None]:
     """Yield each listed row (and page mark) with its detail read already under way (None: not worth
-    reading).
+    reading). ``wanted`` names the uuid to read for a row, or None.
 
     Rows still come out in list order, so holds, audit and the cursor see the same sequence as a
     sequential run; a read's exception surfaces when its row is processed (Context.read_bill).
     """
-    window: deque[tuple[Item, Future[Bill | MalformedRecord] | None]] = deque()
-    pool = ThreadPoolExecutor(max_workers=PREFETCH_THREADS, thread_name_prefix="bill-read")
+    window: deque[tuple[Item, Future[Any] | None]] = deque()
+    pool = ThreadPoolExecutor(max_workers=PREFETCH_THREADS, thread_name_prefix="detail-read")
     try:
         for row in rows:
-            wanted = isinstance(row, BillSummary) and _worth_reading(ctx, row.uuid, row.status)
-            window.append((row, pool.submit(_read_bill, ctx, row.uuid) if wanted else None))
+            uuid = wanted(ctx, row)
+            window.append((row, pool.submit(read, ctx, uuid) if uuid is not None else None))
             if len(window) > PREFETCH_AHEAD:
                 yield window.popleft()
         while window:
@@ -577,11 +585,26 @@ def _read_ahead(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _listed_bill(ctx: Context, row: Item) -> str | None:
+    return row.uuid if isinstance(row, BillSummary) and _worth_reading(ctx, row.uuid, row.status) else None
+
+
+def _listed_po(ctx: Context, row: Item) -> str | None:
+    return row.uuid if isinstance(row, PurchaseOrder) else None
+
+
 def _read_bill(ctx: Context, uuid: str) -> Bill | MalformedRecord:
     try:
         return ctx.procurify.get_bill(uuid)
     finally:
         # A token store may have opened a database connection on this thread; don't leak it.
+        connections.close_all()
+
+
+def _read_purchase_order(ctx: Context, uuid: str) -> PurchaseOrder | MalformedRecord:
+    try:
+        return ctx.procurify.get_purchase_order(uuid)
+    finally:
         connections.close_all()
 
 

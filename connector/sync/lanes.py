@@ -10,14 +10,25 @@ oldest waiting item on its own, if the per-minute lane can take it sooner.
 Exactly once, as for a batch (batch.py): waiting creates are checked for lost links 30 at a time (two
 queries) before either lane takes them, and a single write of a checked create goes down the writer's
 single path (a "creating" row with its request id committed before the POST) without a lookup of its
-own. Only the main thread writes, so the in-flight limit is the governor's as before.
+own.
+
+One batch is on its way at a time, on a background thread (``Flight``): while QuickBooks works on it
+(and while the governor holds it for its slot), the main thread reads and prepares the next chunk and
+writes singles. Everything that touches the database stays on the main thread: the "creating" rows are
+committed before the batch leaves, and its answer is settled there when it lands (a copy of the client
+with the token of the moment, QBOClient.detached). A step that stops waits for the flight and leaves
+its answer unsettled: the "creating" rows make the next run adopt what landed, as after a lost answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
 
-from connector.qbo.client import QBOClient
+from connector.errors import QBOFault
+from connector.qbo.client import BatchItemResult, QBOClient, TokenExpiredInFlight
 from connector.sync import batch as batches
 from connector.sync.audit import Audit
 from connector.sync.batch import BillBatch, Pending, Settle
@@ -28,6 +39,20 @@ from tenants.models import Organisation
 LaneWait = Callable[[bool], float]
 # A batch slot this close is taken rather than spent on a single write (a single takes ~0.1 s itself).
 SLACK_SECONDS = 0.05
+
+
+Results = list[BatchItemResult | QBOFault]
+
+
+@dataclass
+class Flight:
+    """The batch on its way: its items, its request, and the answer to come."""
+
+    chunk: list[Pending]
+    request_id: str
+    body: list[dict[str, Any]]
+    answer: Future[Results]
+    metered: list[str] = field(default_factory=list)  # what the detached client was metered for
 
 
 class TwoLaneBatch(BillBatch):
@@ -41,9 +66,26 @@ class TwoLaneBatch(BillBatch):
         audit: Audit,
         settle: Settle,
         wait: LaneWait,
+        *,
+        background: bool = True,
     ) -> None:
         super().__init__(organisation, qbo, writer, audit, settle)
-        self.wait = wait
+        self.wait, self.background = wait, background
+        self.flight: Flight | None = None
+        self._pool: ThreadPoolExecutor | None = None
+
+    def __contains__(self, procurify_id: str) -> bool:
+        flying = self.flight is not None and any(i.procurify_id == procurify_id for i in self.flight.chunk)
+        return flying or procurify_id in self.pending
+
+    def unsettled(self) -> list[Pending]:
+        return [*(self.flight.chunk if self.flight else []), *self.pending.values()]
+
+    def close(self) -> None:
+        """Wait for a batch still on its way, without settling it (module docstring)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool, self.flight = None, None
 
     def _taken(self) -> None:
         if _batches_off():
@@ -62,9 +104,17 @@ class TwoLaneBatch(BillBatch):
         if len(unchecked) >= batches.BATCH_SIZE or (final and len(self.pending) >= batches.MIN_BATCH):
             self._check(unchecked)
         while True:
+            if self.flight is not None and self.flight.answer.done():
+                self._land()
             ready = [item for item in self.pending.values() if item.checked]
             if not (len(ready) >= batches.BATCH_SIZE or (final and len(ready) >= batches.MIN_BATCH)):
                 break
+            if self.flight is not None:  # the batch lane is busy: a single now if that lane is free
+                if self.wait(False) < SLACK_SECONDS:
+                    self._single(ready[0])
+                else:
+                    self._land()
+                continue
             batch_wait = self.wait(True)
             # Only the batch window itself makes a single write worth it: when the per-minute or
             # per-second window binds, both waits are the same (less the time between the two reads).
@@ -73,12 +123,46 @@ class TwoLaneBatch(BillBatch):
             else:
                 chunk = ready[: batches.BATCH_SIZE]
                 self._take(chunk)
-                self._post(chunk)
+                self._launch(chunk)
         if final:  # a tail below MIN_BATCH: one at a time, as BillBatch does
+            self._land()
             tail = list(self.pending.values())
             self._take(tail)
             for item in tail:
                 self._one_at_a_time(item)
+
+    def _launch(self, chunk: list[Pending]) -> None:
+        request_id, body = self._prepare(chunk)
+        if not self.background:
+            self._finish(chunk, request_id, lambda: self.qbo.batch(body, request_id=request_id))
+            return
+        client, metered = self.qbo.detached()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qbo-batch")
+        answer = self._pool.submit(client.batch, body, request_id=request_id)
+        self.flight = Flight(chunk, request_id, body, answer, metered)
+
+    def _land(self) -> None:
+        """Settle the batch on its way, once it answered (here, on the main thread)."""
+        flight, self.flight = self.flight, None
+        if flight is None:
+            return
+        # A new mapping: engine._isolated tells a failure of this landing from the record it handles.
+        self.pending = dict(self.pending)
+        self._finish(flight.chunk, flight.request_id, lambda: self._answer(flight))
+
+    def _answer(self, flight: Flight) -> Results:
+        try:
+            results = flight.answer.result()
+        except TokenExpiredInFlight:
+            # Refused before QuickBooks read it: sent again here, where the token can be refreshed
+            # (the same requestid, so a copy that did land is answered, not written twice).
+            return self.qbo.batch(flight.body, request_id=flight.request_id)
+        finally:
+            if self.qbo.on_metered is not None:
+                for kind in flight.metered:
+                    self.qbo.on_metered(kind)
+        return results
 
     def _check(self, items: list[Pending]) -> None:
         """Lost-link lookups for these waiting creates (two queries per 30); found ones are adopted."""

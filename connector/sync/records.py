@@ -189,7 +189,7 @@ def process_purchase_order(ctx: Context, uuid: str, sink: WriteSink = SINGLE) ->
 
 def _purchase_order(ctx: Context, uuid: str, audit: RecordAudit, sink: WriteSink) -> str:
     try:
-        po = ctx.procurify.get_purchase_order(uuid)
+        po = ctx.read_purchase_order(uuid)
     except Permanent as exc:
         if exc.code != "malformed_envelope":
             raise

@@ -38,8 +38,14 @@ class WriteSink(Protocol):
     ) -> str | None:
         """QUEUED, an outcome decided now, or None for "write it one at a time"."""
 
+    def unsettled(self) -> list[Pending]:
+        """Writes taken and not yet settled: waiting, or on their way (lanes.Flight)."""
+
     def flush(self) -> None:
-        """Send everything taken; before anything reads what they write."""
+        """Send everything taken and settle it; before anything reads what they write."""
+
+    def close(self) -> None:
+        """The step is over, well or not: nothing may still be on its way after this."""
 
 
 class SingleWrites:
@@ -55,7 +61,13 @@ class SingleWrites:
     ) -> str | None:
         return None
 
+    def unsettled(self) -> list[Pending]:
+        return []
+
     def flush(self) -> None:
+        return None
+
+    def close(self) -> None:
         return None
 
 
@@ -73,12 +85,18 @@ class BatchedWrites:
         return self.batch.pending
 
     def __contains__(self, procurify_id: object) -> bool:
-        return procurify_id in self.batch.pending
+        return isinstance(procurify_id, str) and procurify_id in self.batch
 
     def offer(
         self, object_type: str, procurify_id: str, label: str, plan: Plan, audit: RecordAudit
     ) -> str | None:
         return self.batch.offer(object_type, procurify_id, label, plan, audit)
 
+    def unsettled(self) -> list[Pending]:
+        return self.batch.unsettled()
+
     def flush(self) -> None:
         self.batch.flush()
+
+    def close(self) -> None:
+        self.batch.close()

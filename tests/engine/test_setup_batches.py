@@ -4,11 +4,12 @@ killed after a PO batch's POST leaves nothing the next run writes twice. Batches
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 
 import pytest
 
-from connector.models import ExternalRecord, SyncRun
+from connector.models import AuditEvent, ExternalRecord, SyncRun
 from connector.sync import batch, runs
 from mappings.models import Source, VendorMapping
 
@@ -64,6 +65,36 @@ def test_purchase_orders_are_written_in_batches_exactly_once_with_their_line_ids
         if link.get("TxnType") == "PurchaseOrder"
     }
     assert linked and linked <= po_ids
+
+
+def test_purchase_order_details_are_read_ahead_and_handled_in_list_order(harness, org_a) -> None:
+    setup = harness.run(org_a, steps=("token_check", "reference", "vendors"))
+    assert setup.status == SyncRun.Status.SUCCEEDED, setup.error
+    listed: list[str] = []
+    read_on: dict[str, str] = {}
+    page, detail = harness.procurify.purchase_orders_page, harness.procurify.get_purchase_order
+
+    def listing(*args, **kwargs):
+        result = page(*args, **kwargs)
+        listed.extend(row.uuid for row in result.rows)
+        return result
+
+    def reading(uuid):
+        read_on[uuid] = threading.current_thread().name
+        return detail(uuid)
+
+    harness.procurify.purchase_orders_page = listing  # type: ignore[method-assign]
+    harness.procurify.get_purchase_order = reading  # type: ignore[method-assign]
+    run = harness.run(org_a, steps=("purchase_orders",))
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert len(listed) >= 3 and set(read_on) == set(listed)
+    main = threading.current_thread().name
+    assert all(name != main and name.startswith("detail-read") for name in read_on.values())
+    handled = AuditEvent.objects.filter(
+        organisation=org_a, run=run, object_type="purchase_order", kind="read"
+    ).values_list("procurify_id", flat=True)
+    assert list(handled) == list(dict.fromkeys(listed))  # the audit follows the list, not the threads
 
 
 def test_a_worker_killed_after_a_purchase_order_batch_post_is_adopted_not_rewritten(harness, org_a) -> None:

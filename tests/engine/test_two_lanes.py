@@ -4,14 +4,18 @@ within every limit QuickBooks sets. Time is the sandbox's clock: a governor wait
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
+from unittest.mock import patch
 
 import pytest
 
+from connector.errors import ReauthRequired
 from connector.models import ExternalRecord, SyncRun
 from connector.qbo.client import QBOClient
 from connector.qbo.governor import Limits, LocalGovernor
-from connector.sync import batch
+from connector.sync import batch, engine
+from connector.sync.records import process_bill
 
 BATCHES_PER_MINUTE = 2
 
@@ -74,3 +78,88 @@ def test_while_the_batch_lane_is_full_single_writes_go_beside_it_exactly_once(th
     assert again.status == SyncRun.Status.SUCCEEDED, again.error
     assert again.counts["by_type"]["bill"].get("created", 0) == 0
     assert _stats(harness)["throttled"] == 0
+
+
+def _bills_exactly_once(harness, org_a) -> int:
+    links = ExternalRecord.objects.filter(organisation=org_a, object_type__in=("bill", "vendor_credit"))
+    assert links.filter(state="synced").count() == links.count() > 0
+    objects = harness.sb.qbo.objects(harness.realm_id, "Bill")
+    objects += harness.sb.qbo.objects(harness.realm_id, "VendorCredit")
+    notes = [(o.get("PrivateNote") or "").split(" ")[0] for o in objects]
+    markers = Counter(n for n in notes if n.startswith("procurify:"))
+    assert max(markers.values()) == 1 and len(markers) == links.count()
+    return links.count()
+
+
+def test_a_batch_goes_on_a_background_thread_and_its_metered_call_is_counted(harness, org_a) -> None:
+    setup = harness.run(org_a, steps=("token_check", "reference", "vendors", "purchase_orders"))
+    assert setup.status == SyncRun.Status.SUCCEEDED, setup.error
+    posted_on: list[str] = []
+    metered: list[str] = []
+    original = harness.qbo.batch
+
+    def batch_on(items, **kwargs):
+        posted_on.append(threading.current_thread().name)
+        return original(items, **kwargs)
+
+    harness.qbo.batch = batch_on  # type: ignore[method-assign]
+    harness.qbo.on_metered = metered.append
+    before = harness.sb.qbo.stats(harness.realm_id)["by_endpoint"].get("write:batch", 0)
+
+    run = harness.run(org_a, steps=("bills",))
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert posted_on and all(name.startswith("qbo-batch") for name in posted_on)
+    sent = harness.sb.qbo.stats(harness.realm_id)["by_endpoint"].get("write:batch", 0) - before
+    assert metered.count("batches") == sent == len(posted_on)  # reported on the main thread
+    _bills_exactly_once(harness, org_a)
+
+
+def test_a_batch_whose_token_expired_on_its_way_is_sent_again_once(harness, org_a) -> None:
+    setup = harness.run(org_a, steps=("token_check", "reference", "vendors", "purchase_orders"))
+    assert setup.status == SyncRun.Status.SUCCEEDED, setup.error
+    detached, expired = harness.qbo.detached, []
+
+    def detached_then_expired():
+        twin, metered = detached()
+        if not expired:  # QuickBooks drops the token the batch carries, before the batch arrives
+            expired.append(harness.sb.qbo.expire_tokens(harness.realm_id))
+        return twin, metered
+
+    harness.qbo.detached = detached_then_expired  # type: ignore[method-assign]
+
+    run = harness.run(org_a, steps=("bills",))
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert expired == [1] or (expired and expired[0] >= 1)
+    assert _bills_exactly_once(harness, org_a) > batch.BATCH_SIZE
+
+
+def test_a_step_that_stops_with_a_batch_on_its_way_waits_for_it_and_the_next_run_adopts(
+    harness, org_a
+) -> None:
+    setup = harness.run(org_a, steps=("token_check", "reference", "vendors", "purchase_orders"))
+    assert setup.status == SyncRun.Status.SUCCEEDED, setup.error
+    landed = threading.Event()
+    original = harness.qbo.batch
+
+    def slow_batch(items, **kwargs):
+        result = original(items, **kwargs)
+        landed.set()
+        return result
+
+    def bill_fails_hard(ctx, uuid, sink):
+        if sink.batch.flight is not None or landed.is_set():
+            raise ReauthRequired("QuickBooks stopped answering us.")  # stops the step mid-flight
+        return process_bill(ctx, uuid, sink)
+
+    harness.qbo.batch = slow_batch  # type: ignore[method-assign]
+    with patch.object(engine, "process_bill", bill_fails_hard):
+        stopped = harness.run(org_a, steps=("bills",))
+
+    assert stopped.status == SyncRun.Status.FAILED
+    assert landed.is_set()  # the step waited for the batch on its way before it ended
+    harness.qbo.batch = original  # type: ignore[method-assign]
+    again = harness.run(org_a, steps=("bills",))
+    assert again.status == SyncRun.Status.SUCCEEDED, again.error
+    _bills_exactly_once(harness, org_a)
