@@ -61,6 +61,7 @@ class Pending:
     create: bool
     bid: str = ""
     checked: bool = False  # its lost-link lookup ran and found nothing: it may be created without one
+    checking: bool = False  # its lost-link lookup is under way on a background thread (lanes.py)
 
 
 # settle(item, write): run write() (an outcome, or raises RecordHeld/Permanent), turn what it raised
@@ -174,28 +175,29 @@ class BillBatch:
 
     def _without_lost_links(self, chunk: list[Pending]) -> list[Pending]:
         """Creates whose bill QBO already holds under our marker (a link row lost to a restore) go the
-        single path, which adopts them. A DocNumber alone is no duplicate guard in a company that
-        allows duplicate numbers, and a bill renumbered since is found by its vendor and date
-        (docs/qbo-facts.md): at most two queries per chunk of up to 30 bills."""
-        lost: list[Pending] = []
-        # Bills, vendor credits (negative bills, connector/sync/credits.py) and purchase orders live in
-        # separate lists; a new vendor has no marker to find (its lost link is found by name, singly).
-        for entity in sorted({item.plan.entity for item in chunk} - {"Vendor"}):
-            creates = [i for i in chunk if i.create and i.plan.marker and i.plan.entity == entity]
-            for where in _lost_link_queries(creates):
-                if not creates:
-                    break
-                notes = " ".join(
-                    getattr(row, "PrivateNote", None) or "" for row in self.qbo.query_all(entity, where)
-                )
-                found = [item for item in creates if f"{item.plan.marker} " in f"{notes} "]
-                lost += found
-                creates = [item for item in creates if item not in found]
+        single path, which adopts them (lost_links)."""
+        lost = lost_links(chunk, self.qbo)
+        self._looked_up(chunk, lost)
+        self._adopt_lost(lost)
+        return [item for item in chunk if item not in lost]
+
+    def _looked_up(self, chunk: list[Pending], lost: list[Pending]) -> None:
+        """Each create's trail says it was looked for before it was sent (one insert per chunk)."""
+        events = [
+            _event(
+                i, "read", f"Looked up with its batch: no {i.plan.entity} with marker {i.plan.marker}.", {}
+            )
+            for i in chunk
+            if i.create and i.plan.marker and i not in lost
+        ]
+        if events:
+            self.audit.record_many(events)
+
+    def _adopt_lost(self, lost: list[Pending]) -> None:
         for item in lost:
             noun = KINDS[BY_QBO_ENTITY.get(item.plan.entity, RecordKind.BILL)].noun
             item.audit("decision", f"QuickBooks already holds this {noun} under our marker; adopting it.")
             self._one_at_a_time(item)
-        return [item for item in chunk if item not in lost]
 
     def _begin_creates(self, chunk: list[Pending], request_id: str) -> None:
         """Commit a "creating" row per create before the POST (style.md item 7)."""
@@ -293,6 +295,26 @@ class BillBatch:
             return self.writer.write(kind, key, plan, audit, looked_up=looked_up).outcome
 
         self.settle(item, write)
+
+
+def lost_links(chunk: list[Pending], qbo: QBOClient) -> list[Pending]:
+    """The creates of ``chunk`` QuickBooks already holds under our marker. A DocNumber alone is no
+    duplicate guard in a company that allows duplicate numbers, and a bill renumbered since is found
+    by its vendor and date (docs/qbo-facts.md): at most two queries per chunk of up to 30 bills.
+    Reads only: no database, so it may run on a background thread with a detached client (lanes.py)."""
+    lost: list[Pending] = []
+    # Bills, vendor credits (negative bills, connector/sync/credits.py) and purchase orders live in
+    # separate lists; a new vendor has no marker to find (its lost link is found by name, singly).
+    for entity in sorted({item.plan.entity for item in chunk} - {"Vendor"}):
+        creates = [i for i in chunk if i.create and i.plan.marker and i.plan.entity == entity]
+        for where in _lost_link_queries(creates):
+            if not creates:
+                break
+            notes = " ".join(getattr(row, "PrivateNote", None) or "" for row in qbo.query_all(entity, where))
+            found = [item for item in creates if f"{item.plan.marker} " in f"{notes} "]
+            lost += found
+            creates = [item for item in creates if item not in found]
+    return lost
 
 
 def _lost_link_queries(creates: list[Pending]) -> Iterator[list[str]]:

@@ -45,6 +45,15 @@ Results = list[BatchItemResult | QBOFault]
 
 
 @dataclass
+class Check:
+    """Lost-link lookups under way for waiting creates; the answer is the creates QuickBooks holds."""
+
+    items: list[Pending]
+    found: Future[list[Pending]]
+    metered: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Flight:
     """The batch on its way: its items, its request, and the answer to come."""
 
@@ -72,6 +81,7 @@ class TwoLaneBatch(BillBatch):
         super().__init__(organisation, qbo, writer, audit, settle)
         self.wait, self.background = wait, background
         self.flight: Flight | None = None
+        self.checks: list[Check] = []
         self._pool: ThreadPoolExecutor | None = None
 
     def __contains__(self, procurify_id: str) -> bool:
@@ -85,7 +95,7 @@ class TwoLaneBatch(BillBatch):
         """Wait for a batch still on its way, without settling it (module docstring)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True)
-            self._pool, self.flight = None, None
+            self._pool, self.flight, self.checks = None, None, []
 
     def _taken(self) -> None:
         if _batches_off():
@@ -100,10 +110,15 @@ class TwoLaneBatch(BillBatch):
             self._drain(final=True)
 
     def _drain(self, *, final: bool) -> None:
-        unchecked = [item for item in self.pending.values() if not item.checked]
-        if len(unchecked) >= batches.BATCH_SIZE or (final and len(self.pending) >= batches.MIN_BATCH):
+        unchecked = [item for item in self.pending.values() if not (item.checked or item.checking)]
+        tail_creates = sum(1 for item in unchecked if item.create)
+        # A tail that goes singly is looked up together too: two queries instead of two per create.
+        if len(unchecked) >= batches.BATCH_SIZE or (
+            final and (len(self.pending) >= batches.MIN_BATCH or tail_creates > 1)
+        ):
             self._check(unchecked)
         while True:
+            self._land_checks(wait=final)
             if self.flight is not None and self.flight.answer.done():
                 self._land()
             ready = [item for item in self.pending.values() if item.checked]
@@ -137,10 +152,19 @@ class TwoLaneBatch(BillBatch):
             self._finish(chunk, request_id, lambda: self.qbo.batch(body, request_id=request_id))
             return
         client, metered = self.qbo.detached()
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qbo-batch")
-        answer = self._pool.submit(client.batch, body, request_id=request_id)
+        answer = self._threads().submit(client.batch, body, request_id=request_id)
         self.flight = Flight(chunk, request_id, body, answer, metered)
+
+    def _threads(self) -> ThreadPoolExecutor:
+        # Two: a lookup need not wait behind the batch on its way (and the reverse).
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qbo-batch")
+        return self._pool
+
+    def _report(self, metered: list[str]) -> None:
+        if self.qbo.on_metered is not None:
+            for kind in metered:
+                self.qbo.on_metered(kind)
 
     def _land(self) -> None:
         """Settle the batch on its way, once it answered (here, on the main thread)."""
@@ -159,19 +183,41 @@ class TwoLaneBatch(BillBatch):
             # (the same requestid, so a copy that did land is answered, not written twice).
             return self.qbo.batch(flight.body, request_id=flight.request_id)
         finally:
-            if self.qbo.on_metered is not None:
-                for kind in flight.metered:
-                    self.qbo.on_metered(kind)
+            self._report(flight.metered)
         return results
 
     def _check(self, items: list[Pending]) -> None:
-        """Lost-link lookups for these waiting creates (two queries per 30); found ones are adopted."""
+        """Lost-link lookups for these waiting creates (two queries per 30), on the background thread
+        while the main thread goes on; found ones are adopted when the answer lands (_land_checks)."""
         if not items:
             return
-        self._take(items)
-        for item in self._without_lost_links(items):
-            item.checked = True
-            self.pending[item.procurify_id] = item
+        if not self.background:
+            self._take(items)
+            for item in self._without_lost_links(items):
+                item.checked = True
+                self.pending[item.procurify_id] = item
+            return
+        client, metered = self.qbo.detached()
+        for item in items:
+            item.checking = True
+        self.checks.append(Check(items, self._threads().submit(batches.lost_links, items, client), metered))
+
+    def _land_checks(self, *, wait: bool) -> None:
+        while self.checks and (wait or self.checks[0].found.done()):
+            check = self.checks.pop(0)
+            # A new mapping: engine._isolated tells a failure of this lookup from the record it handles.
+            self.pending = dict(self.pending)
+            try:
+                lost = check.found.result()
+            except TokenExpiredInFlight:
+                lost = batches.lost_links(check.items, self.qbo)  # here the token can be refreshed
+            finally:
+                self._report(check.metered)
+            for item in check.items:
+                item.checking, item.checked = False, item not in lost
+            self._take([item for item in lost if self.pending.get(item.procurify_id) is item])
+            self._looked_up(check.items, lost)
+            self._adopt_lost(lost)
 
     def _single(self, item: Pending) -> None:
         self._take([item])

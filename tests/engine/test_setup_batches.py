@@ -92,7 +92,7 @@ def test_purchase_order_details_are_read_ahead_and_handled_in_list_order(harness
     main = threading.current_thread().name
     assert all(name != main and name.startswith("detail-read") for name in read_on.values())
     handled = AuditEvent.objects.filter(
-        organisation=org_a, run=run, object_type="purchase_order", kind="read"
+        organisation=org_a, run=run, object_type="purchase_order", message__startswith="Read Procurify"
     ).values_list("procurify_id", flat=True)
     assert list(handled) == list(dict.fromkeys(listed))  # the audit follows the list, not the threads
 
