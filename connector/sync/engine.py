@@ -88,7 +88,7 @@ STEPS = (
 # to QBO: Procurify publishes no rate limits (procurify.md), and with the reads off the critical
 # path a run is paced by QBO alone. Small bounds: memory stays flat and a failed run wastes little.
 PREFETCH_AHEAD = 40  # more than a batch: reads go on while a batch POST waits for its slot
-PREFETCH_THREADS = 4
+PREFETCH_THREADS = 8
 BEAT_SECONDS = 5.0
 # A throttled QuickBooks (429 after the client's own retries) pauses the run, then the step runs
 # again from its checkpoint. Intuit asks for a 60 s wait when it gives no Retry-After (QBO §9);

@@ -3,32 +3,35 @@
 QuickBooks counts a batch request once toward its 500 requests a minute, and allows 40 batch requests
 a minute (docs/qbo-facts.md, "Limits per company"). A run that only batches stops at 40 x 30 = 1,200
 items a minute and leaves ~460 requests a minute unused; single writes in those requests raise the
-ceiling to 1,660 (docs/scaling.md). ``TwoLaneBatch`` sends a full chunk as a batch while the batch lane
-has room, and while it is full for now (the governor's next batch slot is in the future) writes the
-oldest waiting item on its own, if the per-minute lane can take it sooner.
+ceiling to 1,660 (docs/scaling.md). ``TwoLaneBatch`` sends each full chunk as a batch, one batch on its
+way at a time (``Flight``); while that batch is on its way (or waits for its slot) the oldest waiting
+creates go on their own (``Single``), as many at once as ``SINGLES_ON_THEIR_WAY``, while the
+per-request lane has room now.
+
+The requests go on background threads; the main thread reads and prepares the next records meanwhile.
+Everything that touches the database stays on the main thread: the requests carry the token of the
+moment and report their metered calls back (QBOClient.detached), and answers are settled on the main
+thread when they land.
 
 Exactly once, as for a batch (batch.py): waiting creates are checked for lost links 30 at a time (two
-queries) before either lane takes them, and a single write of a checked create goes down the writer's
-single path (a "creating" row with its request id committed before the POST) without a lookup of its
-own.
-
-One batch is on its way at a time, on a background thread (``Flight``): while QuickBooks works on it
-(and while the governor holds it for its slot), the main thread reads and prepares the next chunk and
-writes singles. Everything that touches the database stays on the main thread: the "creating" rows are
-committed before the batch leaves, and its answer is settled there when it lands (a copy of the client
-with the token of the moment, QBOClient.detached). A step that stops waits for the flight and leaves
-its answer unsettled: the "creating" rows make the next run adopt what landed, as after a lost answer.
+queries, ``Check``, also on a thread) before either lane takes them; every create's "creating" row with
+its request id is committed before its request leaves (Writer.begin_create for a single). A step that
+stops waits for what is on its way and leaves it unsettled: the "creating" rows make the next run look
+those creates up and adopt what landed, as after a lost answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from typing import Any
 
 from connector.errors import QBOFault
+from connector.models import ExternalRecord
 from connector.qbo.client import BatchItemResult, QBOClient, TokenExpiredInFlight
+from connector.qbo.schemas import Entity
 from connector.sync import batch as batches
 from connector.sync.audit import Audit
 from connector.sync.batch import BillBatch, Pending, Settle
@@ -39,6 +42,12 @@ from tenants.models import Organisation
 LaneWait = Callable[[bool], float]
 # A batch slot this close is taken rather than spent on a single write (a single takes ~0.1 s itself).
 SLACK_SECONDS = 0.05
+# Creates on their own at once: QuickBooks allows 10 requests in flight per company, and the batch on
+# its way and a lookup take two more (docs/qbo-facts.md, "Limits per company").
+SINGLES_ON_THEIR_WAY = 4
+# Writes waiting here while both lanes are busy; past this the main thread waits for an answer
+# instead of reading on (memory stays bounded whatever the lanes' pace).
+MAX_WAITING = 3 * batches.BATCH_SIZE
 
 
 Results = list[BatchItemResult | QBOFault]
@@ -50,6 +59,16 @@ class Check:
 
     items: list[Pending]
     found: Future[list[Pending]]
+    metered: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Single:
+    """A create on its own, on its way: its "creating" row is committed (Writer.begin_create)."""
+
+    item: Pending
+    record: ExternalRecord
+    answer: Future[Entity]
     metered: list[str] = field(default_factory=list)
 
 
@@ -75,27 +94,30 @@ class TwoLaneBatch(BillBatch):
         audit: Audit,
         settle: Settle,
         wait: LaneWait,
-        *,
-        background: bool = True,
     ) -> None:
         super().__init__(organisation, qbo, writer, audit, settle)
-        self.wait, self.background = wait, background
+        self.wait = wait
         self.flight: Flight | None = None
+        self.singles: list[Single] = []
         self.checks: list[Check] = []
         self._pool: ThreadPoolExecutor | None = None
 
     def __contains__(self, procurify_id: str) -> bool:
-        flying = self.flight is not None and any(i.procurify_id == procurify_id for i in self.flight.chunk)
-        return flying or procurify_id in self.pending
+        return any(item.procurify_id == procurify_id for item in self._on_their_way()) or (
+            procurify_id in self.pending
+        )
 
     def unsettled(self) -> list[Pending]:
-        return [*(self.flight.chunk if self.flight else []), *self.pending.values()]
+        return [*self._on_their_way(), *self.pending.values()]
 
     def close(self) -> None:
-        """Wait for a batch still on its way, without settling it (module docstring)."""
+        """Wait for writes still on their way, without settling them (module docstring)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True)
-            self._pool, self.flight, self.checks = None, None, []
+        self._pool, self.flight, self.singles, self.checks = None, None, [], []
+
+    def _on_their_way(self) -> list[Pending]:
+        return [*(self.flight.chunk if self.flight else []), *(single.item for single in self.singles)]
 
     def _taken(self) -> None:
         if _batches_off():
@@ -118,84 +140,46 @@ class TwoLaneBatch(BillBatch):
         ):
             self._check(unchecked)
         while True:
-            self._land_checks(wait=final)
-            if self.flight is not None and self.flight.answer.done():
-                self._land()
+            self._land_answered(checks=final)
             ready = [item for item in self.pending.values() if item.checked]
             if not (len(ready) >= batches.BATCH_SIZE or (final and len(ready) >= batches.MIN_BATCH)):
                 break
-            if self.flight is not None:  # the batch lane is busy: a single now if that lane is free
-                if self.wait(False) < SLACK_SECONDS:
-                    self._single(ready[0])
-                else:
-                    self._land()
-                continue
-            batch_wait = self.wait(True)
-            # Only the batch window itself makes a single write worth it: when the per-minute or
-            # per-second window binds, both waits are the same (less the time between the two reads).
-            if self.wait(False) + SLACK_SECONDS < batch_wait:
-                self._single(ready[0])  # the oldest waits least
-            else:
+            if self.flight is None:  # the batch waits for its slot on its thread, not here
                 chunk = ready[: batches.BATCH_SIZE]
                 self._take(chunk)
                 self._launch(chunk)
+            elif len(self.singles) < SINGLES_ON_THEIR_WAY and self.wait(False) < SLACK_SECONDS:
+                self._single(ready[0])  # the batch lane is busy and the per-request lane free
+            elif final or len(self.pending) >= MAX_WAITING:
+                self._answer_any()
+            else:
+                break  # both lanes are busy: read on, the next write comes back here
         if final:  # a tail below MIN_BATCH: one at a time, as BillBatch does
-            self._land()
             tail = list(self.pending.values())
-            self._take(tail)
             for item in tail:
-                self._one_at_a_time(item)
+                self._single(item)
+            self._land_answered(checks=True, wait=True)
 
-    def _launch(self, chunk: list[Pending]) -> None:
-        request_id, body = self._prepare(chunk)
-        if not self.background:
-            self._finish(chunk, request_id, lambda: self.qbo.batch(body, request_id=request_id))
-            return
-        client, metered = self.qbo.detached()
-        answer = self._threads().submit(client.batch, body, request_id=request_id)
-        self.flight = Flight(chunk, request_id, body, answer, metered)
+    def _land_answered(self, *, checks: bool, wait: bool = False) -> None:
+        """Settle what answered (everything, with ``wait``), here on the main thread."""
+        self._land_checks(wait=checks)
+        for single in list(self.singles):
+            if wait or single.answer.done():
+                self._land_single(single)
+        if self.flight is not None and (wait or self.flight.answer.done()):
+            self._land()
 
-    def _threads(self) -> ThreadPoolExecutor:
-        # Two: a lookup need not wait behind the batch on its way (and the reverse).
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qbo-batch")
-        return self._pool
+    def _answer_any(self) -> None:
+        futures: list[Future[Any]] = [single.answer for single in self.singles]
+        futures += [self.flight.answer] if self.flight else []
+        wait_for(futures, return_when=FIRST_COMPLETED)
 
-    def _report(self, metered: list[str]) -> None:
-        if self.qbo.on_metered is not None:
-            for kind in metered:
-                self.qbo.on_metered(kind)
-
-    def _land(self) -> None:
-        """Settle the batch on its way, once it answered (here, on the main thread)."""
-        flight, self.flight = self.flight, None
-        if flight is None:
-            return
-        # A new mapping: engine._isolated tells a failure of this landing from the record it handles.
-        self.pending = dict(self.pending)
-        self._finish(flight.chunk, flight.request_id, lambda: self._answer(flight))
-
-    def _answer(self, flight: Flight) -> Results:
-        try:
-            results = flight.answer.result()
-        except TokenExpiredInFlight:
-            # Refused before QuickBooks read it: sent again here, where the token can be refreshed
-            # (the same requestid, so a copy that did land is answered, not written twice).
-            return self.qbo.batch(flight.body, request_id=flight.request_id)
-        finally:
-            self._report(flight.metered)
-        return results
+    # ---- lost-link lookups ------------------------------------------------------------------------
 
     def _check(self, items: list[Pending]) -> None:
-        """Lost-link lookups for these waiting creates (two queries per 30), on the background thread
+        """Lost-link lookups for these waiting creates (two queries per 30), on a background thread
         while the main thread goes on; found ones are adopted when the answer lands (_land_checks)."""
         if not items:
-            return
-        if not self.background:
-            self._take(items)
-            for item in self._without_lost_links(items):
-                item.checked = True
-                self.pending[item.procurify_id] = item
             return
         client, metered = self.qbo.detached()
         for item in items:
@@ -219,9 +203,82 @@ class TwoLaneBatch(BillBatch):
             self._looked_up(check.items, lost)
             self._adopt_lost(lost)
 
+    # ---- the batch lane ---------------------------------------------------------------------------
+
+    def _launch(self, chunk: list[Pending]) -> None:
+        request_id, body = self._prepare(chunk)
+        client, metered = self.qbo.detached()
+        answer = self._threads().submit(client.batch, body, request_id=request_id)
+        self.flight = Flight(chunk, request_id, body, answer, metered)
+
+    def _land(self) -> None:
+        """Settle the batch on its way, once it answered."""
+        flight, self.flight = self.flight, None
+        if flight is None:
+            return
+        self.pending = dict(self.pending)  # as in _land_checks
+        self._finish(flight.chunk, flight.request_id, lambda: self._batch_answer(flight))
+
+    def _batch_answer(self, flight: Flight) -> Results:
+        try:
+            return flight.answer.result()
+        except TokenExpiredInFlight:
+            # Refused before QuickBooks read it: sent again here, where the token can be refreshed
+            # (the same requestid, so a copy that did land is answered, not written twice).
+            return self.qbo.batch(flight.body, request_id=flight.request_id)
+        finally:
+            self._report(flight.metered)
+
+    # ---- the per-request lane ---------------------------------------------------------------------
+
     def _single(self, item: Pending) -> None:
+        """One write on its own: a looked-up create goes on a background thread; an update or a create
+        not looked up yet goes the writer's whole single path here (it may look up and adopt)."""
         self._take([item])
-        self._one_at_a_time(item)
+        if not (item.create and item.record is None and item.checked):
+            self._one_at_a_time(item)
+            return
+        record = self.writer.begin_create(item.object_type, item.procurify_id, item.plan, item.audit)
+        client, metered = self.qbo.detached()
+        plan = item.plan
+        answer = self._threads().submit(
+            client.create, plan.entity, plan.payload, request_id=record.request_id
+        )
+        self.singles.append(Single(item, record, answer, metered))
+
+    def _land_single(self, single: Single) -> None:
+        self.singles.remove(single)
+        self.pending = dict(self.pending)  # as in _land_checks
+        item = single.item
+
+        def finish() -> str:
+            answer = lambda: self._single_answer(single)  # noqa: E731 - read once, inside the writer
+            return self.writer.finish_create(single.record, item.plan, item.audit, answer).outcome
+
+        self.settle(item, finish)
+
+    def _single_answer(self, single: Single) -> Entity:
+        try:
+            return single.answer.result()
+        except TokenExpiredInFlight:
+            plan = single.item.plan  # as for a batch: the same requestid, sent again here
+            return self.qbo.create(plan.entity, plan.payload, request_id=single.record.request_id)
+        finally:
+            self._report(single.metered)
+
+    # ---- threads ----------------------------------------------------------------------------------
+
+    def _threads(self) -> ThreadPoolExecutor:
+        # The batch on its way, the singles and a lookup: none waits behind another.
+        if self._pool is None:
+            workers = 2 + SINGLES_ON_THEIR_WAY
+            self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qbo-write")
+        return self._pool
+
+    def _report(self, metered: list[str]) -> None:
+        if self.qbo.on_metered is not None:
+            for kind in metered:
+                self.qbo.on_metered(kind)
 
     def _take(self, items: list[Pending]) -> None:
         # A new mapping each time: engine._isolated and _Checkpoints tell a send by the mapping's identity.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -121,6 +122,22 @@ class Writer:
                 extra={"attempt": attempt(plan)},
             )
 
+    def begin_create(
+        self, object_type: str, procurify_id: str, plan: Plan, audit: RecordAudit
+    ) -> ExternalRecord:
+        """The first half of a create whose marker was looked up already (a batch's lost-link queries):
+        the "creating" row with its request id, committed, and the request's audit line. The POST
+        may then go on another thread (connector/sync/lanes.py); finish_create settles its answer."""
+        record = self._start_create(object_type, procurify_id, plan, payload_hash(plan.payload))
+        audit("request", f"Create {plan.entity}", {"request_id": record.request_id, "body": plan.payload})
+        return record
+
+    def finish_create(
+        self, record: ExternalRecord, plan: Plan, audit: RecordAudit, answer: Callable[[], Entity]
+    ) -> WriteResult:
+        """The second half: ``answer`` returns what QuickBooks created or raises what the POST raised."""
+        return self._created(record, plan, payload_hash(plan.payload), audit, answer)
+
     def _create(self, record: ExternalRecord, plan: Plan, digest: str, audit: RecordAudit) -> WriteResult:
         if record.pending_hash != digest:
             # The payload changed since the first attempt; a new request_id, or QBO would replay the
@@ -129,8 +146,20 @@ class Writer:
             record.extra = {**(record.extra or {}), "attempt": attempt(plan)}
             record.save(update_fields=["request_id", "pending_hash", "extra", "updated_at"])
         audit("request", f"Create {plan.entity}", {"request_id": record.request_id, "body": plan.payload})
+        request_id = record.request_id
+        return self._created(
+            record,
+            plan,
+            digest,
+            audit,
+            lambda: self.qbo.create(plan.entity, plan.payload, request_id=request_id),
+        )
+
+    def _created(
+        self, record: ExternalRecord, plan: Plan, digest: str, audit: RecordAudit, send: Callable[[], Entity]
+    ) -> WriteResult:
         try:
-            created = self.qbo.create(plan.entity, plan.payload, request_id=record.request_id)
+            created = send()
         except Retryable:
             # Ambiguous: the write may have landed and only the answer was lost (QBO §12.8).
             found = self._lookup(plan, audit)
