@@ -312,15 +312,18 @@ def sync_vendors(ctx: Context, lanes: str | None = None) -> None:
     pending = VendorMapping.objects.filter(
         organisation=ctx.organisation, qbo_vendor_id="", procurify_active=True, source=Source.NONE
     ).exclude(matching.SUGGESTION_PENDING)
+    tried = False
     # 30 new vendors per request, like bills (batch.py); closing(): nothing is on its way after the step.
     with closing(vendor_sink(ctx, lanes or write_lanes())) as sink:
         for mapping in pending:
             key = str(mapping.procurify_vendor_id)
             if key in held:
                 continue  # waits for a person (e.g. a name clash); released holds come back here
+            tried = True
             _create_vendor(ctx, mapping, key, sink)
         sink.flush()
-    ctx.mappings = load_mappings(ctx.organisation)
+    if tried:  # a poll with no new vendor keeps the mappings it has (nine queries a poll)
+        ctx.mappings = load_mappings(ctx.organisation)
 
 
 def _create_vendor(ctx: Context, mapping: VendorMapping, key: str, sink: WriteSink = SINGLE) -> None:
@@ -346,6 +349,7 @@ def sync_purchase_orders(ctx: Context, lanes: str | None = None) -> None:
     first_day, last_day = cursors.day_window(start, cursors.read_end(ctx.signpost))
     retry = _HoldRetries(ctx, PURCHASE_ORDER)
     poll = _po_poll(ctx, first_day, last_day)
+    written_before = _written(ctx, PURCHASE_ORDER)
     newest: datetime | None = None
     sink = bill_sink(ctx, lanes or write_lanes())  # purchase orders go 30 to a request, like bills
     try:
@@ -373,7 +377,13 @@ def sync_purchase_orders(ctx: Context, lanes: str | None = None) -> None:
         newest = min(newest, cursors.day_start(poll.ceiling)) if newest else None
     save_cursor(cursor, cursors.advance(cursor.value, [newest], ctx.signpost))
     retry.run(process_purchase_order)
-    ctx.mappings = load_mappings(ctx.organisation)  # bills link to the POs written just now
+    if _written(ctx, PURCHASE_ORDER) > written_before:
+        ctx.mappings = load_mappings(ctx.organisation)  # bills link to the POs written just now
+
+
+def _written(ctx: Context, object_type: str) -> int:
+    counts = ctx.counts.get(object_type, Counter())
+    return counts["created"] + counts["updated"]
 
 
 def _po_poll(ctx: Context, first_day: date, last_day: date) -> cursors.Keyset[date]:
