@@ -359,16 +359,9 @@ def sync_purchase_orders(ctx: Context, lanes: str | None = None) -> None:
                 if isinstance(row, cursors.Mark):
                     _beat(ctx)
                     continue
-                if isinstance(row, MalformedRecord):
-                    ctx.count(PURCHASE_ORDER, hold_malformed(ctx, PURCHASE_ORDER, row))
-                    continue
-                retry.seen(row.uuid)
-                if detail is not None:
-                    ctx.prefetched[row.uuid] = detail
-                _isolated(ctx, PURCHASE_ORDER, row.uuid, process_purchase_order, sink)
-                progress.handled(ctx, "purchase_orders")
-                newest = _later(newest, row.last_modified)
-                _beat(ctx)
+                if _listed(ctx, "purchase_orders", row, detail, retry, process_purchase_order, sink):
+                    newest = _later(newest, row.last_modified)
+                    _beat(ctx)
             sink.flush()  # before the cursor moves: a waiting write is not durable
     except QBOFault as fault:
         ctx.audit.record("error", f"Purchase orders skipped: {fault.message}")
@@ -433,18 +426,34 @@ def sync_bills(ctx: Context, lanes: str | None = None) -> None:
                     if _moved(cursor.value, began_at):  # only after progress: the overlap re-reads
                         raise SliceDone
                 continue
-            if isinstance(row, MalformedRecord):
-                ctx.count(BILL, hold_malformed(ctx, BILL, row))
-                continue
-            retry.seen(row.uuid)
-            if detail is not None:
-                ctx.prefetched[row.uuid] = detail
-                _isolated(ctx, BILL, row.uuid, process_bill, sink)
-            progress.handled(ctx, "bills")
-            _beat(ctx)
+            if _listed(ctx, "bills", row, detail, retry, process_bill, sink):
+                _beat(ctx)
         sink.flush()  # a failed run drops what waits: nothing of it was committed or sent
     checkpoints.flushed()
     retry.run(process_bill)  # one at a time (SINGLE): few, and each may wait on something else
+
+
+def _listed(
+    ctx: Context,
+    step: str,
+    row: Item,
+    detail: Future[Any] | None,
+    retry: _HoldRetries,
+    process: Callable[[Context, str, WriteSink], str],
+    sink: WriteSink,
+) -> bool:
+    """One listed row of a step: a malformed one is held (False); any other is handled, through its
+    detail read ahead (a row whose detail was not worth reading is only counted as seen)."""
+    object_type = retry.object_type
+    if isinstance(row, MalformedRecord):
+        ctx.count(object_type, hold_malformed(ctx, object_type, row))
+        return False
+    retry.seen(row.uuid)
+    if detail is not None:
+        ctx.prefetched[row.uuid] = detail
+        _isolated(ctx, object_type, row.uuid, process, sink)
+    progress.handled(ctx, step)
+    return True
 
 
 def _moved(value: datetime | None, began_at: datetime | None) -> bool:

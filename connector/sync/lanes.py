@@ -40,7 +40,7 @@ from tenants.models import Organisation
 
 # Seconds until a request could leave (batch=True: a batch request); the governor's wait().
 LaneWait = Callable[[bool], float]
-# A batch slot this close is taken rather than spent on a single write (a single takes ~0.1 s itself).
+# The per-request lane counts as free when the governor's next slot is this close (a request takes ~0.1 s).
 SLACK_SECONDS = 0.05
 # Creates on their own at once: QuickBooks allows 10 requests in flight per company, and the batch on
 # its way and a lookup take two more (docs/qbo-facts.md, "Limits per company").
