@@ -4,7 +4,9 @@ count (python -m bench --mode lanes; figures in docs/benchmarks.md).
 One organisation's whole first sync (vendors, purchase orders, bills) per lanes setting, on the in-process
 sandbox with QuickBooks' limits enforced, through the real engine and QBOClient. Time is the sandbox's
 clock (bench/lane_clients.py): CPU and Procurify reads are free, so the figures are the lanes' ceiling,
-not this machine's.
+not this machine's. Requests on their way at once (the batch, the singles and lookups on their background
+threads, connector/sync/lanes.py) each advance that one clock, so overlapping time is counted once per
+request: the simulated rate is a floor, and the real-time modes are the measure.
 """
 
 from __future__ import annotations
