@@ -353,7 +353,7 @@ def sync_purchase_orders(ctx: Context, lanes: str | None = None) -> None:
     newest: datetime | None = None
     sink = bill_sink(ctx, lanes or write_lanes())  # purchase orders go 30 to a request, like bills
     try:
-        # Details are read ahead as for bills: one at a time, the reads were most of setup's wall time.
+        # Details are read ahead, as for bills: read one at a time they were most of setup's wall time.
         with closing(sink), closing(_read_ahead(ctx, poll, _read_purchase_order, _listed_po)) as ahead:
             for row, detail in ahead:
                 if isinstance(row, cursors.Mark):
@@ -501,8 +501,9 @@ class _Checkpoints:
         self.waiting: list[tuple[datetime, list[Pending]]] = []
 
     def page_done(self, mark: datetime) -> None:
-        self.waiting.append((mark, self.sink.unsettled()))
-        unsettled = {id(item) for item in self.sink.unsettled()}
+        now = self.sink.unsettled()
+        self.waiting.append((mark, now))
+        unsettled = {id(item) for item in now}
         durable = [
             i for i, (_, items) in enumerate(self.waiting) if not any(id(x) in unsettled for x in items)
         ]
