@@ -58,13 +58,15 @@ class Context:
 
     def read_bill(self, uuid: str) -> Bill | MalformedRecord:
         """The bill's detail: a read-ahead's result (or its exception) when one was started."""
-        future = self.prefetched.pop(uuid, None)
-        return future.result() if future is not None else self.procurify.get_bill(uuid)
+        return self._detail(uuid, self.procurify.get_bill)
 
     def read_purchase_order(self, uuid: str) -> PurchaseOrder | MalformedRecord:
         """The purchase order's detail: a read-ahead's result (or its exception) when one was started."""
+        return self._detail(uuid, self.procurify.get_purchase_order)
+
+    def _detail(self, uuid: str, read: Callable[[str], Any]) -> Any:
         future = self.prefetched.pop(uuid, None)
-        return future.result() if future is not None else self.procurify.get_purchase_order(uuid)
+        return future.result() if future is not None else read(uuid)
 
     def count(self, object_type: str, outcome: str) -> None:
         self.counts.setdefault(object_type, Counter())[outcome] += 1

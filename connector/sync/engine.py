@@ -27,7 +27,7 @@ from connector.errors import ConnectorError, QBOFault, Retryable
 from connector.kinds import RecordKind
 from connector.models import ExternalRecord, HeldRecord, SyncCursor, SyncRun
 from connector.procurify.client import ProcurifyClient
-from connector.procurify.schemas import Bill, BillSummary, MalformedRecord, PurchaseOrder
+from connector.procurify.schemas import BillSummary, MalformedRecord, PurchaseOrder
 from connector.qbo.client import QBOClient
 from connector.sync import (
     attachments,
@@ -354,7 +354,10 @@ def sync_purchase_orders(ctx: Context, lanes: str | None = None) -> None:
     sink = bill_sink(ctx, lanes or write_lanes())  # purchase orders go 30 to a request, like bills
     try:
         # Details are read ahead, as for bills: read one at a time they were most of setup's wall time.
-        with closing(sink), closing(_read_ahead(ctx, poll, _read_purchase_order, _listed_po)) as ahead:
+        with (
+            closing(sink),
+            closing(_read_ahead(ctx, poll, ctx.procurify.get_purchase_order, _listed_po)) as ahead,
+        ):
             for row, detail in ahead:
                 if isinstance(row, cursors.Mark):
                     _beat(ctx)
@@ -415,7 +418,7 @@ def sync_bills(ctx: Context, lanes: str | None = None) -> None:
     checkpoints = _Checkpoints(cursor, sink, ctx.signpost)
     # closing(): a failing record stops the read-ahead threads now, not when the frame is collected,
     # and a batch on its way lands before the step ends (lanes.Flight).
-    with closing(sink), closing(_read_ahead(ctx, poll, _read_bill, _listed_bill)) as ahead:
+    with closing(sink), closing(_read_ahead(ctx, poll, ctx.procurify.get_bill, _listed_bill)) as ahead:
         for row, detail in ahead:
             if isinstance(row, cursors.Mark):
                 checkpoints.page_done(row.value)
@@ -581,7 +584,7 @@ Item = Any  # a listed row (summary or MalformedRecord) or a cursors.Mark
 def _read_ahead(
     ctx: Context,
     rows: Iterable[Item],
-    read: Callable[[Context, str], Any],
+    read: Callable[[str], Any],
     wanted: Callable[[Context, Item], str | None],
 ) -> Generator[tuple[Item, Future[Any] | None], None, None]:
     """Yield each listed row (and page mark) with its detail read already under way (None: not worth
@@ -595,7 +598,7 @@ def _read_ahead(
     try:
         for row in rows:
             uuid = wanted(ctx, row)
-            window.append((row, pool.submit(read, ctx, uuid) if uuid is not None else None))
+            window.append((row, pool.submit(_read_detail, read, uuid) if uuid is not None else None))
             if len(window) > PREFETCH_AHEAD:
                 yield window.popleft()
         while window:
@@ -613,18 +616,11 @@ def _listed_po(ctx: Context, row: Item) -> str | None:
     return row.uuid if isinstance(row, PurchaseOrder) else None
 
 
-def _read_bill(ctx: Context, uuid: str) -> Bill | MalformedRecord:
+def _read_detail(read: Callable[[str], Any], uuid: str) -> Any:
     try:
-        return ctx.procurify.get_bill(uuid)
+        return read(uuid)
     finally:
         # A token store may have opened a database connection on this thread; don't leak it.
-        connections.close_all()
-
-
-def _read_purchase_order(ctx: Context, uuid: str) -> PurchaseOrder | MalformedRecord:
-    try:
-        return ctx.procurify.get_purchase_order(uuid)
-    finally:
         connections.close_all()
 
 

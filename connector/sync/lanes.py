@@ -26,7 +26,8 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from connector.errors import QBOFault
 from connector.models import ExternalRecord
@@ -51,6 +52,7 @@ MAX_WAITING = 3 * batches.BATCH_SIZE
 
 
 Results = list[BatchItemResult | QBOFault]
+T = TypeVar("T")
 
 
 @dataclass
@@ -191,12 +193,8 @@ class TwoLaneBatch(BillBatch):
             check = self.checks.pop(0)
             # A new mapping: engine._isolated tells a failure of this lookup from the record it handles.
             self.pending = dict(self.pending)
-            try:
-                lost = check.found.result()
-            except TokenExpiredInFlight:
-                lost = batches.lost_links(check.items, self.qbo)  # here the token can be refreshed
-            finally:
-                self._report(check.metered)
+            again = partial(batches.lost_links, check.items, self.qbo)
+            lost = self._answered(check.found, check.metered, again)
             for item in check.items:
                 item.checking, item.checked = False, item not in lost
             self._take([item for item in lost if self.pending.get(item.procurify_id) is item])
@@ -220,14 +218,8 @@ class TwoLaneBatch(BillBatch):
         self._finish(flight.chunk, flight.request_id, lambda: self._batch_answer(flight))
 
     def _batch_answer(self, flight: Flight) -> Results:
-        try:
-            return flight.answer.result()
-        except TokenExpiredInFlight:
-            # Refused before QuickBooks read it: sent again here, where the token can be refreshed
-            # (the same requestid, so a copy that did land is answered, not written twice).
-            return self.qbo.batch(flight.body, request_id=flight.request_id)
-        finally:
-            self._report(flight.metered)
+        again = partial(self.qbo.batch, flight.body, request_id=flight.request_id)
+        return self._answered(flight.answer, flight.metered, again)
 
     # ---- the per-request lane ---------------------------------------------------------------------
 
@@ -258,13 +250,20 @@ class TwoLaneBatch(BillBatch):
         self.settle(item, finish)
 
     def _single_answer(self, single: Single) -> Entity:
+        plan = single.item.plan
+        again = partial(self.qbo.create, plan.entity, plan.payload, request_id=single.record.request_id)
+        return self._answered(single.answer, single.metered, again)
+
+    def _answered(self, answer: Future[T], metered: list[str], again: Callable[[], T]) -> T:
+        """What a background request answered (or raised), its metered calls reported here. A 401 on
+        the token it carried is sent ``again`` here, where the token can be refreshed: a request is sent
+        again under the same requestid, so a copy that did land is answered, not written twice."""
         try:
-            return single.answer.result()
+            return answer.result()
         except TokenExpiredInFlight:
-            plan = single.item.plan  # as for a batch: the same requestid, sent again here
-            return self.qbo.create(plan.entity, plan.payload, request_id=single.record.request_id)
+            return again()
         finally:
-            self._report(single.metered)
+            self._report(metered)
 
     # ---- threads ----------------------------------------------------------------------------------
 
